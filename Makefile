@@ -1,0 +1,41 @@
+# goim-edge. The two commands a newcomer needs: `make run` and `make test`.
+GO      ?= go
+BIN     ?= bin/goim-edge
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/goim-edge/goim-edge/internal/version.Version=$(VERSION)
+
+.PHONY: run test test-deps build gen gen-check lint bench
+
+## run: start edge + logic + job in one process on embedded defaults
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" .
+
+## test: install what the tests need (redis-server, etcd, chromium) when missing, then run every test with -race
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+test-deps:
+	@bash deploy/test-deps.sh
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## gen: regenerate kitex_gen/ from idl/
+gen:
+	rm -rf kitex_gen
+	for f in common edge logic push; do $(GO) tool kitex -module github.com/goim-edge/goim-edge idl/$$f.thrift || exit 1; done
+
+## gen-check: fail when kitex_gen/ is not what idl/ generates
+gen-check:
+	@tmp=$$(mktemp -d) && cp -r kitex_gen $$tmp/before && $(MAKE) -s gen >/dev/null && \
+	if diff -r $$tmp/before kitex_gen >/dev/null; then echo "kitex_gen is current"; rm -rf $$tmp; \
+	else echo "kitex_gen is stale: run make gen and commit"; rm -rf kitex_gen; mv $$tmp/before kitex_gen; rm -rf $$tmp; exit 1; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^kitex_gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+bench: build
+	$(GO) run ./bench/cmd/bench -standard -server-bin $(BIN) -out bench/results

@@ -1,0 +1,50 @@
+// Package store keeps who is where: device routes (mid → key → edge) and
+// per-edge room counts aggregated into cluster totals. Redis for clusters,
+// memory for standalone; both pass the same suite.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Route says which edge holds a device connection.
+type Route struct {
+	Mid    int64
+	Key    string
+	Server string
+}
+
+// Online is what one edge reported about its connections.
+type Online struct {
+	Server    string
+	RoomCount map[string]int32 // room id "type://id" → members on that edge
+	ConnCount int32
+	IPCount   int32
+	Updated   time.Time
+}
+
+// Store is logic's state. Every method is safe for concurrent use.
+type Store interface {
+	// AddRoute records that key (of mid) is connected to server, expiring
+	// after ttl unless renewed. A newer AddRoute for the key replaces it.
+	AddRoute(ctx context.Context, r Route, ttl time.Duration) error
+	// RenewRoute extends the route's ttl if it still points at r.Server.
+	RenewRoute(ctx context.Context, r Route, ttl time.Duration) error
+	// DelRoute removes the route only if it still points at r.Server, so a
+	// late Disconnect from an old edge cannot erase a newer route. It
+	// reports whether it removed anything.
+	DelRoute(ctx context.Context, r Route) (bool, error)
+	// ServersByKeys maps each known key to its edge; unknown keys are absent.
+	ServersByKeys(ctx context.Context, keys []string) (map[string]string, error)
+	// KeysByMids maps each key of the given users to its edge.
+	KeysByMids(ctx context.Context, mids []int64) (map[string]string, error)
+	// PutOnline stores one edge's report; it ages out after ttl unless
+	// renewed, so a dead edge's counts disappear.
+	PutOnline(ctx context.Context, o Online, ttl time.Duration) error
+	// RoomCounts is the cluster-wide member count of every non-empty room.
+	RoomCounts(ctx context.Context) (map[string]int64, error)
+	// Totals is the cluster-wide connection and IP count.
+	Totals(ctx context.Context) (conns, ips int64, err error)
+	Close() error
+}

@@ -1,0 +1,23 @@
+// Shared types of goim-edge's internal RPC and queue messages.
+namespace go common
+
+// PushKind tells job how to fan a queued push out.
+enum PushKind {
+    KEYS = 1,      // to the named device keys on one edge
+    ROOM = 2,      // to every member of one room on every edge holding it
+    BROADCAST = 3, // to every connection that accepts the op
+}
+
+// PushMsg is one queue message from logic to job. Keys pushes become one
+// message per target edge; room and broadcast pushes one message each.
+struct PushMsg {
+    1: string id                  // unique message id (for logs, dedup, tracing)
+    2: PushKind kind
+    3: i32 op                     // goim operation delivered to devices
+    4: string server              // target edge node id (KEYS only)
+    5: list<string> keys          // device keys on that edge (KEYS only)
+    6: string room                // full room id "type://id" (ROOM only)
+    7: i32 speed                  // broadcast connections/s across the cluster, 0 = no limit (BROADCAST only)
+    8: binary body                // raw message body, as posted
+    9: i64 enqueued_unix_nano     // when logic accepted the push
+}
