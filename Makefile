@@ -4,7 +4,7 @@ BIN     ?= bin/goim-edge
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/goim-edge/goim-edge/internal/version.Version=$(VERSION)
 
-.PHONY: run test test-deps build gen gen-check lint bench
+.PHONY: run test test-deps build gen gen-check lint bench config-doc
 
 ## run: start edge + logic + job in one process on embedded defaults
 run:
@@ -32,10 +32,15 @@ gen-check:
 	if diff -r $$tmp/before kitex_gen >/dev/null; then echo "kitex_gen is current"; rm -rf $$tmp; \
 	else echo "kitex_gen is stale: run make gen and commit"; rm -rf kitex_gen; mv $$tmp/before kitex_gen; rm -rf $$tmp; exit 1; fi
 
+## config-doc: refresh the default-config listing in docs/configuration.md
+config-doc:
+	$(GO) test ./internal/app -count=1 -run TestConfigDocKeysExist -update-config-doc
+
+## lint: gofmt, go vet, staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^kitex_gen/')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: build
 	$(GO) run ./bench/cmd/bench -standard -server-bin $(BIN) -out bench/results

@@ -1,18 +1,14 @@
 // Command goim-edge is the push gateway: edge, logic and job in one binary.
+// Run it without arguments for standalone mode on goim's default ports;
+// `goim-edge help` lists the subcommands.
 package main
 
 import (
-	"fmt"
 	"os"
 
-	"github.com/goim-edge/goim-edge/internal/version"
+	"github.com/goim-edge/goim-edge/internal/app"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "version" {
-		fmt.Println("goim-edge", version.Version)
-		return
-	}
-	fmt.Fprintln(os.Stderr, "goim-edge: roles are being wired; see README")
-	os.Exit(2)
+	os.Exit(app.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -7,6 +7,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "test-deps: missing ${need[*]} (Debian package names); install them with your package manager and rerun" >&2
+  exit 1
+fi
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 echo "test-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive

@@ -5,6 +5,9 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,28 +21,30 @@ const (
 // Addrs are a node's listening addresses ("host:port"); empty when the role
 // does not serve that protocol.
 type Addrs struct {
-	RPC  string `json:"rpc,omitempty"`
-	TCP  string `json:"tcp,omitempty"`
-	WS   string `json:"ws,omitempty"`
-	WSS  string `json:"wss,omitempty"`
-	HTTP string `json:"http,omitempty"`
+	RPC  string `json:"rpc,omitempty" toml:"rpc"`
+	TCP  string `json:"tcp,omitempty" toml:"tcp"`
+	WS   string `json:"ws,omitempty" toml:"ws"`
+	WSS  string `json:"wss,omitempty" toml:"wss"`
+	HTTP string `json:"http,omitempty" toml:"http"`
 }
 
 // Instance is one registered node: the JSON value stored under its key.
 type Instance struct {
-	Env     string `json:"env"`
-	Service string `json:"service"`
-	Region  string `json:"region"`
-	Zone    string `json:"zone,omitempty"`
-	Node    string `json:"node"`
+	Env     string `json:"env" toml:"env"`
+	Service string `json:"service" toml:"service"`
+	Region  string `json:"region" toml:"region"`
+	Zone    string `json:"zone,omitempty" toml:"zone"`
+	Node    string `json:"node" toml:"node"`
 	// Domain is the public host name clients on the web platform dial.
-	Domain   string    `json:"domain,omitempty"`
-	Addrs    Addrs     `json:"addrs"`
-	Weight   int       `json:"weight"`
-	Conns    int       `json:"conn_count"`
-	IPs      int       `json:"ip_count"`
-	Draining bool      `json:"draining"`
-	Started  time.Time `json:"start_time"`
+	Domain string `json:"domain,omitempty" toml:"domain"`
+	Addrs  Addrs  `json:"addrs" toml:"addrs"`
+	// Weight is the node's share of traffic relative to its peers; 0
+	// means DefaultWeight. To take a node out of rotation set Draining.
+	Weight   int       `json:"weight" toml:"weight"`
+	Conns    int       `json:"conn_count" toml:"conn_count"`
+	IPs      int       `json:"ip_count" toml:"ip_count"`
+	Draining bool      `json:"draining" toml:"draining"`
+	Started  time.Time `json:"start_time" toml:"start_time"`
 }
 
 // Registrar keeps one node registered until Deregister.
@@ -55,9 +60,57 @@ type Registrar interface {
 
 // Discovery finds the live nodes of a service.
 type Discovery interface {
-	// Instances is the current view of service's nodes.
+	// Instances is the current view of service's nodes, sorted by Key.
 	Instances(service string) []Instance
 	// Watch calls fn with the full list of service's nodes now and after
-	// every change, until ctx ends.
+	// every change, until ctx ends. The first call happens before Watch
+	// returns; later calls come from another goroutine, never overlap for
+	// one Watch, and never deliver an older view after a newer one. fn must
+	// not block for long: it delays the next view for this subscriber.
+	// Watch does not block until ctx ends.
 	Watch(ctx context.Context, service string, fn func([]Instance)) error
 }
+
+// DefaultWeight is the weight of an instance registered without one
+// (goim's and Kitex's default).
+const DefaultWeight = 10
+
+// EffectiveWeight is Weight, or DefaultWeight when unset.
+func (i Instance) EffectiveWeight() int {
+	if i.Weight <= 0 {
+		return DefaultWeight
+	}
+	return i.Weight
+}
+
+// Key is the instance's registry key, /{env}/{service}/{region}/{node}.
+// Two instances with the same Key are the same node.
+func (i Instance) Key() string {
+	return "/" + i.Env + "/" + i.Service + "/" + i.Region + "/" + i.Node
+}
+
+// Validate reports whether the instance can be registered: every key
+// segment must be present and free of '/', so that prefix listing by
+// region cannot match the wrong node.
+func (i Instance) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{"env", i.Env}, {"service", i.Service}, {"region", i.Region}, {"node", i.Node},
+	} {
+		if f.v == "" {
+			return fmt.Errorf("registry: instance %s is empty", f.name)
+		}
+		if strings.Contains(f.v, "/") {
+			return fmt.Errorf("registry: instance %s %q contains '/'", f.name, f.v)
+		}
+	}
+	if i.Weight < 0 {
+		return fmt.Errorf("registry: instance %s weight %d is negative", i.Key(), i.Weight)
+	}
+	return nil
+}
+
+// ErrRetrying is wrapped by Register when the first attempt failed (etcd
+// unreachable, say) and the registrar keeps retrying in the background
+// until it succeeds or Deregister is called. Callers that can serve
+// without being discoverable yet may log it and go on.
+var ErrRetrying = errors.New("registry: not registered yet, retrying in background")

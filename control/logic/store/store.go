@@ -24,12 +24,17 @@ type Online struct {
 	Updated   time.Time
 }
 
-// Store is logic's state. Every method is safe for concurrent use.
+// Store is logic's state. Every method is safe for concurrent use. Bad
+// arguments (empty key or server, non-positive ttl) give an error wrapping
+// ErrInvalid; any other error is an outage of the backing service, and the
+// store works again once it is back. Expired routes and reports are never
+// returned.
 type Store interface {
 	// AddRoute records that key (of mid) is connected to server, expiring
 	// after ttl unless renewed. A newer AddRoute for the key replaces it.
 	AddRoute(ctx context.Context, r Route, ttl time.Duration) error
-	// RenewRoute extends the route's ttl if it still points at r.Server.
+	// RenewRoute extends the route's ttl if it still points at r.Server
+	// for r.Mid; it never creates a route (a missing one needs AddRoute).
 	RenewRoute(ctx context.Context, r Route, ttl time.Duration) error
 	// DelRoute removes the route only if it still points at r.Server, so a
 	// late Disconnect from an old edge cannot erase a newer route. It
@@ -46,5 +51,6 @@ type Store interface {
 	RoomCounts(ctx context.Context) (map[string]int64, error)
 	// Totals is the cluster-wide connection and IP count.
 	Totals(ctx context.Context) (conns, ips int64, err error)
+	// Close releases the store's connections; the store is unusable after.
 	Close() error
 }

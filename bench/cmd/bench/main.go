@@ -1,0 +1,271 @@
+// Command bench loads a goim-compatible server with TCP and WebSocket
+// devices and pushers, and reports connections, fan-out, latency and
+// exactly-once delivery. See bench/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/goim-edge/goim-edge/bench/report"
+	"github.com/goim-edge/goim-edge/bench/scenario"
+	"github.com/goim-edge/goim-edge/bench/worker"
+)
+
+func main() {
+	if os.Getenv(worker.EnvWorker) == "1" {
+		// Re-executed by a parent bench as one of its worker processes.
+		if err := worker.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "bench worker: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+}
+
+// cli is the parsed command line.
+type cli struct {
+	o         scenario.Options
+	sources   string
+	out       string
+	standard  bool
+	quick     bool
+	serverBin string
+	only      string
+	strict    bool
+	cpuprof   string
+	serverSet setList
+}
+
+// setList collects repeated -server-set flags.
+type setList []string
+
+func (s *setList) String() string     { return strings.Join(*s, ",") }
+func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
+
+func parse(args []string, stderr io.Writer) (*cli, error) {
+	c := &cli{}
+	o := &c.o
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: bench -scenario NAME [flags]   one scenario against a running server (goim's default ports)\n"+
+			"       bench -standard -server-bin BIN   the standard set, each run against a fresh `BIN standalone`\n"+
+			"scenarios: %s\n\nflags:\n", strings.Join(scenario.Names, ", "))
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Scenario, "scenario", "", "scenario to run: "+strings.Join(scenario.Names, ", "))
+	fs.StringVar(&o.Label, "label", "", "name of the run in the report")
+	fs.StringVar(&o.TCPAddr, "tcp", "127.0.0.1:3101", "server's goim TCP address (comma-separated: several edges, devices dealt round-robin)")
+	fs.StringVar(&o.WSURL, "ws", "ws://127.0.0.1:3102/sub", "server's WebSocket URL (comma-separated: several edges)")
+	fs.StringVar(&o.Transport, "transport", "tcp", "device transport: tcp or ws")
+	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:3111", "goim HTTP push API address")
+	fs.StringVar(&o.RPCAddr, "rpc", "127.0.0.1:3119", "Kitex Push service address (logic RPC)")
+	fs.StringVar(&o.Via, "via", "http", "pusher: http (goim's HTTP API) or kitex (Push service)")
+	fs.IntVar(&o.Conns, "conns", 0, "devices (default per scenario: idle/connect-storm 10000, others 1000)")
+	fs.Float64Var(&o.Rate, "rate", 0, "pushes per second (default: room-fanout 40, push-keys 1000, broadcast 1)")
+	fs.DurationVar(&o.Duration, "duration", 0, "how long to push (default 10s)")
+	fs.IntVar(&o.Procs, "procs", -1, "worker processes for devices (0: in this process, -1: auto, 1 per 15,000 devices)")
+	fs.StringVar(&c.sources, "sources", "auto", "comma-separated local IPs devices dial from (auto: 127.0.0.x for a loopback server, one per 10,000 devices + 1)")
+	fs.IntVar(&o.TargetPID, "target-pid", 0, "server PID to measure (RSS, CPU); required by idle")
+	fs.StringVar(&o.MetricsURL, "metrics", "", "server's Prometheus /metrics URL, for Go heap figures")
+	fs.StringVar(&o.Room, "room", "test://1", "room devices join (type://id)")
+	fs.IntVar(&o.Rooms, "rooms", 1, "spread devices over this many rooms (ids counted up from -room's)")
+	op := fs.Int("op", 1000, "push operation (devices accept it)")
+	fs.IntVar(&o.Size, "size", 64, "push body bytes (min 24: id, timestamp, destination)")
+	fs.IntVar(&o.Speed, "speed", 0, "broadcast speed, connections per second (0: no limit)")
+	fs.StringVar(&o.By, "by", "keys", "push-keys addressing: keys or mids")
+	fs.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "device heartbeat interval")
+	fs.IntVar(&o.Concurrency, "concurrency", 0, "connects in flight per worker (default 64; connect-storm 256)")
+	fs.Float64Var(&o.ConnectRate, "connect-rate", 0, "max connects per second per worker (0: no cap)")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 15*time.Second, "dial + auth timeout per device")
+	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "idle: wait before measuring memory")
+	fs.DurationVar(&o.GCWait, "gc-wait", 0, "idle: wait up to this long for the server's next GC before reading its heap (Go forces one every 2m)")
+	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "wait for late deliveries after the last push")
+	fs.IntVar(&o.InFlight, "inflight", 128, "concurrent push requests")
+	fs.StringVar(&c.out, "out", "bench/results", "report folder (report.json, report.md, charts)")
+	fs.BoolVar(&c.standard, "standard", false, "run the standard set, each scenario against a fresh standalone server from -server-bin")
+	fs.BoolVar(&c.quick, "quick", false, "with -standard: a small, fast version of the set")
+	fs.StringVar(&c.serverBin, "server-bin", "", "goim-edge binary to start fresh (standalone, free ports) for the run")
+	fs.Var(&c.serverSet, "server-set", "with -server-bin: a key=value config override for the fresh server, e.g. edge.room_batch_window=40ms (repeatable)")
+	fs.StringVar(&c.only, "only", "", "with -standard: comma-separated scenarios to keep")
+	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write the bench process's own CPU profile here (devices run in it with -procs 0)")
+	fs.BoolVar(&c.strict, "strict", false, "exit 1 when any message was missing, duplicated or misrouted, or a connection failed")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.Op = int32(*op)
+	if c.sources != "auto" {
+		o.Sources = []string{}
+		for _, s := range strings.Split(c.sources, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				o.Sources = append(o.Sources, s)
+			}
+		}
+	}
+	switch {
+	case c.standard && c.serverBin == "":
+		return nil, errors.New("-standard needs -server-bin (run `make build` first, or use `make bench`)")
+	case !c.standard && o.Scenario == "":
+		return nil, errors.New("give -scenario NAME or -standard")
+	case c.standard && o.Scenario != "":
+		return nil, errors.New("-standard runs its own scenarios; use -only to pick some")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	c.o.Exe = exe
+	c.o.ProgressInPlace = isTerminal(stderr)
+	stderr = &syncWriter{w: stderr}
+	c.o.Progress = stderr
+	c.o.Stderr = stderr
+
+	if c.cpuprof != "" {
+		f, err := os.Create(c.cpuprof)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench: cpu profile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep := &report.Report{
+		Title:       "goim-edge bench",
+		GeneratedAt: time.Now().UTC(),
+		Command:     "bench " + strings.Join(args, " "),
+		Machine:     report.ThisMachine(),
+	}
+	var runs []scenario.Options
+	if c.standard {
+		rep.Title = "goim-edge bench: standard set"
+		for _, o := range scenario.Standard(c.quick) {
+			if c.only != "" && !contains(strings.Split(c.only, ","), o.Scenario) {
+				continue
+			}
+			base := c.o
+			base.Scenario, base.Transport, base.Conns, base.Rate, base.Duration = o.Scenario, o.Transport, o.Conns, o.Rate, o.Duration
+			base.Settle, base.Heartbeat, base.Procs, base.Speed, base.By = o.Settle, o.Heartbeat, o.Procs, o.Speed, o.By
+			base.GCWait = o.GCWait
+			if o.Concurrency != 0 {
+				base.Concurrency = o.Concurrency
+			}
+			if o.Via != "" {
+				base.Via = o.Via
+			}
+			runs = append(runs, base)
+		}
+	} else {
+		runs = []scenario.Options{c.o}
+	}
+
+	failed := false
+	for _, o := range runs {
+		if ctx.Err() != nil {
+			break
+		}
+		var res *report.Result
+		if c.serverBin != "" {
+			res = runFresh(ctx, c.serverBin, c.out, o, rep, c.serverSet)
+		} else {
+			res = scenario.Run(ctx, o)
+			rep.Server = fmt.Sprintf("a running server (tcp %s, ws %s, http %s)", o.TCPAddr, o.WSURL, o.HTTPAddr)
+		}
+		printOutcome(stderr, res)
+		failed = failed || res.Error != "" || (c.strict && !clean(res))
+		rep.Results = append(rep.Results, *res)
+	}
+	if err := report.Write(c.out, rep); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "bench: report in %s (report.md, report.json)\n", c.out)
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// clean reports whether a run saw no delivery or connection fault.
+func clean(r *report.Result) bool {
+	if d := r.Delivery; d != nil && !d.Complete {
+		return false
+	}
+	if c := r.Connections; c != nil && (c.Failed > 0 || c.Lost > 0) {
+		return false
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.TrimSpace(x) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func printOutcome(w io.Writer, r *report.Result) {
+	line := fmt.Sprintf("bench: %s:", r.Label)
+	if c := r.Connections; c != nil {
+		line += fmt.Sprintf(" %d/%d up (%.0f/s)", c.Up, c.Target, c.PerSecond)
+	}
+	if d := r.Delivery; d != nil {
+		line += fmt.Sprintf(", delivered %.4f%% (%d missing, %d dup)", 100*d.Ratio, d.Missing, d.Duplicates)
+	}
+	if l := r.Latency; l != nil && l.Count > 0 {
+		line += fmt.Sprintf(", p50 %.3g ms p99 %.3g ms p99.9 %.3g ms", l.P50Ms, l.P99Ms, l.P999Ms)
+	}
+	if m := r.Memory; m != nil {
+		line += fmt.Sprintf(", %.0f B RSS/conn", m.RSSPerConn)
+		if m.HeapKnown {
+			line += fmt.Sprintf(", %.0f B heap/conn", m.HeapPerConn)
+		}
+	}
+	if r.Error != "" {
+		line += " FAILED: " + r.Error
+	}
+	fmt.Fprintln(w, line)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,205 @@
+// Package config is goim-edge's configuration: one TOML file shared by every
+// role (each role reads the sections it needs), environment overrides
+// (GOIM_<SECTION>_<KEY>), and -set flags. Unknown keys are errors that name
+// the key. Durations are strings such as "5s" or "4m".
+package config
+
+import (
+	"os"
+	"time"
+
+	"github.com/goim-edge/goim-edge/control/job"
+	"github.com/goim-edge/goim-edge/control/logic"
+	"github.com/goim-edge/goim-edge/control/logic/auth"
+	"github.com/goim-edge/goim-edge/control/logic/httpapi"
+	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/edge"
+)
+
+// Config is the whole file. Every role reads [log], [node], [shutdown] and
+// [registry]; edge reads [edge]; logic reads [logic], [auth], [store] and
+// [queue]; job reads [job] and [queue]; standalone reads them all.
+type Config struct {
+	Log      LogConfig      `toml:"log"`
+	Node     NodeConfig     `toml:"node"`
+	Shutdown ShutdownConfig `toml:"shutdown"`
+	Registry RegistryConfig `toml:"registry"`
+	Edge     EdgeConfig     `toml:"edge"`
+	Logic    LogicConfig    `toml:"logic"`
+	Job      JobConfig      `toml:"job"`
+	Auth     auth.Config    `toml:"auth"`
+	Store    StoreConfig    `toml:"store"`
+	Queue    queue.Config   `toml:"queue"`
+}
+
+// LogConfig sets up log/slog; Kitex's and Hertz's loggers are routed into it.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is text or json.
+	Format string `toml:"format"`
+	// AddSource adds file:line to every record.
+	AddSource bool `toml:"add_source"`
+}
+
+// NodeConfig identifies this process in the registry.
+type NodeConfig struct {
+	// ID is the node's unique name (edge node id, registry key); default
+	// the host name.
+	ID string `toml:"id"`
+	// Env, Region and Zone place the node: registry keys are
+	// /{env}/{service}/{region}/{id}.
+	Env    string `toml:"env"`
+	Region string `toml:"region"`
+	Zone   string `toml:"zone"`
+	// Domain is the public host name web clients dial (nodes/weighted).
+	Domain string `toml:"domain"`
+	// Weight is the node's share in client node selection.
+	Weight int `toml:"weight"`
+	// AdvertiseHost is the host other nodes dial to reach this one. Empty:
+	// the host of each listen address when it names one, else the first
+	// non-loopback IPv4 address of the machine.
+	AdvertiseHost string `toml:"advertise_host"`
+}
+
+// ShutdownConfig bounds graceful shutdown on SIGTERM/SIGINT.
+type ShutdownConfig struct {
+	// Timeout is the whole budget: deregister, stop accepting, close
+	// connections, finish in-flight pushes. After it the process exits.
+	Timeout time.Duration `toml:"timeout"`
+	// DrainDelay is how long to keep serving after deregistering and
+	// failing /readyz, so load balancers and watchers see the node leave
+	// before its listeners close.
+	DrainDelay time.Duration `toml:"drain_delay"`
+	// CloseRate is how many device connections per second an edge closes
+	// when it shuts down, so clients reconnect elsewhere in a trickle
+	// instead of a storm; 0 closes them all at once. Whatever is still
+	// open when the budget nears its end is closed at once.
+	CloseRate int `toml:"close_rate"`
+}
+
+// RegistryConfig chooses how nodes find each other.
+type RegistryConfig struct {
+	// Kind is "static" (fixed addresses below; standalone and small
+	// installs) or "etcd".
+	Kind   string       `toml:"kind"`
+	Etcd   EtcdConfig   `toml:"etcd"`
+	Static StaticConfig `toml:"static"`
+}
+
+// EtcdConfig is the etcd registry's connection and lease settings; the
+// node's env, region and zone come from [node].
+type EtcdConfig struct {
+	Endpoints   []string      `toml:"endpoints"`
+	Username    string        `toml:"username"`
+	Password    string        `toml:"password"`
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	// LeaseTTL is how long a dead node's key survives it.
+	LeaseTTL time.Duration `toml:"lease_ttl"`
+	// WatchRegion limits discovery to one region; empty sees every region.
+	WatchRegion string `toml:"watch_region"`
+}
+
+// StaticConfig lists fixed nodes for the static registry.
+type StaticConfig struct {
+	// Logic is the logic nodes' Kitex RPC addresses, for edges.
+	Logic []string `toml:"logic"`
+	// Edges are the edge nodes, for job and the nodes API.
+	Edges []StaticEdge `toml:"edges"`
+}
+
+// StaticEdge is one fixed edge node.
+type StaticEdge struct {
+	ID     string `toml:"id"`
+	RPC    string `toml:"rpc"`
+	TCP    string `toml:"tcp"`
+	WS     string `toml:"ws"`
+	Domain string `toml:"domain"`
+	Weight int    `toml:"weight"`
+}
+
+// EdgeConfig is the edge role: the edge's own settings (listeners,
+// timeouts, batching, limits) flattened into [edge], plus its admin port.
+type EdgeConfig struct {
+	edge.Config
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	AdminAddr string `toml:"admin_addr"`
+}
+
+// LogicConfig is the logic role: logic's own settings (heartbeat, TTLs,
+// receive hook, [logic.nodes] for /goim/nodes/weighted) flattened into
+// [logic], the HTTP API's in [logic.http], and where it listens.
+type LogicConfig struct {
+	logic.Config
+	// HTTP is the push API's api_key and max_body_bytes.
+	HTTP httpapi.Config `toml:"http"`
+	// HTTPAddr is goim's HTTP push API, the demo page, health and metrics.
+	HTTPAddr string `toml:"http_addr"`
+	// OpenAPI serves the push API without api_key on a non-loopback
+	// address. Off: with no api_key the HTTP server binds 127.0.0.1.
+	OpenAPI bool `toml:"open_api"`
+	// RPCAddr serves the Kitex Logic (for edges) and Push services.
+	RPCAddr string `toml:"rpc_addr"`
+	// DemoPage serves the WebSocket demo client at "/".
+	DemoPage bool `toml:"demo_page"`
+	// DemoWSURL tells the demo page where devices connect; empty: the
+	// standalone edge's port, else the first node of /goim/nodes/weighted.
+	DemoWSURL string `toml:"demo_ws_url"`
+}
+
+// JobConfig is the job role: job's fan-out settings plus its admin port.
+type JobConfig struct {
+	job.Config
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	AdminAddr string `toml:"admin_addr"`
+}
+
+// StoreConfig chooses where logic keeps routes and online counts.
+type StoreConfig struct {
+	// Kind is memory (one logic only: standalone) or redis.
+	Kind  string            `toml:"kind"`
+	Redis storeredis.Config `toml:"redis"`
+}
+
+// Default is the standalone configuration on goim's default ports.
+func Default() *Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "goim-edge"
+	}
+	return &Config{
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Node:     NodeConfig{ID: host, Env: "dev", Region: "local", Weight: 10},
+		Shutdown: ShutdownConfig{Timeout: 30 * time.Second},
+		Registry: RegistryConfig{
+			Kind: "static",
+			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
+		},
+		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: ":3108"},
+		Logic: LogicConfig{
+			Config: logic.DefaultConfig(), HTTP: httpapi.DefaultConfig(),
+			HTTPAddr: ":3111", RPCAddr: ":3119", DemoPage: true,
+		},
+		Job:   JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},
+		Auth:  auth.DefaultConfig(),
+		Store: StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
+		Queue: queue.DefaultConfig(),
+	}
+}
+
+// edgeDefaults are the edge's defaults with the node id left empty: the
+// edge then uses [node].id, so one setting names the node everywhere.
+func edgeDefaults() edge.Config {
+	c := edge.DefaultConfig()
+	c.Node = ""
+	return c
+}
+
+// EdgeNode is the edge's node id: edge.node when set, else node.id.
+func (c *Config) EdgeNode() string {
+	if c.Edge.Node != "" {
+		return c.Edge.Node
+	}
+	return c.Node.ID
+}

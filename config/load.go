@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Options says where the configuration comes from, in increasing priority:
+// defaults, the TOML file, the environment, then -set flags.
+type Options struct {
+	// File is the TOML file; empty means defaults only.
+	File string
+	// Environ is the environment as "K=V" pairs (os.Environ()); nil reads none.
+	Environ []string
+	// Sets are "dotted.key=value" overrides from the command line.
+	Sets []string
+}
+
+// Load builds the effective configuration and validates it.
+func Load(o Options) (*Config, error) {
+	cfg := Default()
+	if o.File != "" {
+		if err := decodeFile(o.File, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := ApplyEnv(cfg, o.Environ); err != nil {
+		return nil, err
+	}
+	for _, kv := range o.Sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("config: -set %q: want key=value", kv)
+		}
+		if err := Set(cfg, strings.TrimSpace(k), v); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Check loads file on top of the defaults (no environment, no flags) and
+// validates it: `goim-edge config check FILE`.
+func Check(file string) (*Config, error) {
+	return Load(Options{File: file})
+}
+
+// decodeFile decodes a TOML file strictly: an unknown key is an error that
+// names it (and the line it is on), so a misspelt setting never silently
+// falls back to its default.
+func decodeFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return fmt.Errorf("config: %s: %s", path, strings.TrimSpace(perr.ErrorWithPosition()))
+		}
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("config: %s: unknown key(s): %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// secretSuffixes mark keys whose values Encode hides.
+var secretSuffixes = []string{"password", "api_key", "token", "secret"}
+
+// Redacted is what Encode prints instead of a secret.
+const Redacted = "<redacted>"
+
+// Encode writes cfg as TOML, for `goim-edge config print`, with every
+// non-empty secret (passwords, API keys, tokens) replaced by Redacted so
+// the output can be pasted into a ticket.
+func Encode(cfg *Config) (string, error) {
+	c := *cfg
+	for _, f := range leaves(&c) {
+		for _, suf := range secretSuffixes {
+			if strings.HasSuffix(f.path, suf) && f.value.Kind() == reflect.String && f.value.String() != "" {
+				f.value.SetString(Redacted)
+			}
+		}
+	}
+	var b strings.Builder
+	if err := toml.NewEncoder(&b).Encode(&c); err != nil {
+		return "", fmt.Errorf("config: encode: %w", err)
+	}
+	return b.String(), nil
+}

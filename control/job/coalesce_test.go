@@ -1,0 +1,127 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/memory"
+	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/registry/static"
+)
+
+// handlerJob is a job whose handler the test calls directly, as several
+// consumers (Redis and Kafka side by side) would, with edges set by hand.
+func handlerJob(t testing.TB, cfg Config, edges ...*recEdge) *Job {
+	t.Helper()
+	j, err := New(cfg, memory.New(memory.Config{}), static.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.edges = newEdgeSet(context.Background(), cfg, slog.Default())
+	var insts []registry.Instance
+	for _, e := range edges {
+		insts = append(insts, e.instance())
+	}
+	j.edges.update(insts)
+	t.Cleanup(j.edges.close)
+	return j
+}
+
+func handleAsync(j *Job, wg *sync.WaitGroup, t *testing.T, id string) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := j.handle(context.Background(), &queue.Delivery{Msg: roomMsg(id, "live://1"), ID: id, Attempt: 1}); err != nil {
+			t.Errorf("handle %s: %v", id, err)
+		}
+	}()
+}
+
+func batches(e *recEdge) [][]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out [][]string
+	for _, r := range e.rooms {
+		var ids []string
+		for _, m := range r.Msgs {
+			ids = append(ids, m.MsgId)
+		}
+		out = append(out, ids)
+	}
+	return out
+}
+
+// Room messages queued behind a busy RPC go out together, in order, in one
+// PushRoom, without any wait (RoomBatchWindow 0).
+func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
+	e := startRecEdge(t, "edge-a")
+	cfg := testConfig()
+	cfg.RPCTimeout = 5 * time.Second
+	cfg.MaxInflightPerEdge = 1
+	cfg.RoomBatchMax = 3
+	j := handlerJob(t, cfg, e)
+	lane := j.edges.node("edge-a").lanes[0]
+
+	e.setHang()
+	var wg sync.WaitGroup
+	handleAsync(j, &wg, t, "m0")
+	eventually(t, "m0 in flight", func() bool { return len(lane) == 0 })
+	time.Sleep(20 * time.Millisecond) // m0 reached the hung edge
+	for i := 1; i <= 4; i++ {
+		handleAsync(j, &wg, t, fmt.Sprintf("m%d", i))
+		eventually(t, "queued", func() bool { return len(lane) == i })
+	}
+	e.unhang()
+	wg.Wait()
+	want := [][]string{{"m0"}, {"m1", "m2", "m3"}, {"m4"}}
+	if got := batches(e); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("PushRoom batches = %v, want %v", got, want)
+	}
+}
+
+// With a RoomBatchWindow, messages of one room arriving within it share a
+// PushRoom; another room's message ends the batch and keeps its place.
+func TestRoomBatchWindow(t *testing.T) {
+	e := startRecEdge(t, "edge-a")
+	cfg := testConfig()
+	cfg.MaxInflightPerEdge = 1
+	cfg.RoomBatchWindow = 300 * time.Millisecond
+	j := handlerJob(t, cfg, e)
+
+	var wg sync.WaitGroup
+	handleAsync(j, &wg, t, "w0")
+	time.Sleep(20 * time.Millisecond)
+	handleAsync(j, &wg, t, "w1")
+	wg.Wait()
+	if got := batches(e); !slices.EqualFunc(got, [][]string{{"w0", "w1"}}, slices.Equal) {
+		t.Errorf("PushRoom batches = %v, want [[w0 w1]]", got)
+	}
+
+	// Another room's message closes the open batch.
+	handleAsync(j, &wg, t, "w2")
+	time.Sleep(20 * time.Millisecond)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m := roomMsg("other", "live://2")
+		if err := j.handle(context.Background(), &queue.Delivery{Msg: m, ID: "other", Attempt: 1}); err != nil {
+			t.Errorf("handle other: %v", err)
+		}
+	}()
+	wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var rooms []string
+	for _, r := range e.rooms[1:] {
+		rooms = append(rooms, r.Room)
+	}
+	if !slices.Equal(rooms, []string{"live://1", "live://2"}) {
+		t.Errorf("rooms after the first batch = %v, want [live://1 live://2]", rooms)
+	}
+}

@@ -1,0 +1,142 @@
+package job
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Room targeting modes (Config.RoomTargeting).
+const (
+	// TargetAll sends room messages to every edge, as goim does. It never
+	// misses a member, at the cost of one RPC per edge per message.
+	TargetAll = "all"
+	// TargetMembers sends room messages only to edges whose last Rooms
+	// report (polled every RoomsRefresh) lists members of the room, plus
+	// every edge whose report is missing or stale. A device that joins a
+	// room on an edge that had no member of it may miss that room's
+	// messages until the next poll (at most RoomsRefresh).
+	TargetMembers = "members"
+)
+
+// Config is job's fan-out behaviour towards edges.
+type Config struct {
+	// RPCTimeout bounds one RPC attempt to an edge, so a hung edge costs
+	// at most this per attempt (goim has no deadline and stalls).
+	RPCTimeout time.Duration `toml:"rpc_timeout"`
+	// ConnectTimeout bounds dialing an edge.
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// Retries is how many times a failed RPC is retried before the edge is
+	// given up on for that message (counted, and the message acknowledged).
+	Retries int `toml:"retries"`
+	// RetryBackoff is the wait before the first retry; it doubles for every
+	// further retry (with jitter), up to MaxRetryBackoff.
+	RetryBackoff time.Duration `toml:"retry_backoff"`
+	// MaxRetryBackoff caps the wait between retries.
+	MaxRetryBackoff time.Duration `toml:"max_retry_backoff"`
+	// MaxInflightPerEdge is how many RPCs job keeps in flight to one edge
+	// (goim's routine_size). Each is a lane served in order: messages for
+	// one room, one key list or all broadcasts keep their order on an edge.
+	MaxInflightPerEdge int `toml:"max_inflight_per_edge"`
+	// EdgeQueue is how many messages may wait for one edge (spread over
+	// its lanes; goim's routine_chan). A message that finds its lane full
+	// waits up to RPCTimeout, then that edge is given up on for it.
+	EdgeQueue int `toml:"edge_queue"`
+	// RoomBatchWindow is how long a lane waits for more messages of the
+	// same room to send them in one PushRoom. 0 sends at once: messages
+	// that are already queued behind each other are still coalesced (that
+	// costs no latency), but a lane never waits for more. The edge batches
+	// busy rooms itself, so 0 is the default.
+	RoomBatchWindow time.Duration `toml:"room_batch_window"`
+	// RoomBatchMax caps the messages of one PushRoom; 1 disables coalescing.
+	RoomBatchMax int `toml:"room_batch_max"`
+	// RoomTargeting is TargetAll (default: correct first) or TargetMembers.
+	RoomTargeting string `toml:"room_targeting"`
+	// RoomsRefresh is how often each edge's Rooms report is polled when
+	// RoomTargeting is TargetMembers; a report older than three refreshes
+	// is stale and the edge is targeted regardless.
+	RoomsRefresh time.Duration `toml:"rooms_refresh"`
+	// BreakerFailures is how many consecutive failed RPCs mark an edge as
+	// down. Messages for a down edge are given up on at once (no waiting on
+	// a hung edge), but for one trial message every ProbeInterval, whose
+	// success brings the edge back.
+	BreakerFailures int `toml:"breaker_failures"`
+	// ProbeInterval is how often a down edge gets a trial message.
+	ProbeInterval time.Duration `toml:"probe_interval"`
+	// How many messages are fanned out at once is the queue's
+	// delivery.workers: consumers call the handler from that many lanes,
+	// each keeping its targets' order, and job keeps no pool of its own.
+}
+
+// DefaultConfig returns goim-like defaults (32 routines of 1024 messages per
+// comet), with the deadlines goim lacks.
+func DefaultConfig() Config {
+	return Config{
+		RPCTimeout:         time.Second,
+		ConnectTimeout:     500 * time.Millisecond,
+		Retries:            2,
+		RetryBackoff:       20 * time.Millisecond,
+		MaxRetryBackoff:    500 * time.Millisecond,
+		MaxInflightPerEdge: 32,
+		EdgeQueue:          1024 * 32,
+		RoomBatchWindow:    0,
+		RoomBatchMax:       32,
+		RoomTargeting:      TargetAll,
+		RoomsRefresh:       time.Second,
+		BreakerFailures:    5,
+		ProbeInterval:      time.Second,
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v must be positive", name, d))
+		}
+	}
+	atLeast := func(name string, v, min int) {
+		if v < min {
+			errs = append(errs, fmt.Errorf("%s %d must be at least %d", name, v, min))
+		}
+	}
+	positive("rpc_timeout", c.RPCTimeout)
+	positive("connect_timeout", c.ConnectTimeout)
+	positive("retry_backoff", c.RetryBackoff)
+	positive("max_retry_backoff", c.MaxRetryBackoff)
+	positive("probe_interval", c.ProbeInterval)
+	atLeast("retries", c.Retries, 0)
+	atLeast("max_inflight_per_edge", c.MaxInflightPerEdge, 1)
+	atLeast("edge_queue", c.EdgeQueue, c.MaxInflightPerEdge)
+	atLeast("room_batch_max", c.RoomBatchMax, 1)
+	atLeast("breaker_failures", c.BreakerFailures, 1)
+	if c.RoomBatchWindow < 0 {
+		errs = append(errs, fmt.Errorf("room_batch_window %v must not be negative", c.RoomBatchWindow))
+	}
+	switch c.RoomTargeting {
+	case TargetAll:
+	case TargetMembers:
+		positive("rooms_refresh", c.RoomsRefresh)
+	default:
+		errs = append(errs, fmt.Errorf("room_targeting %q must be %q or %q", c.RoomTargeting, TargetAll, TargetMembers))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("job: config: %w", err)
+	}
+	return nil
+}
+
+// laneQueue is the capacity of one lane's queue.
+func (c Config) laneQueue() int {
+	return max(1, c.EdgeQueue/c.MaxInflightPerEdge)
+}
+
+// backoff is the wait before retry number n (1 for the first retry).
+func (c Config) backoff(n int) time.Duration {
+	d := c.RetryBackoff
+	for i := 1; i < n && d < c.MaxRetryBackoff; i++ {
+		d *= 2
+	}
+	return min(d, c.MaxRetryBackoff)
+}

@@ -1,0 +1,241 @@
+// Package job consumes pushes from the queue and fans them out to edges
+// over Kitex: key pushes to the edge that holds the keys, room and
+// broadcast pushes to every edge (or, with room targeting by members, to
+// the edges that hold members of the room).
+//
+// Delivery semantics. A message is acknowledged when every target edge
+// accepted it or was given up on: after Retries failed attempts, when the
+// edge's breaker is open (it kept failing; job does not wait on a hung
+// edge), when its queue stayed full for RPCTimeout, or when it left the
+// registry. Given-up edges are counted (goim_job_edge_sends_total) and the
+// message counts as "partial" or "failed" (goim_job_pushes_total); it is not
+// redelivered, because a redelivery would repeat it on every edge that did
+// accept it, and an edge that stays down loses its devices anyway (they
+// reconnect to another edge). Only when job stops mid fan-out is the
+// message left unacknowledged, so the queue delivers it again (edges that
+// had it may then see it twice: delivery is at least once).
+//
+// Order. Messages for one room, one key list or all broadcasts go through
+// one lane per edge, so an edge receives them in the order the queue
+// handed them over (the queues keep order per target).
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// Job is the fan-out service: New, then Run until Close.
+type Job struct {
+	cfg      Config
+	consumer queue.Consumer
+	disc     registry.Discovery
+	log      *slog.Logger
+	dropLog  rate.Sometimes
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+	edges   *edgeSet
+}
+
+// New returns a job that consumes from consumer and finds edges in disc.
+// The consumer calls the handler from several goroutines (its lanes keep
+// order per target); job adds no worker pool of its own, which would break
+// that order.
+func New(cfg Config, consumer queue.Consumer, disc registry.Discovery) (*Job, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if consumer == nil {
+		return nil, errors.New("job: nil queue consumer")
+	}
+	if disc == nil {
+		return nil, errors.New("job: nil registry discovery")
+	}
+	return &Job{
+		cfg:      cfg,
+		consumer: consumer,
+		disc:     disc,
+		log:      slog.Default(),
+		dropLog:  rate.Sometimes{First: 10, Interval: 10 * time.Second},
+	}, nil
+}
+
+// WithLogger sets the logger; call it before Run.
+func (j *Job) WithLogger(l *slog.Logger) *Job {
+	j.log = l
+	return j
+}
+
+// Run follows the edges in the registry and delivers queued messages to
+// them until ctx is done, Close is called or the consumer ends. It returns
+// nil when stopped that way. Run may be called once.
+func (j *Job) Run(ctx context.Context) error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return errors.New("job: run: closed")
+	}
+	if j.running {
+		j.mu.Unlock()
+		return errors.New("job: run: already running")
+	}
+	j.running = true
+	ctx, j.cancel = context.WithCancel(ctx)
+	j.done = make(chan struct{})
+	j.edges = newEdgeSet(ctx, j.cfg, j.log)
+	j.mu.Unlock()
+
+	defer close(j.done)
+	defer j.cancel()
+	defer j.edges.close()
+	if err := j.disc.Watch(ctx, registry.ServiceEdge, j.edges.update); err != nil {
+		return fmt.Errorf("job: watch edges: %w", err)
+	}
+	if err := j.consumer.Run(ctx, j.handle); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("job: consume: %w", err)
+	}
+	return nil
+}
+
+// Close stops Run, waits until it returned (messages in the middle of a
+// fan-out stay unacknowledged) and releases every edge client. It does not
+// close the consumer, which the caller owns.
+func (j *Job) Close() error {
+	j.mu.Lock()
+	j.closed = true
+	running, cancel, done := j.running, j.cancel, j.done
+	j.mu.Unlock()
+	if running {
+		cancel()
+		<-done
+	}
+	return nil
+}
+
+// handle fans one delivery out and waits until every target edge accepted
+// it or was given up on.
+func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
+	m := d.Msg
+	if m == nil {
+		pushesTotal.WithLabelValues("unknown", resultPoison).Inc()
+		return fmt.Errorf("%w: delivery %s carries no message", queue.ErrPoison, d.ID)
+	}
+	kind := kindLabel(m.Kind)
+	targets, lane, speed, err := j.targets(m)
+	if err != nil {
+		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
+		return err
+	}
+	if len(targets) == 0 {
+		if m.Kind == common.PushKind_KEYS {
+			pushesTotal.WithLabelValues(kind, resultUnknownEdge).Inc()
+			j.dropLog.Do(func() {
+				j.log.Warn("job: keys push for an edge that is not registered dropped (it left with its devices)",
+					"edge", m.Server, "msg_id", m.Id, "keys", len(m.Keys))
+			})
+		} else {
+			pushesTotal.WithLabelValues(kind, resultNoTarget).Inc()
+		}
+		observeDelay(kind, m)
+		return nil
+	}
+
+	w := newWaiter(len(targets))
+	for _, e := range targets {
+		t := &task{ctx: ctx, msg: m, speed: speed, w: w}
+		switch r := e.trySubmit(t, lane); r {
+		case "":
+		case sendOverflow:
+			// Wait for room without holding up the other edges.
+			go e.submit(t, lane)
+		default:
+			w.finish(e.count(t, r))
+		}
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		pushesTotal.WithLabelValues(kind, resultAborted).Inc()
+		return fmt.Errorf("job: %s message %s: %w", kind, m.Id, ctx.Err())
+	}
+	if w.aborted.Load() > 0 {
+		pushesTotal.WithLabelValues(kind, resultAborted).Inc()
+		return fmt.Errorf("job: %s message %s: stopped mid fan-out: %w", kind, m.Id, context.Canceled)
+	}
+	switch failed := int(w.failed.Load()); {
+	case failed == 0:
+		pushesTotal.WithLabelValues(kind, resultOK).Inc()
+	case failed < len(targets):
+		pushesTotal.WithLabelValues(kind, resultPartial).Inc()
+	default:
+		pushesTotal.WithLabelValues(kind, resultFailed).Inc()
+	}
+	observeDelay(kind, m)
+	return nil
+}
+
+// targets picks the edges for m, the lane key that keeps its target's
+// messages in order, and each edge's broadcast speed. Messages that name
+// nothing deliverable are poison.
+func (j *Job) targets(m *common.PushMsg) (edges []*edgeConn, lane string, speed int32, err error) {
+	switch m.Kind {
+	case common.PushKind_KEYS:
+		if m.Server == "" || len(m.Keys) == 0 {
+			return nil, "", 0, fmt.Errorf("%w: keys message %s needs a server and keys", queue.ErrPoison, m.Id)
+		}
+		if e := j.edges.node(m.Server); e != nil {
+			edges = []*edgeConn{e}
+		}
+		return edges, "keys:" + m.Keys[0], 0, nil
+	case common.PushKind_ROOM:
+		if m.Room == "" {
+			return nil, "", 0, fmt.Errorf("%w: room message %s names no room", queue.ErrPoison, m.Id)
+		}
+		all := j.edges.all()
+		if j.cfg.RoomTargeting != TargetMembers {
+			return all, "room:" + m.Room, 0, nil
+		}
+		stale := 3 * j.cfg.RoomsRefresh
+		for _, e := range all {
+			if e.rooms.mayHold(m.Room, stale) {
+				edges = append(edges, e)
+			}
+		}
+		return edges, "room:" + m.Room, 0, nil
+	case common.PushKind_BROADCAST:
+		all := j.edges.all()
+		return all, "broadcast", edgeSpeed(m.Speed, len(all)), nil
+	}
+	return nil, "", 0, fmt.Errorf("%w: message %s has unknown kind %d", queue.ErrPoison, m.Id, m.Kind)
+}
+
+// edgeSpeed is one edge's share of a cluster-wide broadcast rate: an even
+// split, at least 1 so a slow rate over many edges does not turn into "no
+// limit" (0). No edges, or no limit asked, is 0.
+func edgeSpeed(speed int32, edges int) int32 {
+	if speed <= 0 || edges <= 0 {
+		return 0
+	}
+	return max(1, speed/int32(edges))
+}
+
+// observeDelay records how long the push took from logic to the edges.
+func observeDelay(kind string, m *common.PushMsg) {
+	if m.EnqueuedUnixNano > 0 {
+		pushDelay.WithLabelValues(kind).Observe(time.Since(time.Unix(0, m.EnqueuedUnixNano)).Seconds())
+	}
+}

@@ -1,0 +1,74 @@
+package job
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
+)
+
+// task is one queue message for one edge.
+type task struct {
+	ctx context.Context // the handler's: done means nobody waits any more
+	msg *common.PushMsg // shared by the message's tasks; read only
+	// speed is the broadcast rate for this edge (its share of msg.Speed).
+	speed int32
+	// trial: the one message let through to a down edge to test it.
+	trial bool
+	w     *waiter
+}
+
+// waiter collects the outcomes of one message's tasks; done closes when the
+// last one finished.
+type waiter struct {
+	left    atomic.Int32
+	failed  atomic.Int32 // given up on: down, failed, overflow, gone
+	aborted atomic.Int32 // cut short because job is stopping
+	done    chan struct{}
+}
+
+func newWaiter(n int) *waiter {
+	w := &waiter{done: make(chan struct{})}
+	w.left.Store(int32(n))
+	return w
+}
+
+// finish records one task's outcome (a send* constant).
+func (w *waiter) finish(result string) {
+	switch result {
+	case sendOK:
+	case sendAborted:
+		w.aborted.Add(1)
+	default:
+		w.failed.Add(1)
+	}
+	if w.left.Add(-1) == 0 {
+		close(w.done)
+	}
+}
+
+// kindLabel is the metrics label of a push kind.
+func kindLabel(k common.PushKind) string {
+	switch k {
+	case common.PushKind_KEYS:
+		return "keys"
+	case common.PushKind_ROOM:
+		return "room"
+	case common.PushKind_BROADCAST:
+		return "broadcast"
+	}
+	return "unknown"
+}
+
+// methodLabel is the Edge RPC a push kind becomes.
+func methodLabel(k common.PushKind) string {
+	switch k {
+	case common.PushKind_KEYS:
+		return "PushKeys"
+	case common.PushKind_ROOM:
+		return "PushRoom"
+	case common.PushKind_BROADCAST:
+		return "Broadcast"
+	}
+	return "unknown"
+}

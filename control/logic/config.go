@@ -1,0 +1,104 @@
+package logic
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goim-edge/goim-edge/control/logic/nodes"
+)
+
+// Config is the logic service's behaviour towards edges and pushers.
+type Config struct {
+	// Heartbeat is how often devices are expected to heartbeat (goim's
+	// node heartbeat, 4 min). It is reported by /goim/nodes/weighted.
+	Heartbeat time.Duration `toml:"heartbeat"`
+	// HeartbeatMax is how many heartbeats a device may miss before its edge
+	// closes it; edges get Heartbeat × HeartbeatMax as their idle deadline.
+	HeartbeatMax int `toml:"heartbeat_max"`
+	// RouteTTL is how long a device route lives without an edge Heartbeat
+	// call. Edges renew routes well inside it (goim: every 10–30 min with a
+	// 30 min expiry), so a crashed edge's routes disappear on their own.
+	RouteTTL time.Duration `toml:"route_ttl"`
+	// OnlineTTL is how long one edge's RenewOnline report counts; a dead
+	// edge's room counts age out after it. Edges report every ~10 s.
+	OnlineTTL time.Duration `toml:"online_ttl"`
+	// CallTimeout bounds each store/queue/auth call made while serving one
+	// request, so a hung dependency fails the request instead of piling up.
+	CallTimeout time.Duration `toml:"call_timeout"`
+	// Receive is where upstream (device → server) messages go.
+	Receive ReceiveConfig `toml:"receive"`
+	// Nodes tunes /goim/nodes/weighted. Its heartbeat and heartbeat_max
+	// are not read: New takes them from Heartbeat and HeartbeatMax above,
+	// so what clients are told and what edges enforce cannot disagree.
+	Nodes nodes.Config `toml:"nodes"`
+}
+
+// ReceiveConfig chooses the hook for upstream messages (goim op 4).
+type ReceiveConfig struct {
+	// URL receives each upstream message as an HTTP POST (body = message
+	// body, X-Goim-* headers = who sent it). Empty: messages are only logged
+	// at debug level and counted, as goim does.
+	URL string `toml:"url"`
+	// Token, when set, is sent as "Authorization: Bearer <token>".
+	Token string `toml:"token"`
+	// Timeout bounds one POST.
+	Timeout time.Duration `toml:"timeout"`
+}
+
+// DefaultConfig returns goim's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Heartbeat:    4 * time.Minute,
+		HeartbeatMax: 2,
+		RouteTTL:     30 * time.Minute,
+		OnlineTTL:    90 * time.Second,
+		CallTimeout:  3 * time.Second,
+		Receive:      ReceiveConfig{Timeout: 3 * time.Second},
+		Nodes:        nodes.DefaultConfig(),
+	}
+}
+
+// HeartbeatDeadline is the idle time after which an edge closes a device.
+func (c Config) HeartbeatDeadline() time.Duration {
+	return c.Heartbeat * time.Duration(c.HeartbeatMax)
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Heartbeat <= 0 {
+		errs = append(errs, fmt.Errorf("heartbeat %v must be positive", c.Heartbeat))
+	}
+	if c.HeartbeatMax <= 0 {
+		errs = append(errs, fmt.Errorf("heartbeat_max %d must be positive", c.HeartbeatMax))
+	}
+	if c.RouteTTL <= 0 {
+		errs = append(errs, fmt.Errorf("route_ttl %v must be positive", c.RouteTTL))
+	}
+	if c.OnlineTTL <= 0 {
+		errs = append(errs, fmt.Errorf("online_ttl %v must be positive", c.OnlineTTL))
+	}
+	if c.CallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("call_timeout %v must be positive", c.CallTimeout))
+	}
+	if c.Receive.URL != "" && c.Receive.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("receive.timeout %v must be positive", c.Receive.Timeout))
+	}
+	if c.Heartbeat > 0 && c.HeartbeatMax > 0 {
+		if err := c.nodes().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("logic: config: %w", err)
+	}
+	return nil
+}
+
+// nodes is the node selection's config with logic's heartbeat.
+func (c Config) nodes() nodes.Config {
+	n := c.Nodes
+	n.Heartbeat, n.HeartbeatMax = c.Heartbeat, c.HeartbeatMax
+	return n
+}

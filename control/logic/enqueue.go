@@ -1,0 +1,254 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
+)
+
+// publishParallel bounds concurrent Publish calls of one keys/mids push
+// that spans many edges, so a push to many edges costs a few round trips
+// to a remote queue rather than one per edge.
+const publishParallel = 16
+
+// EnqueueKeys queues body for the given device keys: one message per edge
+// holding any of them. Unknown keys are not an error (nothing to deliver).
+// It returns the ids of the queued messages.
+func (l *Logic) EnqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error) {
+	ids, err := l.enqueueKeys(ctx, op, keys, body)
+	return ids, countPush("keys", err)
+}
+
+func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error) {
+	keys = uniqueKeys(keys)
+	if len(keys) == 0 {
+		return nil, invalidf("keys is required")
+	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	cctx, cancel := l.callCtx(ctx)
+	servers, err := l.store.ServersByKeys(cctx, keys)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("logic: look up keys: %w", err)
+	}
+	unknownTargetsTotal.Add(float64(len(keys) - len(servers)))
+	return l.publishKeys(ctx, op, servers, body)
+}
+
+// EnqueueMids queues body for every device of the given users: one message
+// per edge holding any of their keys. Unknown mids are not an error.
+func (l *Logic) EnqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error) {
+	ids, err := l.enqueueMids(ctx, op, mids, body)
+	return ids, countPush("mids", err)
+}
+
+func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error) {
+	mids = uniqueMids(mids)
+	if len(mids) == 0 {
+		return nil, invalidf("mids is required")
+	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	cctx, cancel := l.callCtx(ctx)
+	servers, err := l.store.KeysByMids(cctx, mids)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("logic: look up mids: %w", err)
+	}
+	if len(servers) == 0 {
+		unknownTargetsTotal.Add(float64(len(mids)))
+	}
+	return l.publishKeys(ctx, op, servers, body)
+}
+
+// EnqueueRoom queues one message for room typ://room on every edge.
+func (l *Logic) EnqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error) {
+	ids, err := l.enqueueRoom(ctx, op, typ, room, body)
+	return ids, countPush("room", err)
+}
+
+func (l *Logic) enqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error) {
+	if op == 0 {
+		return nil, invalidf("operation must be non-zero")
+	}
+	id, err := RoomID(typ, room)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	msg := l.newMsg(common.PushKind_ROOM, op, body)
+	msg.Room = id
+	if err := l.publish(ctx, msg); err != nil {
+		return nil, err
+	}
+	return []string{msg.Id}, nil
+}
+
+// EnqueueAll queues one broadcast to every connection that accepts op;
+// speed limits it to that many connections per second cluster-wide
+// (0 = no limit).
+func (l *Logic) EnqueueAll(ctx context.Context, op, speed int32, body []byte) ([]string, error) {
+	ids, err := l.enqueueAll(ctx, op, speed, body)
+	return ids, countPush("all", err)
+}
+
+func (l *Logic) enqueueAll(ctx context.Context, op, speed int32, body []byte) ([]string, error) {
+	if op == 0 {
+		return nil, invalidf("operation must be non-zero")
+	}
+	if speed < 0 {
+		return nil, invalidf("speed %d must not be negative", speed)
+	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	msg := l.newMsg(common.PushKind_BROADCAST, op, body)
+	msg.Speed = speed
+	if err := l.publish(ctx, msg); err != nil {
+		return nil, err
+	}
+	return []string{msg.Id}, nil
+}
+
+// RoomID is goim's room key "type://id"; both parts are required and the
+// type must not itself contain "://", so the id splits back unambiguously.
+func RoomID(typ, room string) (string, error) {
+	switch {
+	case typ == "":
+		return "", invalidf("type is required")
+	case room == "":
+		return "", invalidf("room is required")
+	case strings.Contains(typ, "://"):
+		return "", invalidf("type %q must not contain \"://\"", typ)
+	}
+	return typ + "://" + room, nil
+}
+
+// publishKeys sends one KEYS message per edge in servers (key → edge).
+func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]string, body []byte) ([]string, error) {
+	if len(servers) == 0 {
+		return []string{}, nil
+	}
+	byServer := make(map[string][]string, 1)
+	for key, srv := range servers {
+		byServer[srv] = append(byServer[srv], key)
+	}
+	msgs := make([]*common.PushMsg, 0, len(byServer))
+	for srv, keys := range byServer {
+		sort.Strings(keys)
+		msg := l.newMsg(common.PushKind_KEYS, op, body)
+		msg.Server, msg.Keys = srv, keys
+		msgs = append(msgs, msg)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Server < msgs[j].Server })
+	if len(msgs) == 1 {
+		if err := l.publish(ctx, msgs[0]); err != nil {
+			return nil, err
+		}
+		return []string{msgs[0].Id}, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishParallel)
+	for _, msg := range msgs {
+		g.Go(func() error { return l.publish(gctx, msg) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("%w (push to %d edges may be partly queued)", err, len(msgs))
+	}
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.Id
+	}
+	return ids, nil
+}
+
+func (l *Logic) newMsg(kind common.PushKind, op int32, body []byte) *common.PushMsg {
+	return &common.PushMsg{
+		Id:               uuid.NewString(),
+		Kind:             kind,
+		Op:               op,
+		Body:             body,
+		EnqueuedUnixNano: l.now().UnixNano(),
+	}
+}
+
+func (l *Logic) publish(ctx context.Context, msg *common.PushMsg) error {
+	cctx, cancel := l.callCtx(ctx)
+	defer cancel()
+	if err := l.queue.Publish(cctx, msg); err != nil {
+		return fmt.Errorf("logic: enqueue %s push %s: %w", kindName(msg.Kind), msg.Id, err)
+	}
+	enqueuedTotal.WithLabelValues(kindName(msg.Kind)).Inc()
+	return nil
+}
+
+func checkBody(body []byte) error {
+	if len(body) == 0 {
+		return invalidf("message body is empty")
+	}
+	return nil
+}
+
+func countPush(kind string, err error) error {
+	if err != nil {
+		pushErrorsTotal.WithLabelValues(kind, strconv.Itoa(int(Code(err)))).Inc()
+		return err
+	}
+	pushesTotal.WithLabelValues(kind).Inc()
+	return nil
+}
+
+func kindName(k common.PushKind) string {
+	switch k {
+	case common.PushKind_KEYS:
+		return "keys"
+	case common.PushKind_ROOM:
+		return "room"
+	case common.PushKind_BROADCAST:
+		return "broadcast"
+	}
+	return "unknown"
+}
+
+// uniqueKeys drops empty and repeated keys, so a key named twice gets the
+// message once.
+func uniqueKeys(keys []string) []string {
+	out := keys[:0:0]
+	seen := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, k)
+	}
+	return out
+}
+
+func uniqueMids(mids []int64) []int64 {
+	out := mids[:0:0]
+	seen := make(map[int64]struct{}, len(mids))
+	for _, m := range mids {
+		if _, dup := seen[m]; dup {
+			continue
+		}
+		seen[m] = struct{}{}
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,34 @@
+package logic
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalid marks a request the caller got wrong (goim code -400); every
+// other error is the server's fault (-500). Errors wrap it with a message
+// that says what is wrong.
+var ErrInvalid = errors.New("invalid request")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// Codes of goim's HTTP envelope and of push.PushError.
+const (
+	CodeOK         int32 = 0
+	CodeBadRequest int32 = -400
+	CodeServer     int32 = -500
+)
+
+// Code is the goim code for err: 0, -400 or -500.
+func Code(err error) int32 {
+	switch {
+	case err == nil:
+		return CodeOK
+	case errors.Is(err, ErrInvalid):
+		return CodeBadRequest
+	default:
+		return CodeServer
+	}
+}

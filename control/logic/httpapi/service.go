@@ -1,0 +1,24 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/goim-edge/goim-edge/control/logic"
+	"github.com/goim-edge/goim-edge/kitex_gen/push"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// Service is what the HTTP API needs of logic; *logic.Logic implements it.
+type Service interface {
+	EnqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error)
+	EnqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error)
+	EnqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error)
+	EnqueueAll(ctx context.Context, op, speed int32, body []byte) ([]string, error)
+	TopRooms(ctx context.Context, typ string, limit int) ([]logic.RoomCount, error)
+	RoomOnline(ctx context.Context, typ string, rooms []string) (map[string]int64, error)
+	TotalOnline(ctx context.Context) (logic.Totals, error)
+	WeightedNodes(ctx context.Context, platform, clientIP string) (*push.NodesWeightedResp, error)
+	EdgeInstances() []registry.Instance
+}
+
+var _ Service = (*logic.Logic)(nil)

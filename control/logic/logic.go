@@ -1,0 +1,119 @@
+// Package logic is goim-edge's stateless control service: edges call it
+// (Kitex Logic) to authenticate devices and keep routes and online counts;
+// app backends call it (goim HTTP API in httpapi, Kitex Push) to push, and
+// every push becomes queue messages for job.
+package logic
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goim-edge/goim-edge/control/logic/auth"
+	"github.com/goim-edge/goim-edge/control/logic/store"
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/kitex_gen/logic"
+	"github.com/goim-edge/goim-edge/kitex_gen/push"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// Deps are the parts logic is built from; main chooses their kinds.
+type Deps struct {
+	Store store.Store
+	Queue queue.Producer
+	Auth  auth.Authenticator
+	// Discovery finds edges for the /goim/nodes routes; nil answers them
+	// with no nodes.
+	Discovery registry.Discovery
+	// Receiver takes upstream device messages; nil builds one from
+	// Config.Receive.
+	Receiver Receiver
+	// Nodes overrides how /goim/nodes/weighted picks edges; nil is the
+	// nodes package's weighted selection under Config.Nodes.
+	Nodes NodeSelector
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Logic serves edges and pushers. It implements the Kitex services
+// kitex_gen/logic.Logic and kitex_gen/push.Push, and its Enqueue*/online
+// methods back the HTTP API.
+type Logic struct {
+	cfg       Config
+	store     store.Store
+	queue     queue.Producer
+	auth      auth.Authenticator
+	discovery registry.Discovery
+	receiver  Receiver
+	nodes     NodeSelector
+	log       *slog.Logger
+	now       func() time.Time
+
+	roomsMu    sync.Mutex
+	rooms      map[string]int64 // last cluster-wide room counts
+	roomsAt    time.Time
+	roomsFresh time.Duration
+}
+
+var (
+	_ logic.Logic = (*Logic)(nil)
+	_ push.Push   = (*Logic)(nil)
+)
+
+// New checks cfg and deps and builds the service.
+func New(cfg Config, deps Deps) (*Logic, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var missing []string
+	if deps.Store == nil {
+		missing = append(missing, "store")
+	}
+	if deps.Queue == nil {
+		missing = append(missing, "queue")
+	}
+	if deps.Auth == nil {
+		missing = append(missing, "auth")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("logic: missing dependencies: %s", strings.Join(missing, ", "))
+	}
+	l := &Logic{
+		cfg:        cfg,
+		store:      deps.Store,
+		queue:      deps.Queue,
+		auth:       deps.Auth,
+		discovery:  deps.Discovery,
+		receiver:   deps.Receiver,
+		nodes:      deps.Nodes,
+		log:        deps.Logger,
+		now:        time.Now,
+		roomsFresh: time.Second,
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	l.log = l.log.With("component", "logic")
+	if l.nodes == nil {
+		l.nodes = NewNodeSelector(cfg.nodes())
+	}
+	if l.receiver == nil {
+		r, err := NewReceiver(cfg.Receive, l.log)
+		if err != nil {
+			return nil, err
+		}
+		l.receiver = r
+	}
+	return l, nil
+}
+
+// Config is the configuration the service runs with.
+func (l *Logic) Config() Config { return l.cfg }
+
+// callCtx bounds one dependency call by Config.CallTimeout.
+func (l *Logic) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.cfg.CallTimeout)
+}

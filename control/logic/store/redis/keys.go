@@ -1,0 +1,53 @@
+package redisstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Key layout (prefix "goim:" by default):
+//
+//	{p}k:{key}     string "{mid}|{server}", PX ttl — the authoritative route
+//	{p}m:{mid}     hash key → server, PX ≥ the longest route ttl — an index
+//	               that may hold stale fields; readers confirm with {p}k:
+//	{p}o:{server}  hash of one edge's report: "r:{room}" → count,
+//	               "n:conns", "n:ips"; PX online ttl
+//	{p}o:edges     zset server → expiry (unix ms) — the index of reports;
+//	               members whose hash expired are removed by readers
+//
+// Redis 7.0 has no per-field hash expiry, hence the key string being the
+// authority and the mid hash only an index.
+type keys struct{ prefix string }
+
+func (k keys) route(key string) string { return k.prefix + "k:" + key }
+func (k keys) mid(mid int64) string    { return k.prefix + "m:" + strconv.FormatInt(mid, 10) }
+func (k keys) online(server string) string {
+	return k.prefix + "o:" + server
+}
+func (k keys) edges() string { return k.prefix + "o:edges" }
+
+// Fields of an online hash.
+const (
+	roomField  = "r:"
+	connsField = "n:conns"
+	ipsField   = "n:ips"
+)
+
+// routeValue is what {p}k:{key} holds.
+func routeValue(mid int64, server string) string {
+	return strconv.FormatInt(mid, 10) + "|" + server
+}
+
+// parseRouteValue splits a route value; ok is false for a value this store
+// did not write.
+func parseRouteValue(v string) (mid int64, server string, ok bool) {
+	m, s, found := strings.Cut(v, "|")
+	if !found {
+		return 0, "", false
+	}
+	mid, err := strconv.ParseInt(m, 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return mid, s, true
+}

@@ -1,0 +1,416 @@
+package redisq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/internal/lanes"
+	"github.com/goim-edge/goim-edge/control/queue/internal/retry"
+)
+
+// laneDepth bounds the messages read ahead per worker. Read-ahead sits in
+// the pending list ageing towards ClaimMinIdle, so it stays small.
+const laneDepth = 8
+
+// maxClaimRounds bounds the XAUTOCLAIM calls of one claim cycle so a
+// large takeover cannot starve fresh messages.
+const maxClaimRounds = 8
+
+// Consumer is one named member of the stream's consumer group.
+type Consumer struct {
+	cfg    Config
+	rdb    *redis.Client
+	own    bool
+	policy retry.Policy
+	log    *slog.Logger
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	// runMu is held shared by Run; Close takes it to wait until every Run
+	// has flushed its acks before the client goes.
+	runMu sync.RWMutex
+
+	mu       sync.Mutex
+	inFlight map[string]struct{} // ids dispatched and not finished
+}
+
+var _ queue.Consumer = (*Consumer)(nil)
+
+// NewConsumer returns a consumer named cfg.Consumer that connects lazily;
+// it makes its own client and closes it on Close.
+func NewConsumer(cfg Config) *Consumer {
+	c := NewConsumerWithClient(NewClient(cfg), cfg)
+	c.own = true
+	return c
+}
+
+// NewConsumerWithClient consumes through rdb, which the caller closes.
+func NewConsumerWithClient(rdb *redis.Client, cfg Config) *Consumer {
+	cfg = withDefaults(cfg)
+	return &Consumer{
+		cfg:      cfg,
+		rdb:      rdb,
+		policy:   retry.FromConfig(cfg.DeliveryConfig),
+		log:      slog.Default(),
+		closed:   make(chan struct{}),
+		inFlight: map[string]struct{}{},
+	}
+}
+
+// WithLogger sets the logger.
+func (c *Consumer) WithLogger(l *slog.Logger) *Consumer { c.log = l; return c }
+
+// Name is this consumer's name in the group.
+func (c *Consumer) Name() string { return c.cfg.Consumer }
+
+// Close makes Run return (messages in hand stay pending, to be claimed)
+// and closes the client if the consumer made it.
+func (c *Consumer) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.runMu.Lock()
+		defer c.runMu.Unlock()
+		if c.own {
+			err = c.rdb.Close()
+		}
+	})
+	return err
+}
+
+// Run consumes until ctx is done or Close; it returns nil then. A Redis
+// outage is logged and retried with backoff; Run never gives up on it.
+func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
+	c.runMu.RLock()
+	defer c.runMu.RUnlock()
+	select {
+	case <-c.closed:
+		return fmt.Errorf("redis queue: run: %w", queue.ErrClosed)
+	default:
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	acks := newAcker(c)
+	l := lanes.New(c.cfg.Workers, laneDepth)
+	defer func() {
+		l.Wait() // handlers still running see ctx done and stop
+		acks.close()
+	}()
+	r := &runner{c: c, h: h, lanes: l, acks: acks, bo: retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
+	r.loop(ctx)
+	return nil
+}
+
+// runner is the state of one Run.
+type runner struct {
+	c     *Consumer
+	h     queue.Handler
+	lanes *lanes.Lanes
+	acks  *acker
+	bo    retry.Backoff
+}
+
+func (r *runner) loop(ctx context.Context) {
+	c := r.c
+	groupReady := false
+	readID := "0" // our own pending messages first (a restart under the same name)
+	var nextClaim, nextCleanup time.Time
+	for ctx.Err() == nil {
+		if !groupReady {
+			if err := c.ensureGroup(ctx); err != nil {
+				r.fail(ctx, "create group", err)
+				continue
+			}
+			groupReady = true
+		}
+		if !time.Now().Before(nextClaim) {
+			if err := r.claim(ctx); err != nil {
+				groupReady = !isNoGroup(err)
+				r.fail(ctx, "xautoclaim", err)
+				continue
+			}
+			c.reportLag(ctx)
+			if time.Now().After(nextCleanup) {
+				c.dropGoneConsumers(ctx)
+				nextCleanup = time.Now().Add(goneAfter(c.cfg) / 4)
+			}
+			nextClaim = time.Now().Add(c.cfg.ClaimInterval)
+		}
+		block := min(c.cfg.Block, time.Until(nextClaim))
+		if readID != ">" {
+			block = -1 // history reads never block
+		} else if block < time.Millisecond {
+			block = time.Millisecond
+		}
+		streams, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			Streams: []string{c.cfg.Stream, readID}, Count: c.cfg.Batch, Block: block,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			r.ok()
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			groupReady = !isNoGroup(err)
+			r.fail(ctx, "xreadgroup", err)
+			continue
+		}
+		r.ok()
+		var msgs []redis.XMessage
+		if len(streams) > 0 {
+			msgs = streams[0].Messages
+		}
+		if readID == ">" {
+			for _, m := range msgs {
+				r.dispatch(ctx, m, 1)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			readID = ">"
+			continue
+		}
+		readID = msgs[len(msgs)-1].ID
+		r.dispatchRedelivered(ctx, msgs)
+	}
+}
+
+// dispatchRedelivered hands over messages delivered before, with their
+// delivery counts from XPENDING. Messages this consumer is still handling
+// (a slow handler, or claimed an instant ago) are skipped, not doubled.
+func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage) {
+	fresh := msgs[:0:0]
+	for _, m := range msgs {
+		if !r.c.isInFlight(m.ID) {
+			fresh = append(fresh, m)
+		}
+	}
+	msgs = fresh
+	if len(msgs) == 0 {
+		return
+	}
+	counts := r.c.deliveryCounts(ctx, msgs)
+	for _, m := range msgs {
+		r.dispatch(ctx, m, counts[m.ID])
+	}
+	queue.RedeliveredTotal.WithLabelValues(kind).Add(float64(len(msgs)))
+}
+
+// claim takes over messages idle longer than ClaimMinIdle in the pending
+// lists of any consumer, presumed dead.
+func (r *runner) claim(ctx context.Context) error {
+	c := r.c
+	start := "0-0"
+	for range maxClaimRounds {
+		msgs, next, deleted, err := c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+			Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			MinIdle: c.cfg.ClaimMinIdle, Start: start, Count: c.cfg.Batch,
+		}).Result()
+		if err != nil {
+			return err
+		}
+		if len(deleted) > 0 {
+			queue.ConsumeErrorsTotal.WithLabelValues(kind).Add(float64(len(deleted)))
+			c.log.Warn("redis queue: pending messages were trimmed from the stream before delivery (raise max_len)",
+				"stream", c.cfg.Stream, "count", len(deleted))
+		}
+		if len(msgs) > 0 {
+			c.log.Info("redis queue: claimed messages idle longer than claim_min_idle (their consumer is gone or stuck)",
+				"stream", c.cfg.Stream, "consumer", c.cfg.Consumer, "count", len(msgs))
+			r.dispatchRedelivered(ctx, msgs)
+		}
+		if next == "0-0" || next == "" {
+			return nil
+		}
+		start = next
+	}
+	return nil
+}
+
+func (r *runner) dispatch(ctx context.Context, m redis.XMessage, attempt int) {
+	c := r.c
+	raw, _ := m.Values[fieldData].(string)
+	msg, err := queue.Decode([]byte(raw))
+	d := &queue.Delivery{Msg: msg, Queue: kind, ID: m.ID, Attempt: attempt}
+	if err != nil {
+		retry.LogPoison(c.log, kind, d, err)
+		c.moveAside(ctx, d, raw, err)
+		return
+	}
+	// The id stays in flight until its XACK is sent (or it is moved
+	// aside, or given up), so a claim cycle never hands it out twice.
+	c.setInFlight(m.ID, true)
+	r.lanes.Go(queue.TargetKey(msg), func() {
+		out, err := retry.Handle(ctx, kind, r.h, d, c.policy, c.log)
+		switch out {
+		case retry.Acked:
+			r.acks.add(ctx, d.ID)
+		case retry.Poison:
+			retry.LogPoison(c.log, kind, d, err)
+			c.moveAside(ctx, d, raw, err)
+			c.setInFlight(d.ID, false)
+		case retry.Aborted:
+			// Left pending: this consumer after a restart, or another one
+			// after ClaimMinIdle, delivers it again.
+			c.setInFlight(d.ID, false)
+		}
+	})
+}
+
+func (r *runner) fail(ctx context.Context, op string, err error) {
+	queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
+	if r.bo.Failing() {
+		r.c.log.Debug("redis queue: still failing", "stream", r.c.cfg.Stream, "op", op, "err", err)
+	} else {
+		r.c.log.Warn("redis queue: unavailable, retrying with backoff", "stream", r.c.cfg.Stream, "op", op, "err", err)
+	}
+	r.bo.Wait(ctx)
+}
+
+func (r *runner) ok() {
+	if r.bo.Failing() {
+		r.c.log.Info("redis queue: available again", "stream", r.c.cfg.Stream)
+		r.bo.Reset()
+	}
+}
+
+func (c *Consumer) setInFlight(id string, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if on {
+		c.inFlight[id] = struct{}{}
+	} else {
+		delete(c.inFlight, id)
+	}
+}
+
+// doneInFlight forgets ids whose XACK was sent or given up.
+func (c *Consumer) doneInFlight(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.inFlight, id)
+	}
+}
+
+func (c *Consumer) isInFlight(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.inFlight[id]
+	return ok
+}
+
+// ensureGroup creates the group (and the stream) if missing. A new group
+// starts at the beginning of the stream so that nothing published before
+// the first job started is skipped.
+func (c *Consumer) ensureGroup(ctx context.Context) error {
+	err := c.rdb.XGroupCreateMkStream(ctx, c.cfg.Stream, c.cfg.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return err
+	}
+	return nil
+}
+
+// deliveryCounts asks XPENDING how often each message was delivered,
+// this delivery included. A message missing there gets 2: it is a
+// redelivery, that much is known.
+func (c *Consumer) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int {
+	out := make(map[string]int, len(msgs))
+	cmds := make([]*redis.XPendingExtCmd, len(msgs))
+	_, _ = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range msgs {
+			cmds[i] = p.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: c.cfg.Stream, Group: c.cfg.Group, Start: m.ID, End: m.ID, Count: 1, Consumer: c.cfg.Consumer,
+			})
+		}
+		return nil
+	})
+	for i, m := range msgs {
+		out[m.ID] = 2
+		if p, err := cmds[i].Result(); err == nil && len(p) == 1 && p[0].RetryCount > 0 {
+			out[m.ID] = int(p[0].RetryCount)
+		}
+	}
+	return out
+}
+
+// moveAside copies a poison message to the dead-letter stream and acks it,
+// atomically. If Redis fails, the message stays pending and is taken
+// over, found out of attempts, and moved aside later.
+func (c *Consumer) moveAside(ctx context.Context, d *queue.Delivery, raw string, reason error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+	defer cancel()
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{
+			Stream: DeadStream(c.cfg), MaxLen: c.cfg.DeadMaxLen, Approx: c.cfg.DeadMaxLen > 0,
+			Values: []any{fieldData, raw, fieldOrigID, d.ID, fieldError, reason.Error(), fieldAttempts, d.Attempt},
+		})
+		p.XAck(ctx, c.cfg.Stream, c.cfg.Group, d.ID)
+		return nil
+	})
+	if err != nil {
+		queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
+		c.log.Warn("redis queue: move poison message aside failed; it stays pending", "stream", c.cfg.Stream, "id", d.ID, "err", err)
+	}
+}
+
+// reportLag publishes the group's lag (Redis 7+: entries not yet delivered).
+func (c *Consumer) reportLag(ctx context.Context) {
+	groups, err := c.rdb.XInfoGroups(ctx, c.cfg.Stream).Result()
+	if err != nil {
+		return
+	}
+	for _, g := range groups {
+		if g.Name == c.cfg.Group && g.Lag >= 0 {
+			queue.Lag.WithLabelValues(kind).Set(float64(g.Lag + g.Pending))
+		}
+	}
+}
+
+// goneAfter is how long a consumer with nothing pending must have been
+// silent before it is removed from the group. Live consumers poll every
+// Block, so this is far beyond anything alive.
+func goneAfter(cfg Config) time.Duration {
+	return max(cfg.ForgetAfter, 10*cfg.ClaimMinIdle, 10*cfg.Block)
+}
+
+// dropGoneConsumers deletes group members that hold nothing and have not
+// polled for goneAfter: every restart under a new name (hostname-pid)
+// leaves one behind, and XINFO CONSUMERS would grow forever.
+func (c *Consumer) dropGoneConsumers(ctx context.Context) {
+	members, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+	if err != nil {
+		return
+	}
+	limit := goneAfter(c.cfg)
+	for _, m := range members {
+		if m.Name == c.cfg.Consumer || m.Pending > 0 || m.Idle < limit {
+			continue
+		}
+		if err := c.rdb.XGroupDelConsumer(ctx, c.cfg.Stream, c.cfg.Group, m.Name).Err(); err == nil {
+			c.log.Info("redis queue: removed a long-gone consumer from the group", "stream", c.cfg.Stream, "consumer", m.Name, "idle", m.Idle)
+		}
+	}
+}
+
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
+}

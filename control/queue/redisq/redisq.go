@@ -1,0 +1,117 @@
+// Package redisq is the Redis Streams queue: logic XADDs each push to one
+// stream, and every job joins one consumer group.
+//
+// Delivery guarantees:
+//   - At least once. A message is XACKed only after the handler returned
+//     nil (the edges accepted it). A job that dies leaves its messages in
+//     the group's pending list; after ClaimMinIdle another job (or the same
+//     one, restarted under the same Consumer name, at once) XAUTOCLAIMs them.
+//   - Poison (undecodable, queue.ErrPoison, or more than MaxAttempts
+//     deliveries counting those to consumers that died) is copied to the
+//     dead-letter stream "<stream>:dead" and acked in one MULTI, logged and
+//     counted; it never blocks the messages behind it.
+//   - Order: one consumer handles the messages of one target
+//     (queue.TargetKey) in stream order, retries included. Several
+//     consumers share the stream message by message, so messages of one
+//     target may be handled by two jobs at once and their order is not
+//     guaranteed, nor is the order of messages taken over from a dead
+//     consumer. Deployments that need strict per-target order with
+//     several jobs use the Kafka queue (partitioned by target).
+//   - XADD trims with MAXLEN ~ MaxLen: a backlog beyond MaxLen loses its
+//     oldest messages, acknowledged or not (logged and counted when a
+//     claim finds them gone).
+package redisq
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goim-edge/goim-edge/control/queue"
+)
+
+const kind = queue.KindRedis
+
+// Stream entry fields.
+const (
+	fieldData     = "d" // queue.Encode of the push message
+	fieldOrigID   = "id"
+	fieldError    = "err"
+	fieldAttempts = "attempts"
+)
+
+// Config is the Redis queue's configuration.
+type Config = queue.RedisConfig
+
+// DefaultConfig returns the Redis queue's defaults.
+func DefaultConfig() Config { return queue.DefaultRedisConfig() }
+
+// DeadStream is the dead-letter stream of cfg.Stream.
+func DeadStream(cfg Config) string { return cfg.Stream + ":dead" }
+
+func withDefaults(cfg Config) Config {
+	def := DefaultConfig()
+	if cfg.Stream == "" {
+		cfg.Stream = def.Stream
+	}
+	if cfg.Group == "" {
+		cfg.Group = def.Group
+	}
+	if cfg.Consumer == "" {
+		host, _ := os.Hostname()
+		cfg.Consumer = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = def.Batch
+	}
+	if cfg.Block <= 0 {
+		cfg.Block = def.Block
+	}
+	if cfg.ClaimMinIdle <= 0 {
+		cfg.ClaimMinIdle = def.ClaimMinIdle
+	}
+	if cfg.ClaimInterval <= 0 {
+		cfg.ClaimInterval = def.ClaimInterval
+	}
+	if cfg.ForgetAfter <= 0 {
+		cfg.ForgetAfter = def.ForgetAfter
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = def.DialTimeout
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = def.Timeout
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = def.MaxAttempts
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = def.Workers
+	}
+	return cfg
+}
+
+// NewClient returns a go-redis client for cfg.
+func NewClient(cfg Config) *redis.Client {
+	cfg = withDefaults(cfg)
+	return redis.NewClient(&redis.Options{
+		Addr:         cfg.Addr,
+		Password:     cfg.Password,
+		DB:           cfg.DB,
+		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  cfg.Timeout,
+		WriteTimeout: cfg.Timeout,
+		// Callers' deadlines (logic's per-request call timeout) bound
+		// commands too, so a stalled Redis fails a push promptly.
+		ContextTimeoutEnabled: true,
+		// One blocking reader, the acker, claims and the workers' dead
+		// letters: a small pool is plenty.
+		PoolSize: 16,
+	})
+}
+
+func wrap(op string, cfg Config, err error) error {
+	return fmt.Errorf("redis queue: %s %s: %w", op, cfg.Stream, err)
+}

@@ -1,0 +1,170 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Config is one edge node's listeners, timing and limits. Zero fields are
+// not filled in by New; start from DefaultConfig.
+type Config struct {
+	// Node is this edge's id in routes and in the registry (default: hostname).
+	Node string `toml:"node"`
+	// TCPAddr is goim's raw TCP port (3101).
+	TCPAddr string `toml:"tcp_addr"`
+	// WSAddr is goim's WebSocket port (3102); WSPath the upgrade path.
+	WSAddr string `toml:"ws_addr"`
+	WSPath string `toml:"ws_path"`
+	// RPCAddr is the Kitex Edge service job calls (3109).
+	RPCAddr string `toml:"rpc_addr"`
+
+	// HandshakeTimeout is how long a new connection has to authenticate.
+	HandshakeTimeout time.Duration `toml:"handshake_timeout"`
+	// ReadTimeout bounds how long the rest of a started TCP frame may take,
+	// so a half-sent frame cannot pin a goroutine.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// WriteTimeout bounds one write to a device; a device that stops
+	// reading is closed after it instead of stalling others.
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// Heartbeat × HeartbeatMax is the idle deadline used when logic's
+	// Connect does not return one (goim: 4 min × 2).
+	Heartbeat    time.Duration `toml:"heartbeat"`
+	HeartbeatMax int           `toml:"heartbeat_max"`
+	// TCPKeepalive is the kernel keepalive interval on TCP connections; it
+	// finds dead peers, the heartbeat deadline finds silent ones.
+	TCPKeepalive time.Duration `toml:"tcp_keepalive"`
+	// TimerTick is the resolution of the heartbeat/handshake deadline wheel.
+	TimerTick time.Duration `toml:"timer_tick"`
+
+	// Buckets shards connections and rooms so that connects, disconnects
+	// and room fan-out do not contend on one lock.
+	Buckets int `toml:"buckets"`
+	// RoomBatchWindow is how long a busy room coalesces pushes into one
+	// OpRaw batch; a quiet room flushes at once.
+	RoomBatchWindow time.Duration `toml:"room_batch_window"`
+	// RoomBatchBytes flushes a batch early once it holds this many bytes.
+	RoomBatchBytes int `toml:"room_batch_bytes"`
+	// MaxRooms is how many rooms one connection may be in at once.
+	MaxRooms int `toml:"max_rooms"`
+	// SendQueue is how many pushes may wait for one connection; more are
+	// dropped and counted (goim_edge_drops_total).
+	SendQueue int `toml:"send_queue"`
+	// DisconnectSlow closes a connection whose send queue overflowed.
+	DisconnectSlow bool `toml:"disconnect_slow"`
+
+	// WSPingInterval is how often the shared ticker pings WebSocket
+	// clients (0 disables); WSReadBuffer/WSWriteBuffer size their buffers
+	// (write buffers are pooled, idle connections hold none).
+	WSPingInterval time.Duration `toml:"ws_ping_interval"`
+	WSReadBuffer   int           `toml:"ws_read_buffer"`
+	WSWriteBuffer  int           `toml:"ws_write_buffer"`
+
+	// RenewOnlineInterval is how often room counts are reported to logic
+	// (and cluster-wide counts fetched for heartbeat replies).
+	RenewOnlineInterval time.Duration `toml:"renew_online_interval"`
+	// RouteRenewInterval is the least time between two route renewals
+	// (logic Heartbeat) of one connection; it must stay well inside
+	// logic's route TTL.
+	RouteRenewInterval time.Duration `toml:"route_renew_interval"`
+	// LogicTimeout bounds every call to logic.
+	LogicTimeout time.Duration `toml:"logic_timeout"`
+}
+
+// DefaultConfig returns goim's ports and timings.
+func DefaultConfig() Config {
+	node, err := os.Hostname()
+	if err != nil || node == "" {
+		node = "edge"
+	}
+	return Config{
+		Node:                node,
+		TCPAddr:             ":3101",
+		WSAddr:              ":3102",
+		WSPath:              "/sub",
+		RPCAddr:             ":3109",
+		HandshakeTimeout:    5 * time.Second,
+		ReadTimeout:         10 * time.Second,
+		WriteTimeout:        5 * time.Second,
+		Heartbeat:           4 * time.Minute,
+		HeartbeatMax:        2,
+		TCPKeepalive:        5 * time.Minute,
+		TimerTick:           time.Second,
+		Buckets:             32,
+		RoomBatchWindow:     20 * time.Millisecond,
+		RoomBatchBytes:      32 << 10,
+		MaxRooms:            16,
+		SendQueue:           64,
+		DisconnectSlow:      false,
+		WSPingInterval:      time.Minute,
+		WSReadBuffer:        128,
+		WSWriteBuffer:       4096,
+		RenewOnlineInterval: 10 * time.Second,
+		RouteRenewInterval:  10 * time.Minute,
+		LogicTimeout:        3 * time.Second,
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	pos := func(name string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v must be positive", name, d))
+		}
+	}
+	if c.Node == "" {
+		errs = append(errs, errors.New("node must be set"))
+	}
+	if c.TCPAddr == "" && c.WSAddr == "" {
+		errs = append(errs, errors.New("tcp_addr or ws_addr must be set"))
+	}
+	if c.WSAddr != "" && (c.WSPath == "" || c.WSPath[0] != '/') {
+		errs = append(errs, fmt.Errorf("ws_path %q must start with /", c.WSPath))
+	}
+	pos("handshake_timeout", c.HandshakeTimeout)
+	pos("read_timeout", c.ReadTimeout)
+	pos("write_timeout", c.WriteTimeout)
+	pos("heartbeat", c.Heartbeat)
+	pos("timer_tick", c.TimerTick)
+	pos("renew_online_interval", c.RenewOnlineInterval)
+	pos("route_renew_interval", c.RouteRenewInterval)
+	pos("logic_timeout", c.LogicTimeout)
+	if c.RoomBatchWindow < 0 || c.RoomBatchWindow > time.Second {
+		errs = append(errs, fmt.Errorf("room_batch_window %v must be within [0, 1s]", c.RoomBatchWindow))
+	}
+	if c.HeartbeatMax <= 0 {
+		errs = append(errs, fmt.Errorf("heartbeat_max %d must be positive", c.HeartbeatMax))
+	}
+	if c.Buckets <= 0 {
+		errs = append(errs, fmt.Errorf("buckets %d must be positive", c.Buckets))
+	}
+	if c.RoomBatchBytes <= 0 {
+		errs = append(errs, fmt.Errorf("room_batch_bytes %d must be positive", c.RoomBatchBytes))
+	}
+	if c.MaxRooms <= 0 {
+		errs = append(errs, fmt.Errorf("max_rooms %d must be positive", c.MaxRooms))
+	}
+	if c.SendQueue <= 0 {
+		errs = append(errs, fmt.Errorf("send_queue %d must be positive", c.SendQueue))
+	}
+	if c.WSPingInterval < 0 {
+		errs = append(errs, fmt.Errorf("ws_ping_interval %v must not be negative", c.WSPingInterval))
+	}
+	if c.WSReadBuffer < 128 {
+		errs = append(errs, fmt.Errorf("ws_read_buffer %d must be at least 128 (a control frame)", c.WSReadBuffer))
+	}
+	if c.WSWriteBuffer < 256 {
+		errs = append(errs, fmt.Errorf("ws_write_buffer %d must be at least 256", c.WSWriteBuffer))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("edge: config: %w", err)
+	}
+	return nil
+}
+
+// idleDeadline is the heartbeat deadline used when logic gives none.
+func (c Config) idleDeadline() time.Duration {
+	return c.Heartbeat * time.Duration(c.HeartbeatMax)
+}

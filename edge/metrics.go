@@ -1,0 +1,59 @@
+package edge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are process-wide (promauto on the default registry); main serves
+// them on /metrics.
+var (
+	connectionsGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "goim_edge_connections",
+		Help: "Open device connections by transport (tcp, ws), authenticated or not.",
+	}, []string{"transport"})
+	sessionsGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "goim_edge_sessions",
+		Help: "Authenticated device connections.",
+	})
+	roomsGauge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "goim_edge_rooms",
+		Help: "Rooms with at least one member on this edge.",
+	})
+	pushesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_pushes_total",
+		Help: "Push requests received over RPC, by kind (keys, room, broadcast).",
+	}, []string{"kind"})
+	deliveredTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_delivered_total",
+		Help: "Messages queued to connections, by kind (keys, room, broadcast).",
+	}, []string{"kind"})
+	dropsTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_drops_total",
+		Help: "Messages dropped because a connection's send queue was full.",
+	})
+	roomFlushesTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_room_flushes_total",
+		Help: "Room batches written (each one encoded once for all members).",
+	})
+	closesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_closes_total",
+		Help: "Connections closed, by reason.",
+	}, []string{"reason"})
+	authTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_auth_total",
+		Help: "Auth attempts by result (ok, refused, error).",
+	}, []string{"result"})
+	logicCallsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_logic_calls_total",
+		Help: "Background calls to logic made for connections, by method (heartbeat = route renewal, disconnect).",
+	}, []string{"method"})
+	logicErrorsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_logic_errors_total",
+		Help: "Failed calls to logic, by method.",
+	}, []string{"method"})
+	upstreamTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_upstream_total",
+		Help: "Upstream messages (op 4 and business ops) forwarded to logic.",
+	})
+)

@@ -1,0 +1,241 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/logic"
+	"github.com/goim-edge/goim-edge/protocol"
+)
+
+// handle acts on one client frame. An error closes the connection with
+// the error as reason; frames are processed strictly in order.
+func (s *session) handle(f protocol.Frame) error {
+	s.smu.Lock()
+	authed, closed := s.authed, s.closed
+	s.smu.Unlock()
+	if closed {
+		return errClosed
+	}
+	if !authed {
+		return s.auth(f)
+	}
+	switch f.Op {
+	case protocol.OpHeartbeat:
+		return s.heartbeat(f)
+	case protocol.OpChangeRoom:
+		s.changeRoom(string(f.Body))
+		return s.reply(f, protocol.OpChangeRoomReply, f.Body)
+	case protocol.OpJoinRoom:
+		body := f.Body
+		if !s.join(string(f.Body)) {
+			body = nil
+		}
+		return s.reply(f, protocol.OpJoinRoomReply, body)
+	case protocol.OpLeaveRoom:
+		s.leave(string(f.Body))
+		return s.reply(f, protocol.OpLeaveRoomReply, f.Body)
+	case protocol.OpSub:
+		ops := parseOps(f.Body)
+		s.qmu.Lock()
+		s.accepts.add(ops...)
+		s.qmu.Unlock()
+		return s.reply(f, protocol.OpSubReply, f.Body)
+	case protocol.OpUnsub:
+		ops := parseOps(f.Body)
+		s.qmu.Lock()
+		s.accepts.remove(ops...)
+		s.qmu.Unlock()
+		return s.reply(f, protocol.OpUnsubReply, f.Body)
+	}
+	if !upstreamOp(f.Op) {
+		return fmt.Errorf("%w: %d", errUnknownOp, f.Op)
+	}
+	s.receive(f)
+	// goim answers upstream messages with the same op and seq, empty body.
+	return s.reply(f, f.Op, nil)
+}
+
+// upstreamOp reports whether a client may send op as a message for logic:
+// goim's SendMsg, the ops a goim fork uses for sync/ack (18–21), and
+// business ops. Other ops below 1000 are server-side or unused, and a
+// client sending them is not speaking the protocol.
+func upstreamOp(op int32) bool {
+	return op == protocol.OpSendMsg || (op >= 18 && op <= 21) || op >= 1000
+}
+
+func (s *session) auth(f protocol.Frame) error {
+	if f.Op != protocol.OpAuth {
+		authTotal.WithLabelValues("refused").Inc()
+		return fmt.Errorf("%w: op %d", errNotAuth, f.Op)
+	}
+	srv := s.srv
+	if srv.draining.Load() {
+		return errDraining
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.LogicTimeout)
+	resp, err := srv.logic.Connect(ctx, &logic.ConnectReq{
+		Server:     srv.cfg.Node,
+		Token:      f.Body,
+		RemoteAddr: s.t.remoteAddr(),
+	})
+	cancel()
+	if err != nil {
+		authTotal.WithLabelValues("refused").Inc()
+		return fmt.Errorf("%w: %w", errAuthFailed, err)
+	}
+	if resp.Key == "" {
+		authTotal.WithLabelValues("error").Inc()
+		return errEmptyKey
+	}
+	s.mid, s.key = resp.Mid, resp.Key
+	s.hb = time.Duration(resp.HeartbeatMs) * time.Millisecond
+	if s.hb <= 0 {
+		s.hb = srv.cfg.idleDeadline()
+	}
+	s.b = srv.bucketFor(s.key)
+	s.qmu.Lock()
+	s.accepts = newAcceptSet(resp.Accepts)
+	s.qmu.Unlock()
+	s.lastRenew = time.Now()
+	s.deadline.Store(time.Now().Add(s.hb).UnixNano())
+
+	// The reply goes out before the session can receive pushes, so a
+	// device never sees a push ahead of its auth reply.
+	if err := s.reply(f, protocol.OpAuthReply, nil); err != nil {
+		s.disconnectLogic()
+		return err
+	}
+	s.smu.Lock()
+	if s.closed {
+		s.smu.Unlock()
+		s.disconnectLogic()
+		return errClosed
+	}
+	s.authed = true
+	// Publishing under smu means close either runs before (and we stop
+	// here) or sees authed and unpublishes.
+	old := s.b.put(s.key, s)
+	for _, id := range resp.Rooms {
+		s.joinLocked(id)
+	}
+	s.smu.Unlock()
+	srv.sessionOpened(s)
+	authTotal.WithLabelValues("ok").Inc()
+	if old != nil {
+		old.close("replaced")
+	}
+	return nil
+}
+
+func (s *session) heartbeat(f protocol.Frame) error {
+	now := time.Now()
+	s.deadline.Store(now.Add(s.hb).UnixNano())
+	if now.Sub(s.lastRenew) >= s.srv.cfg.RouteRenewInterval {
+		s.lastRenew = now
+		s.srv.renewRoute(s.mid, s.key)
+	}
+	var body [4]byte
+	n := s.onlineCount()
+	body[0], body[1], body[2], body[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return s.reply(f, protocol.OpHeartbeatReply, body[:])
+}
+
+// onlineCount is the heartbeat reply body: the members of the
+// connection's first room, cluster-wide when logic has reported it.
+func (s *session) onlineCount() int32 {
+	s.smu.Lock()
+	var r *room
+	if len(s.rooms) > 0 {
+		r = s.rooms[0]
+	}
+	s.smu.Unlock()
+	if r == nil {
+		return 0
+	}
+	return s.srv.roomOnline(r)
+}
+
+func (s *session) receive(f protocol.Frame) {
+	upstreamTotal.Inc()
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.LogicTimeout)
+	defer cancel()
+	_, err := s.srv.logic.Receive(ctx, &logic.ReceiveReq{
+		Mid: s.mid, Key: s.key, Op: f.Op, Body: f.Body, Server: s.srv.cfg.Node,
+	})
+	if err != nil {
+		// goim logs and still acknowledges; the device cannot do better.
+		logicErrorsTotal.WithLabelValues("receive").Inc()
+		slog.Debug("edge: forward upstream message", "key", s.key, "op", f.Op, "err", err)
+	}
+}
+
+// changeRoom is goim's op 12: leave every room, then join id ("" = none).
+func (s *session) changeRoom(id string) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, r := range s.rooms {
+		r.leave(s)
+	}
+	s.rooms = s.rooms[:0]
+	if id != "" {
+		s.joinLocked(id)
+	}
+}
+
+// join adds one room (extension op 22); false when refused.
+func (s *session) join(id string) bool {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if s.closed {
+		return false
+	}
+	return s.joinLocked(id)
+}
+
+// maxRoomID bounds room ids taken from devices and tokens.
+const maxRoomID = 256
+
+func (s *session) joinLocked(id string) bool {
+	if id == "" || len(id) > maxRoomID {
+		return false
+	}
+	for _, r := range s.rooms {
+		if r.id == id {
+			return true
+		}
+	}
+	if len(s.rooms) >= s.srv.cfg.MaxRooms {
+		return false
+	}
+	s.rooms = append(s.rooms, s.srv.joinRoom(id, s))
+	return true
+}
+
+// leave removes one room (extension op 24).
+func (s *session) leave(id string) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	for i, r := range s.rooms {
+		if r.id == id {
+			r.leave(s)
+			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
+			return
+		}
+	}
+}
+
+// reply writes a reply frame at once from the reader, echoing ver and seq.
+func (s *session) reply(req protocol.Frame, op int32, body []byte) error {
+	frame := protocol.AppendFrame(make([]byte, 0, protocol.HeaderLen+len(body)), req.Ver, op, req.Seq, body)
+	err := s.write([][]byte{frame})
+	if err != nil {
+		return fmt.Errorf("edge: write reply op %d: %w", op, err)
+	}
+	return nil
+}

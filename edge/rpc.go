@@ -1,0 +1,207 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	kitexserver "github.com/cloudwego/kitex/server"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
+	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// Handler implements the Kitex Edge service (kitex_gen/edge.Edge): the
+// pushes job fans out, plus room listing, kick and drain for operators.
+type Handler struct {
+	srv *Server
+}
+
+var _ edge.Edge = (*Handler)(nil)
+
+// Errors returned to RPC callers for requests that cannot be served.
+var (
+	ErrNoRoom    = errors.New("edge: room is required")
+	ErrNoKeys    = errors.New("edge: keys are required")
+	ErrNoMessage = errors.New("edge: msgs are required")
+	// ErrRawOp refuses pushes with op 9: the edge builds OpRaw batches
+	// itself, and a TCP device would read a pushed op-9 body as frames.
+	ErrRawOp = errors.New("edge: op 9 (raw) cannot be pushed")
+)
+
+// PushKeys queues {op, body} to the connections of keys whose accept set
+// holds op; it returns how many took it.
+func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
+	pushesTotal.WithLabelValues("keys").Inc()
+	if len(req.Keys) == 0 {
+		return nil, ErrNoKeys
+	}
+	if req.Op == protocol.OpRaw {
+		return nil, ErrRawOp
+	}
+	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
+	n := 0
+	for _, k := range req.Keys {
+		if s := h.srv.bucketFor(k).get(k); s != nil && s.push(msg, req.Op, true) {
+			n++
+		}
+	}
+	deliveredTotal.WithLabelValues("keys").Add(float64(n))
+	return &edge.PushKeysResp{Delivered: int32(n)}, nil
+}
+
+// PushRoom adds msgs to the room's batch (every member gets them, accept
+// sets notwithstanding) and returns the members here.
+func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
+	pushesTotal.WithLabelValues("room").Inc()
+	if req.Room == "" {
+		return nil, ErrNoRoom
+	}
+	if len(req.Msgs) == 0 {
+		return nil, ErrNoMessage
+	}
+	for i, m := range req.Msgs {
+		if m == nil {
+			return nil, fmt.Errorf("edge: msgs[%d] is null", i)
+		}
+		if m.Op == protocol.OpRaw {
+			return nil, fmt.Errorf("msgs[%d]: %w", i, ErrRawOp)
+		}
+	}
+	r := h.srv.room(req.Room)
+	if r == nil {
+		return &edge.PushRoomResp{}, nil
+	}
+	return &edge.PushRoomResp{Members: int32(r.push(req.Msgs))}, nil
+}
+
+// Broadcast queues {op, body} to every connection accepting op. With a
+// speed (connections per second) it is paced in the background and the
+// reply counts the connections it will go through.
+func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
+	pushesTotal.WithLabelValues("broadcast").Inc()
+	if req.Op == protocol.OpRaw {
+		return nil, ErrRawOp
+	}
+	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
+	all := h.srv.sessionsSnapshot()
+	if req.Speed <= 0 {
+		n := 0
+		for _, s := range all {
+			if s.push(msg, req.Op, true) {
+				n++
+			}
+		}
+		deliveredTotal.WithLabelValues("broadcast").Add(float64(n))
+		return &edge.BroadcastResp{Connections: int32(n)}, nil
+	}
+	h.srv.loops.Add(1)
+	go func() {
+		defer h.srv.loops.Done()
+		h.srv.paced(all, int(req.Speed), func(s *session) {
+			if s.push(msg, req.Op, true) {
+				deliveredTotal.WithLabelValues("broadcast").Inc()
+			}
+		})
+	}()
+	return &edge.BroadcastResp{Connections: int32(len(all))}, nil
+}
+
+// Rooms lists the rooms with members here.
+func (h *Handler) Rooms(context.Context, *edge.RoomsReq) (*edge.RoomsResp, error) {
+	counts := make(map[string]int32)
+	for _, b := range h.srv.shards.buckets {
+		b.roomCounts(counts)
+	}
+	return &edge.RoomsResp{Rooms: counts}, nil
+}
+
+// Kick closes the connections of keys (their routes are removed).
+func (h *Handler) Kick(_ context.Context, req *edge.KickReq) (*edge.KickResp, error) {
+	n := 0
+	for _, k := range req.Keys {
+		if s := h.srv.bucketFor(k).get(k); s != nil {
+			s.close("kicked")
+			n++
+		}
+	}
+	return &edge.KickResp{Kicked: int32(n)}, nil
+}
+
+// Drain stops new connections and closes the existing ones at rate per
+// second (0: all at once) so devices reconnect to other edges. It returns
+// the connections left to close; main also marks the node draining in the
+// registry (Stats().Draining).
+func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp, error) {
+	h.srv.draining.Store(true)
+	all := h.srv.sessionsSnapshot()
+	h.srv.loops.Add(1)
+	go func() {
+		defer h.srv.loops.Done()
+		h.srv.paced(all, int(req.Rate), func(s *session) { s.close("drain") })
+	}()
+	return &edge.DrainResp{Connections: int32(len(all))}, nil
+}
+
+// paceTick is how often paced work runs a slice of its connections.
+const paceTick = 10 * time.Millisecond
+
+// paced calls fn for each session, at most perSecond per second (0: no
+// limit), stopping early on Shutdown.
+func (s *Server) paced(all []*session, perSecond int, fn func(*session)) {
+	if perSecond <= 0 {
+		for _, sess := range all {
+			fn(sess)
+		}
+		return
+	}
+	per := max(perSecond*int(paceTick)/int(time.Second), 1)
+	t := time.NewTicker(paceTick)
+	defer t.Stop()
+	for len(all) > 0 {
+		n := min(per, len(all))
+		for _, sess := range all[:n] {
+			fn(sess)
+		}
+		all = all[n:]
+		if len(all) == 0 {
+			return
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) startRPC() error {
+	ln, err := net.Listen("tcp", s.cfg.RPCAddr)
+	if err != nil {
+		return fmt.Errorf("edge: listen rpc %s: %w", s.cfg.RPCAddr, err)
+	}
+	s.addrs.RPC = ln.Addr().String()
+	never := func() <-chan error { return make(chan error) }
+	svr := edgeservice.NewServer(s.handler,
+		kitexserver.WithListener(ln),
+		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
+		// main owns signals; Shutdown stops the server.
+		kitexserver.WithExitSignal(never),
+		kitexserver.WithExitWaitTime(2*time.Second),
+	)
+	s.rpc = svr
+	s.rpcDone = make(chan struct{})
+	go func() {
+		defer close(s.rpcDone)
+		if err := svr.Run(); err != nil {
+			slog.Error("edge: rpc serve", "addr", s.addrs.RPC, "err", err)
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,73 @@
+package edge
+
+// A session's pushes wait in a small bounded queue; a goroutine exists
+// only while there is something to write, so idle connections cost none,
+// and one device that stops reading holds up only its own writer.
+
+// push queues msg (a complete server frame). When filter is set only
+// connections whose accept set holds op take it (keys, mids, broadcast);
+// room pushes pass filter=false. A full queue drops the message, counted,
+// and with DisconnectSlow closes the connection.
+func (s *session) push(msg []byte, op int32, filter bool) bool {
+	s.qmu.Lock()
+	if s.qclosed || (filter && !s.accepts.has(op)) {
+		s.qmu.Unlock()
+		return false
+	}
+	if len(s.queue) >= s.srv.cfg.SendQueue {
+		s.qmu.Unlock()
+		dropsTotal.Inc()
+		if s.srv.cfg.DisconnectSlow {
+			go s.close("slow")
+		}
+		return false
+	}
+	s.queue = append(s.queue, msg)
+	start := !s.writing
+	s.writing = true
+	s.qmu.Unlock()
+	if start {
+		// A goroutine only while there is something to write: idle
+		// connections hold none, and one slow device blocks only its own.
+		go s.drain()
+	}
+	return true
+}
+
+// write sends msgs under the write lock.
+func (s *session) write(msgs [][]byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wdone {
+		return errClosed
+	}
+	return s.t.write(msgs)
+}
+
+// endWrites waits for a write in progress and refuses later ones.
+func (s *session) endWrites() {
+	s.wmu.Lock()
+	s.wdone = true
+	s.wmu.Unlock()
+}
+
+func (s *session) drain() {
+	for {
+		s.qmu.Lock()
+		q := s.queue
+		s.queue = nil
+		if len(q) == 0 || s.qclosed {
+			s.writing = false
+			s.qmu.Unlock()
+			return
+		}
+		s.qmu.Unlock()
+		if err := s.write(q); err != nil {
+			s.qmu.Lock()
+			s.writing = false
+			s.qmu.Unlock()
+			s.close("write_error")
+			return
+		}
+	}
+}

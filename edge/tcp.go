@@ -1,0 +1,171 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/cloudwego/netpoll"
+
+	"github.com/goim-edge/goim-edge/protocol"
+)
+
+// netpoll sizes every connection's buffers process-wide. goim frames are
+// small (a heartbeat is 16 bytes) and an idle device keeps its input
+// buffer for life, so start at 256 bytes instead of 8 KiB; buffers still
+// grow on demand for larger reads and writes (Kitex and Hertz share this).
+// netpoll reads these globals when connections are created, so they are
+// set in init, before any connection exists.
+func init() {
+	netpoll.LinkBufferCap = 256
+	if err := netpoll.Configure(netpoll.Config{BufferSize: 256}); err != nil {
+		slog.Error("edge: configure netpoll", "err", err)
+	}
+}
+
+type sessionCtxKey struct{}
+
+// tcpConn is the raw TCP transport: goim frames on a netpoll connection.
+type tcpConn struct {
+	c netpoll.Connection
+}
+
+func (t *tcpConn) kind() string       { return "tcp" }
+func (t *tcpConn) close() error       { return t.c.Close() }
+func (t *tcpConn) remoteAddr() string { return t.c.RemoteAddr().String() }
+
+// write hands msgs to netpoll and flushes. Callers hold session.wmu:
+// netpoll's Writer is not goroutine-safe. OpRaw batches go out as their
+// inner frames (goim's TCP client counts those).
+//
+// Frames are linked into netpoll's output buffer with WriteDirect, never
+// copied: they are immutable once built (a room batch is shared by every
+// member), and an output buffer that never copies holds no buffer of its
+// own between writes, which is most of an idle connection's cost.
+// WriteDirect must not be mixed with WriteBinary on one connection.
+func (t *tcpConn) write(msgs [][]byte) error {
+	w := t.c.Writer()
+	for _, m := range msgs {
+		if m == nil {
+			continue // keepalive pings are a WebSocket matter; TCP has kernel keepalive
+		}
+		if isRaw(m) {
+			m = m[protocol.HeaderLen:]
+		}
+		if err := w.WriteDirect(m, 0); err != nil {
+			return fmt.Errorf("edge: tcp write: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("edge: tcp flush: %w", err)
+	}
+	return nil
+}
+
+// isRaw reports whether a server frame is an OpRaw batch.
+func isRaw(m []byte) bool {
+	return len(m) >= protocol.HeaderLen && m[8] == 0 && m[9] == 0 && m[10] == 0 && m[11] == byte(protocol.OpRaw)
+}
+
+func (s *Server) startTCP() error {
+	ln, err := netpoll.CreateListener("tcp", s.cfg.TCPAddr)
+	if err != nil {
+		return fmt.Errorf("edge: listen tcp %s: %w", s.cfg.TCPAddr, err)
+	}
+	loop, err := netpoll.NewEventLoop(s.onTCPRequest,
+		netpoll.WithOnPrepare(s.onTCPPrepare),
+		netpoll.WithReadTimeout(s.cfg.ReadTimeout),
+		netpoll.WithWriteTimeout(s.cfg.WriteTimeout),
+		netpoll.WithIdleTimeout(s.cfg.TCPKeepalive),
+	)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("edge: tcp event loop: %w", err)
+	}
+	s.tcpLn, s.tcpLoop = ln, loop
+	s.addrs.TCP = ln.Addr().String()
+	go func() {
+		if err := loop.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			slog.Error("edge: tcp serve", "addr", s.addrs.TCP, "err", err)
+		}
+	}()
+	return nil
+}
+
+// onTCPPrepare creates the session before the connection is polled, so
+// the handshake deadline runs even if the device never sends a byte.
+func (s *Server) onTCPPrepare(c netpoll.Connection) context.Context {
+	ctx := context.Background()
+	if s.draining.Load() {
+		_ = c.Close()
+		return ctx
+	}
+	ip := c.RemoteAddr().String()
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip = a.IP.String()
+	}
+	sess := newSession(s, &tcpConn{c: c}, ip)
+	_ = c.AddCloseCallback(func(netpoll.Connection) error {
+		sess.close("peer")
+		return nil
+	})
+	return context.WithValue(ctx, sessionCtxKey{}, sess)
+}
+
+// onTCPRequest handles every whole frame buffered on c. netpoll calls it
+// again at once while input remains, so it consumes frames until the
+// buffer is empty; a partial frame blocks in Peek/Next until the rest
+// arrives or ReadTimeout ends it (closing the connection).
+func (s *Server) onTCPRequest(ctx context.Context, c netpoll.Connection) error {
+	sess, _ := ctx.Value(sessionCtxKey{}).(*session)
+	if sess == nil {
+		return c.Close()
+	}
+	r := c.Reader()
+	for r.Len() > 0 {
+		hdr, err := r.Peek(protocol.HeaderLen)
+		if err != nil {
+			sess.close("read_error")
+			return nil
+		}
+		h, err := protocol.ParseHeader(hdr, protocol.MaxPackSize)
+		if err != nil {
+			slog.Debug("edge: bad frame", "remote", sess.t.remoteAddr(), "err", err)
+			sess.close("bad_frame")
+			return nil
+		}
+		buf, err := r.Next(int(h.PackLen))
+		if err != nil {
+			sess.close("read_error")
+			return nil
+		}
+		err = sess.handle(protocol.Frame{Ver: h.Ver, Op: h.Op, Seq: h.Seq, Body: buf[protocol.HeaderLen:]})
+		_ = r.Release()
+		if err != nil {
+			slog.Debug("edge: close connection", "remote", sess.t.remoteAddr(), "err", err)
+			sess.close(closeReason(err))
+			return nil
+		}
+	}
+	return nil
+}
+
+// closeReason is the metrics label for an error that ended a connection.
+func closeReason(err error) string {
+	switch {
+	case errors.Is(err, errNotAuth):
+		return "not_auth"
+	case errors.Is(err, errAuthFailed), errors.Is(err, errEmptyKey):
+		return "auth_failed"
+	case errors.Is(err, errDraining):
+		return "draining"
+	case errors.Is(err, errUnknownOp):
+		return "unknown_op"
+	case errors.Is(err, errClosed):
+		return "closed"
+	default:
+		return "write_error"
+	}
+}

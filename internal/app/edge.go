@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/retry"
+
+	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/edge"
+	"github.com/goim-edge/goim-edge/internal/obs"
+	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
+	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// registryRefresh is how often an edge republishes its load (connection
+// and IP counts) in the registry.
+const registryRefresh = 5 * time.Second
+
+// edgeNode is a running edge: its server and its registration.
+type edgeNode struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	srv    *edge.Server
+	reg    *registration
+	inst   registry.Instance
+	cancel context.CancelFunc // stops the registry updates
+}
+
+// startEdge starts an edge that authenticates through lc and registers in
+// rk. The caller owns lc and rk. With loopbackRPC (standalone, where job
+// runs in the same process) the registered RPC address is the loopback
+// one, whatever the machine's addresses are.
+func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *registryKit, loopbackRPC bool) (*edgeNode, error) {
+	ec := cfg.Edge.Config
+	ec.Node = cfg.EdgeNode()
+	srv, err := edge.New(ec, lc)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	bound := srv.Addrs()
+	n := &edgeNode{cfg: cfg, log: log, srv: srv}
+	rpcAddr := advertise(cfg, bound.RPC)
+	if loopbackRPC {
+		rpcAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port(bound.RPC)))
+	}
+	n.inst = instance(cfg, registry.ServiceEdge, ec.Node, registry.Addrs{
+		RPC: rpcAddr,
+		TCP: advertise(cfg, bound.TCP),
+		WS:  advertise(cfg, bound.WS),
+	})
+	registrar := rk.newRegistrar()
+	if n.reg, err = register(registrar, n.current(), log); err != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		return nil, errors.Join(err, srv.Shutdown(sctx))
+	}
+	uctx, ucancel := context.WithCancel(context.Background())
+	n.cancel = ucancel
+	go registry.KeepUpdated(uctx, registrar, registryRefresh, n.current, log)
+	return n, nil
+}
+
+// current is the edge's registry value now, with its live load.
+func (n *edgeNode) current() registry.Instance {
+	st := n.srv.Stats()
+	inst := n.inst
+	inst.Conns, inst.IPs, inst.Draining = st.Conns, st.IPs, st.Draining
+	return inst
+}
+
+// stop deregisters first (job stops sending, nodes/weighted stops handing
+// the edge out), waits the drain delay, then closes the device
+// connections and the RPC server.
+func (n *edgeNode) stop(ctx context.Context, st *steps) {
+	n.cancel()
+	st.do("edge deregister", func() error { return n.reg.deregister(ctx) })
+	st.do("edge drain delay", func() error { return sleepCtx(ctx, n.cfg.Shutdown.DrainDelay) })
+	if rate := n.cfg.Shutdown.CloseRate; rate > 0 {
+		st.do("edge close connections", func() error { return n.closePaced(ctx, rate) })
+	}
+	st.do("edge shutdown", func() error { return n.srv.Shutdown(ctx) })
+}
+
+// shutdownReserve is the part of the shutdown budget kept for closing
+// what a paced close has not reached yet.
+const shutdownReserve = 2 * time.Second
+
+// closePaced closes the edge's connections at rate per second (the edge's
+// Drain) and waits until none is left or the budget nears its end.
+func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
+	left := n.srv.Stats().Conns
+	if left == 0 {
+		return nil
+	}
+	if _, err := n.srv.Handler().Drain(ctx, &edgeapi.DrainReq{Rate: int32(min(rate, math.MaxInt32))}); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	n.log.Info("closing connections", "count", left, "per_second", rate)
+	wait := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, dl.Add(-shutdownReserve))
+		defer cancel()
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for n.srv.Stats().Conns > 0 {
+		select {
+		case <-wait.Done():
+			n.log.Warn("shutdown budget nearly spent; closing the remaining connections at once", "left", n.srv.Stats().Conns)
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// newLogicClient is the edge's Kitex client to logic: every logic node in
+// the registry, weighted, with a deadline per call and one retry on
+// another node when a call fails.
+func newLogicClient(cfg *config.Config, rk *registryKit) (logicsvc.Client, error) {
+	fp := retry.NewFailurePolicy()
+	fp.WithMaxRetryTimes(1)
+	opts := append(registry.NewResolver(rk.disc).ClientOptions(),
+		client.WithRPCTimeout(cfg.Edge.LogicTimeout),
+		client.WithConnectTimeout(time.Second),
+		client.WithFailureRetry(fp),
+		client.WithMiddleware(obs.ClientMetrics),
+	)
+	c, err := logicsvc.NewClient(registry.ServiceLogic, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("logic client: %w", err)
+	}
+	return c, nil
+}
+
+// edgeRole is the edge process: the edge, its logic client, its registry
+// and its admin port.
+type edgeRole struct {
+	log    *slog.Logger
+	health *obs.Health
+	admin  *obs.Admin
+	rk     *registryKit
+	edge   *edgeNode
+}
+
+func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+	r := &edgeRole{log: log, health: obs.NewHealth()}
+	var err error
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		return nil, err
+	}
+	r.health.AddCheck("logic", func(context.Context) error {
+		if len(r.rk.disc.Instances(registry.ServiceLogic)) == 0 {
+			return errors.New("no logic node in the registry")
+		}
+		return nil
+	})
+	if cfg.Edge.AdminAddr != "" {
+		if r.admin, err = obs.StartAdmin(cfg.Edge.AdminAddr, r.health); err != nil {
+			return nil, errors.Join(err, r.rk.close())
+		}
+	}
+	lc, err := newLogicClient(cfg, r.rk)
+	if err != nil {
+		return nil, errors.Join(err, r.closeRest(context.Background()))
+	}
+	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
+		return nil, errors.Join(err, r.closeRest(context.Background()))
+	}
+	r.health.SetStarted()
+	return r, nil
+}
+
+func (r *edgeRole) stop(ctx context.Context) error {
+	st := &steps{log: r.log}
+	r.health.SetDraining()
+	r.edge.stop(ctx, st)
+	st.do("close", func() error { return r.closeRest(ctx) })
+	return st.err()
+}
+
+func (r *edgeRole) closeRest(ctx context.Context) error {
+	var errs []error
+	if r.admin != nil {
+		errs = append(errs, r.admin.Shutdown(ctx))
+	}
+	errs = append(errs, r.rk.close())
+	return errors.Join(errs...)
+}

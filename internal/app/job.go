@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/control/job"
+	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/registry"
+)
+
+// jobNode is a running job: it consumes until its consumer is closed.
+type jobNode struct {
+	log     *slog.Logger
+	j       *job.Job
+	done    chan struct{}
+	runErr  atomic.Pointer[error]
+	stopped atomic.Bool
+}
+
+// startJob runs a job over consumer, finding edges in disc.
+func startJob(cfg *config.Config, log *slog.Logger, consumer queue.Consumer, disc registry.Discovery) (*jobNode, error) {
+	j, err := job.New(cfg.Job.Config, consumer, disc)
+	if err != nil {
+		return nil, err
+	}
+	n := &jobNode{log: log, j: j.WithLogger(log), done: make(chan struct{})}
+	go func() {
+		defer close(n.done)
+		if err := j.Run(context.Background()); err != nil {
+			n.runErr.Store(&err)
+			log.Error("job stopped consuming", "err", err)
+		} else if !n.stopped.Load() {
+			err := errors.New("job: consumer ended unexpectedly")
+			n.runErr.Store(&err)
+			log.Error("job stopped consuming", "err", err)
+		}
+	}()
+	return n, nil
+}
+
+// check fails once the job no longer consumes.
+func (n *jobNode) check(context.Context) error {
+	if p := n.runErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// wait waits for Run to return (the consumer was closed and drained) or
+// ctx to end.
+func (n *jobNode) wait(ctx context.Context) error {
+	select {
+	case <-n.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops consuming at once and releases the edge clients.
+func (n *jobNode) close() error {
+	n.stopped.Store(true)
+	return n.j.Close()
+}
+
+// jobRole is the job process.
+type jobRole struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	health   *obs.Health
+	admin    *obs.Admin
+	rk       *registryKit
+	reg      *registration
+	consumer queue.Consumer
+	job      *jobNode
+}
+
+func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+	r := &jobRole{cfg: cfg, log: log, health: obs.NewHealth()}
+	var err error
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		return nil, err
+	}
+	if r.consumer, err = openConsumer(cfg, log); err != nil {
+		return nil, errors.Join(err, r.rk.close())
+	}
+	if r.job, err = startJob(cfg, log, r.consumer, r.rk.disc); err != nil {
+		return nil, errors.Join(err, r.consumer.Close(), r.rk.close())
+	}
+	r.health.AddCheck("consumer", r.job.check)
+	var adminAddr string
+	if cfg.Job.AdminAddr != "" {
+		if r.admin, err = obs.StartAdmin(cfg.Job.AdminAddr, r.health); err != nil {
+			return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close())
+		}
+		adminAddr = advertise(cfg, r.admin.Addr())
+	}
+	inst := instance(cfg, registry.ServiceJob, cfg.Node.ID, registry.Addrs{HTTP: adminAddr})
+	if r.reg, err = register(r.rk.newRegistrar(), inst, log); err != nil {
+		return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close())
+	}
+	r.health.SetStarted()
+	return r, nil
+}
+
+// stop: deregister, stop consuming (messages in hand stay unacknowledged
+// in the queue and are claimed by another job: delivery is at least once),
+// release edge clients, close the queue and registry.
+func (r *jobRole) stop(ctx context.Context) error {
+	st := &steps{log: r.log}
+	r.health.SetDraining()
+	st.do("job deregister", func() error { return r.reg.deregister(ctx) })
+	st.do("job drain delay", func() error { return sleepCtx(ctx, r.cfg.Shutdown.DrainDelay) })
+	st.do("job stop", r.job.close)
+	st.do("queue close", r.consumer.Close)
+	if r.admin != nil {
+		st.do("admin close", func() error { return r.admin.Shutdown(ctx) })
+	}
+	st.do("registry close", r.rk.close)
+	return st.err()
+}

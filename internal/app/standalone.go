@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/control/logic/store"
+	"github.com/goim-edge/goim-edge/control/queue/memory"
+	"github.com/goim-edge/goim-edge/internal/obs"
+)
+
+// standalone is edge + logic + job in one process: the edge calls logic
+// in process, logic queues into an in-memory queue that job consumes, and
+// job pushes to the edge over loopback Kitex, found in the (static)
+// registry where the edge registered itself.
+type standalone struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	health *obs.Health
+	rk     *registryKit
+	store  store.Store
+	queue  *memory.Queue
+	logic  *logicNode
+	edge   *edgeNode
+	job    *jobNode
+}
+
+func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+	s := &standalone{cfg: cfg, log: log, health: obs.NewHealth()}
+	ok := false
+	defer func() {
+		if !ok {
+			if s.edge != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				s.edge.stop(sctx, &steps{log: log})
+				cancel()
+			}
+			s.closeRest()
+		}
+	}()
+	var err error
+	if s.rk, err = openRegistry(cfg, log); err != nil {
+		return nil, err
+	}
+	if s.store, err = openStore(cfg); err != nil {
+		return nil, err
+	}
+	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
+		s.health.AddCheck("store", p.Ping)
+	}
+	s.queue = memory.New(cfg.Queue.Memory).WithLogger(log)
+
+	// The nodes API and the demo page describe this process's own edge.
+	if p := port(cfg.Edge.TCPAddr); p > 0 {
+		cfg.Logic.Config.Nodes.TCPPort = p
+	}
+	if p := port(cfg.Edge.WSAddr); p > 0 {
+		cfg.Logic.Config.Nodes.WSPort = p
+	}
+	d := logicDeps{store: s.store, producer: s.queue, rk: s.rk, health: s.health, demoWSPort: port(cfg.Edge.WSAddr)}
+	if s.logic, err = newLogicNode(cfg, log, d); err != nil {
+		return nil, err
+	}
+	if s.edge, err = startEdge(cfg, log, localLogic{l: s.logic.l}, s.rk, true); err != nil {
+		return nil, err
+	}
+	if s.job, err = startJob(cfg, log, s.queue, s.rk.disc); err != nil {
+		return nil, err
+	}
+	s.health.AddCheck("job", s.job.check)
+	if err := s.logic.serve(d); err != nil {
+		return nil, err
+	}
+	s.health.SetStarted()
+	ok = true
+	log.Info("standalone serving",
+		"tcp", s.edge.srv.Addrs().TCP, "ws", s.edge.srv.Addrs().WS, "edge_rpc", s.edge.srv.Addrs().RPC,
+		"http", s.logic.httpAddr, "logic_rpc", s.logic.rpcAddr)
+	return s, nil
+}
+
+// stop: fail /readyz and wait the drain delay; stop the HTTP API and RPC
+// (no new pushes); close the memory queue so job delivers what is queued
+// to the edge and returns; then close the edge's connections and the rest.
+func (s *standalone) stop(ctx context.Context) error {
+	st := &steps{log: s.log}
+	s.health.SetDraining()
+	st.do("drain delay", func() error { return sleepCtx(ctx, s.cfg.Shutdown.DrainDelay) })
+	st.do("logic deregister", func() error { return s.logic.reg.deregister(ctx) })
+	st.do("logic stop http", func() error { return s.logic.stopHTTP(ctx) })
+	st.do("logic stop rpc", func() error { return s.logic.stopRPC(ctx) })
+	st.do("queue drain", func() error {
+		s.job.stopped.Store(true) // Run ends on its own once the queue is drained
+		if err := s.queue.Close(); err != nil {
+			return err
+		}
+		return s.job.wait(ctx)
+	})
+	st.do("job stop", s.job.close)
+	s.edge.stop(ctx, st)
+	st.do("close", func() error { s.closeRest(); return nil })
+	return st.err()
+}
+
+// closeRest releases what stop does not: auth, store, registry. It is
+// also the cleanup of a failed start, so every field may be nil.
+func (s *standalone) closeRest() {
+	var errs []error
+	if s.job != nil && !s.job.stopped.Load() {
+		errs = append(errs, s.job.close())
+	}
+	if s.edge != nil && s.edge.cancel != nil {
+		s.edge.cancel()
+	}
+	if s.logic != nil {
+		errs = append(errs, closeAuth(s.logic.auth))
+	}
+	if s.queue != nil {
+		errs = append(errs, s.queue.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	if s.rk != nil {
+		errs = append(errs, s.rk.close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.Warn("standalone: close", "err", err)
+	}
+}
+
+// port is the numeric port of a host:port address, 0 when absent.
+func port(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
