@@ -97,7 +97,16 @@ func (r *room) schedule() {
 		r.bmu.Unlock()
 		return
 	}
-	r.flushLocked(now)
+	// Flush in the background: the caller is an RPC handler, and job
+	// sends a room's next message only after this one is accepted, so
+	// writing to every member here would cap a room at one fan-out per
+	// round trip. Pushes that arrive meanwhile join the next batch.
+	r.flushing = true
+	r.bmu.Unlock()
+	go func() {
+		r.bmu.Lock()
+		r.flushLocked(time.Now())
+	}()
 }
 
 func (r *room) onTimer() {
@@ -127,17 +136,17 @@ func (r *room) flushLocked(now time.Time) {
 	r.schedule()
 }
 
-// fanout queues the same encoded batch to every member: one encode per
-// flush, however many members.
+// fanout writes the same encoded batch to every member: one encode per
+// flush, however many members (see fanout.go for how the writes are
+// spread).
 func (r *room) fanout(msg []byte) {
 	roomFlushesTotal.Inc()
 	r.mu.RLock()
-	n := 0
+	members := make([]*session, 0, len(r.members))
 	for s := range r.members {
-		if s.push(msg, protocol.OpRaw, false) {
-			n++
-		}
+		members = append(members, s)
 	}
 	r.mu.RUnlock()
+	n := writeAll(members, msg, fanoutStallCheck)
 	deliveredTotal.WithLabelValues("room").Add(float64(n))
 }

@@ -1,5 +1,7 @@
 package edge
 
+import "github.com/goim-edge/goim-edge/protocol"
+
 // A session's pushes wait in a small bounded queue; a goroutine exists
 // only while there is something to write, so idle connections cost none,
 // and one device that stops reading holds up only its own writer.
@@ -31,6 +33,42 @@ func (s *session) push(msg []byte, op int32, filter bool) bool {
 		// connections hold none, and one slow device blocks only its own.
 		go s.drain()
 	}
+	return true
+}
+
+// pushNow is push for the room fan-out workers: when nothing is queued
+// or being written for s, the calling worker writes msg itself instead of
+// starting a drain goroutine, so a room flush keeps a handful of runnable
+// goroutines rather than one per member (thousands of runnable writers
+// starve the RPC and HTTP goroutines that carry the next push). A
+// session already writing gets msg queued as usual.
+func (s *session) pushNow(msg []byte) bool {
+	s.qmu.Lock()
+	if s.qclosed {
+		s.qmu.Unlock()
+		return false
+	}
+	if s.writing {
+		s.qmu.Unlock()
+		return s.push(msg, protocol.OpRaw, false)
+	}
+	s.writing = true
+	s.qmu.Unlock()
+	if err := s.write([][]byte{msg}); err != nil {
+		s.qmu.Lock()
+		s.writing = false
+		s.qmu.Unlock()
+		s.close("write_error")
+		return false
+	}
+	s.qmu.Lock()
+	if len(s.queue) == 0 || s.qclosed {
+		s.writing = false
+		s.qmu.Unlock()
+		return true
+	}
+	s.qmu.Unlock()
+	go s.drain() // pushes queued while we wrote: hand them to a drainer
 	return true
 }
 
