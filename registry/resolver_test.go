@@ -2,17 +2,12 @@ package registry_test
 
 import (
 	"context"
-	"net"
 	"testing"
-	"time"
 
-	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/discovery"
-	"github.com/cloudwego/kitex/server"
 
-	"github.com/goim-edge/goim-edge/kitex_gen/edge"
-	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/registry/internal/reachtest"
 	"github.com/goim-edge/goim-edge/registry/static"
 )
 
@@ -93,98 +88,33 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// namedEdge answers Rooms with its own name, so the client can tell
-// which server it reached.
-type namedEdge struct {
-	edge.Edge
-	name string
-}
-
-func (n *namedEdge) Rooms(context.Context, *edge.RoomsReq) (*edge.RoomsResp, error) {
-	return &edge.RoomsResp{Rooms: map[string]int32{n.name: 1}}, nil
-}
-
-func startEdge(t *testing.T, name string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svr := edgeservice.NewServer(&namedEdge{name: name}, server.WithListener(ln), server.WithExitWaitTime(10*time.Millisecond))
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	t.Cleanup(func() { _ = svr.Stop(); <-done })
-	return ln.Addr().String()
-}
-
 func TestKitexClientFollowsRegistry(t *testing.T) {
-	addr1, addr2 := startEdge(t, "edge-1"), startEdge(t, "edge-2")
+	addr1, addr2 := reachtest.StartEdge(t, "edge-1"), reachtest.StartEdge(t, "edge-2")
 	reg := static.New(inst("edge-1", addr1, 10))
-	opts := append(registry.NewResolver(reg).ClientOptions(), client.WithRPCTimeout(2*time.Second))
-	cli, err := edgeservice.NewClient(registry.ServiceEdge, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func() string {
-		t.Helper()
-		resp, err := cli.Rooms(context.Background(), &edge.RoomsReq{})
-		if err != nil {
-			t.Fatalf("Rooms: %v", err)
-		}
-		for name := range resp.Rooms {
-			return name
-		}
-		return ""
-	}
-	// until waits for calls to reach want (only want, when only is set:
-	// 20 calls in a row) and returns how long it took from the change;
-	// it fails after a second.
-	until := func(what string, want string, only bool) time.Duration {
-		t.Helper()
-		start := time.Now()
-		var streakStart time.Time
-		streak := 0
-		for {
-			if call() == want {
-				if streak == 0 {
-					streakStart = time.Now()
-				}
-				streak++
-				if !only || streak == 20 {
-					return streakStart.Sub(start)
-				}
-				continue
-			}
-			streak = 0
-			if time.Since(start) > time.Second {
-				t.Fatalf("%s: calls did not settle on %s within 1s", what, want)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
+	cli := reachtest.NewClient(t, registry.NewResolver(reg).ClientOptions()...)
 
 	for range 10 {
-		if got := call(); got != "edge-1" {
+		if got := cli.Reached(); got != "edge-1" {
 			t.Fatalf("only edge-1 registered, call reached %s", got)
 		}
 	}
 	if err := reg.Add(inst("edge-2", addr2, 10)); err != nil {
 		t.Fatal(err)
 	}
-	added := until("new edge", "edge-2", false)
+	added := cli.Until("new edge", "edge-2", false)
 
 	e1 := inst("edge-1", addr1, 10)
 	e1.Draining = true
 	if err := reg.Update(e1); err != nil {
 		t.Fatal(err)
 	}
-	drained := until("draining edge-1", "edge-2", true)
+	drained := cli.Until("draining edge-1", "edge-2", true)
 
 	e1.Draining = false
 	if err := reg.Update(e1); err != nil {
 		t.Fatal(err)
 	}
 	reg.Remove(inst("edge-2", addr2, 10))
-	removed := until("removed edge-2", "edge-1", true)
+	removed := cli.Until("removed edge-2", "edge-1", true)
 	t.Logf("kitex client followed the registry: add %v, drain %v, remove %v (refresh %v)", added, drained, removed, registry.ResolverRefresh)
 }

@@ -12,12 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(worker.EnvWorker) == "1" {
-		if err := worker.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	worker.ServeIfChild()
 	os.Exit(m.Run())
 }
 

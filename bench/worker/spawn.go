@@ -101,6 +101,22 @@ func StartProcess(exe string, spec Spec, stderr io.Writer) (*Handle, error) {
 	return start(spec, stdin, stdout, cmd.Wait, kill)
 }
 
+// ServeIfChild is the child's side of StartProcess: in a process started
+// with EnvWorker=1 it serves the worker protocol on stdin and stdout and
+// exits (status 1, the error on stderr, if the worker failed); anywhere
+// else it returns at once. The bench's main, and the TestMain of tests
+// whose binary StartProcess re-executes, call it first.
+func ServeIfChild() {
+	if os.Getenv(EnvWorker) != "1" {
+		return
+	}
+	if err := Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "bench worker: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
 // StartInProcess runs a worker on goroutines of this process, over pipes,
 // with the same protocol as a child: for small runs and tests.
 func StartInProcess(ctx context.Context, spec Spec) (*Handle, error) {

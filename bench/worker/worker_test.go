@@ -18,12 +18,7 @@ import (
 // TestMain lets this test binary act as a worker child, as the bench
 // binary does, so StartProcess is tested with a real process.
 func TestMain(m *testing.M) {
-	if os.Getenv(EnvWorker) == "1" {
-		if err := Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	ServeIfChild()
 	os.Exit(m.Run())
 }
 

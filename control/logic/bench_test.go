@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudwego/kitex/client"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
@@ -23,14 +24,14 @@ import (
 //
 //	go test -run '^$' -bench KitexConnect -benchtime 20000x ./control/logic/
 func BenchmarkKitexConnect(b *testing.B) {
-	for _, k := range storeKinds {
-		b.Run(k.name, func(b *testing.B) {
-			benchConnect(b, k.open)
+	for _, k := range logictest.StoreKinds {
+		b.Run(k.Name, func(b *testing.B) {
+			benchConnect(b, k.Open)
 		})
 	}
 }
 
-func benchConnect(b *testing.B, open func(t testing.TB) store.Store) {
+func benchConnect(b *testing.B, open logictest.Opener) {
 	h := newHarness(b, open(b), nil)
 	h.discard.Store(true)
 	addr := serveKitex(b, h.l)
@@ -58,7 +59,7 @@ func benchConnect(b *testing.B, open func(t testing.TB) store.Store) {
 // BenchmarkEnqueueKeys is the in-process push/keys hot path: store lookup,
 // one message, memory queue.
 func BenchmarkEnqueueKeys(b *testing.B) {
-	h := newHarness(b, newMemoryStore(b), nil)
+	h := newHarness(b, logictest.MemoryStore(b), nil)
 	h.discard.Store(true)
 	for i := 0; i < 1000; i++ {
 		addRoutes(b, h.st, store.Route{Mid: int64(i), Key: fmt.Sprintf("k%d", i), Server: fmt.Sprintf("edge-%d", i%4)})
@@ -78,7 +79,7 @@ func BenchmarkEnqueueKeys(b *testing.B) {
 //
 //	go test -run '^$' -bench KitexPushKeys -benchtime 50000x ./control/logic/
 func BenchmarkKitexPushKeys(b *testing.B) {
-	h := newHarness(b, newMemoryStore(b), nil)
+	h := newHarness(b, logictest.MemoryStore(b), nil)
 	h.discard.Store(true)
 	for i := 0; i < 1000; i++ {
 		addRoutes(b, h.st, store.Route{Mid: int64(i), Key: fmt.Sprintf("k%d", i), Server: fmt.Sprintf("edge-%d", i%4)})

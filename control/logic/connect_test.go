@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goim-edge/goim-edge/control/logic/store"
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
 func TestConnectLifecycle(t *testing.T) {
-	eachStore(t, testConnectLifecycle)
+	logictest.EachStore(t, testConnectLifecycle)
 }
 
-func testConnectLifecycle(t *testing.T, open func(t testing.TB) store.Store) {
+func testConnectLifecycle(t *testing.T, open logictest.Opener) {
 	ctx := context.Background()
 	h := newHarness(t, open(t), nil)
 	server := func(key string) string {
@@ -80,7 +80,7 @@ func testConnectLifecycle(t *testing.T, open func(t testing.TB) store.Store) {
 }
 
 func TestConnectGeneratesKey(t *testing.T) {
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	seen := map[string]bool{}
 	for i := 0; i < 3; i++ {
 		resp, err := h.l.Connect(context.Background(), &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":7,"key":""}`)})
@@ -99,7 +99,7 @@ func TestConnectGeneratesKey(t *testing.T) {
 }
 
 func TestConnectRefused(t *testing.T) {
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	for _, token := range []string{``, `garbage`, `{"mid":"123"}`, `[1,2]`} {
 		resp, err := h.l.Connect(context.Background(), &logic.ConnectReq{Server: "edge-a", Token: []byte(token)})
 		if err == nil || !IsRefused(err) || resp != nil {
@@ -110,7 +110,7 @@ func TestConnectRefused(t *testing.T) {
 
 func TestEdgeCallsNeedServerAndKey(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	calls := map[string]func() error{
 		"connect":      func() error { _, err := h.l.Connect(ctx, &logic.ConnectReq{Token: []byte(`{"mid":1}`)}); return err },
 		"disconnect":   func() error { _, err := h.l.Disconnect(ctx, &logic.DisconnectReq{Mid: 1, Server: "e"}); return err },
@@ -145,7 +145,7 @@ func TestIsRefused(t *testing.T) {
 // Heartbeats keep a route alive past RouteTTL; without them it expires,
 // so a crashed edge's devices stop being routed to it.
 func TestHeartbeatKeepsRouteAlive(t *testing.T) {
-	eachStore(t, func(t *testing.T, open func(t testing.TB) store.Store) {
+	logictest.EachStore(t, func(t *testing.T, open logictest.Opener) {
 		ctx := context.Background()
 		h := newHarness(t, open(t), func(c *Config) { c.RouteTTL = time.Second })
 		if _, err := h.l.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":3,"key":"hb"}`)}); err != nil {

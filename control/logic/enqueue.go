@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 )
 
@@ -188,9 +189,9 @@ func (l *Logic) publish(ctx context.Context, msg *common.PushMsg) error {
 	cctx, cancel := l.callCtx(ctx)
 	defer cancel()
 	if err := l.queue.Publish(cctx, msg); err != nil {
-		return fmt.Errorf("logic: enqueue %s push %s: %w", kindName(msg.Kind), msg.Id, err)
+		return fmt.Errorf("logic: enqueue %s push %s: %w", queue.KindLabel(msg.Kind), msg.Id, err)
 	}
-	enqueuedTotal.WithLabelValues(kindName(msg.Kind)).Inc()
+	enqueuedTotal.WithLabelValues(queue.KindLabel(msg.Kind)).Inc()
 	return nil
 }
 
@@ -208,18 +209,6 @@ func countPush(kind string, err error) error {
 	}
 	pushesTotal.WithLabelValues(kind).Inc()
 	return nil
-}
-
-func kindName(k common.PushKind) string {
-	switch k {
-	case common.PushKind_KEYS:
-		return "keys"
-	case common.PushKind_ROOM:
-		return "room"
-	case common.PushKind_BROADCAST:
-		return "broadcast"
-	}
-	return "unknown"
 }
 
 // uniqueKeys drops empty and repeated keys, so a key named twice gets the

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 )
@@ -23,10 +24,10 @@ func addRoutes(t testing.TB, st store.Store, routes ...store.Route) {
 }
 
 func TestEnqueue(t *testing.T) {
-	eachStore(t, testEnqueue)
+	logictest.EachStore(t, testEnqueue)
 }
 
-func testEnqueue(t *testing.T, open func(t testing.TB) store.Store) {
+func testEnqueue(t *testing.T, open logictest.Opener) {
 	ctx := context.Background()
 	h := newHarness(t, open(t), nil)
 	addRoutes(t, h.st,
@@ -145,7 +146,7 @@ func testEnqueue(t *testing.T, open func(t testing.TB) store.Store) {
 }
 
 func TestEnqueueQueueDownIsServerError(t *testing.T) {
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	addRoutes(t, h.st, store.Route{Mid: 1, Key: "k1", Server: "edge-a"})
 	h.q.Close()
 	for name, call := range map[string]func() error{

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
@@ -23,22 +24,6 @@ type harness struct {
 	discard atomic.Bool
 }
 
-// storeKinds are the stores every service test runs against.
-var storeKinds = []struct {
-	name string
-	open func(t testing.TB) store.Store
-}{
-	{"memory", newMemoryStore},
-	{"redis", newRedisStore},
-}
-
-// eachStore runs fn as a subtest against every store kind.
-func eachStore(t *testing.T, fn func(t *testing.T, open func(t testing.TB) store.Store)) {
-	for _, k := range storeKinds {
-		t.Run(k.name, func(t *testing.T) { fn(t, k.open) })
-	}
-}
-
 func newHarness(t testing.TB, st store.Store, mod func(*Config), deps ...func(*Deps)) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -48,7 +33,7 @@ func newHarness(t testing.TB, st store.Store, mod func(*Config), deps ...func(*D
 	qcfg := memory.DefaultConfig()
 	qcfg.Workers = 1 // one lane: messages come out in publish order
 	q := memory.New(qcfg)
-	d := Deps{Store: st, Queue: q, Auth: newAuth(t)}
+	d := Deps{Store: st, Queue: q, Auth: logictest.Auth(t)}
 	for _, f := range deps {
 		f(&d)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
@@ -57,7 +58,7 @@ func serveKitex(t testing.TB, l *Logic) string {
 }
 
 func TestKitexLogicService(t *testing.T) {
-	eachStore(t, func(t *testing.T, open func(t testing.TB) store.Store) {
+	logictest.EachStore(t, func(t *testing.T, open logictest.Opener) {
 		ctx := context.Background()
 		h := newHarness(t, open(t), nil)
 		addr := serveKitex(t, h.l)
@@ -99,7 +100,7 @@ func TestKitexLogicService(t *testing.T) {
 }
 
 func TestKitexPushService(t *testing.T) {
-	eachStore(t, func(t *testing.T, open func(t testing.TB) store.Store) {
+	logictest.EachStore(t, func(t *testing.T, open logictest.Opener) {
 		ctx := context.Background()
 		edges := static.New(registry.Instance{Service: registry.ServiceEdge, Node: "edge-a", Addrs: registry.Addrs{TCP: "10.0.0.1:3101"}})
 		h := newHarness(t, open(t), nil, func(d *Deps) { d.Discovery = edges })

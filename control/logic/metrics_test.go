@@ -7,12 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
 func TestMetricsCount(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	pushes := value(t, pushesTotal.WithLabelValues("room"))
 	bad := value(t, pushErrorsTotal.WithLabelValues("room", "-400"))
 	enq := value(t, enqueuedTotal.WithLabelValues("room"))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/registry/static"
@@ -16,7 +17,7 @@ func TestWeightedNodesUsesConfig(t *testing.T) {
 		registry.Instance{Service: registry.ServiceEdge, Node: "e1", Domain: "e1.example.com", Addrs: registry.Addrs{TCP: "10.0.0.1:4101", WS: "10.0.0.1:4102"}},
 		registry.Instance{Service: registry.ServiceEdge, Node: "e2", Draining: true, Addrs: registry.Addrs{TCP: "10.0.0.2:4101"}},
 	)
-	h := newHarness(t, newMemoryStore(t), func(c *Config) {
+	h := newHarness(t, logictest.MemoryStore(t), func(c *Config) {
 		c.Heartbeat, c.HeartbeatMax = 30*time.Second, 3
 		c.Nodes.TCPPort, c.Nodes.WSPort, c.Nodes.Domain = 4101, 4102, "push.example.com"
 		c.Nodes.Heartbeat = time.Hour // ignored: logic's heartbeat is what edges enforce

@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goim-edge/goim-edge/control/logic/store"
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
 func TestOnline(t *testing.T) {
-	eachStore(t, testOnline)
+	logictest.EachStore(t, testOnline)
 }
 
-func testOnline(t *testing.T, open func(t testing.TB) store.Store) {
+func testOnline(t *testing.T, open logictest.Opener) {
 	ctx := context.Background()
 	h := newHarness(t, open(t), nil)
 
@@ -103,7 +103,7 @@ func testOnline(t *testing.T, open func(t testing.TB) store.Store) {
 
 // A dead edge's counts age out after OnlineTTL.
 func TestOnlineAgesOut(t *testing.T) {
-	eachStore(t, func(t *testing.T, open func(t testing.TB) store.Store) {
+	logictest.EachStore(t, func(t *testing.T, open logictest.Opener) {
 		ctx := context.Background()
 		h := newHarness(t, open(t), func(c *Config) { c.OnlineTTL = time.Second })
 		if _, err := h.l.RenewOnline(ctx, &logic.RenewOnlineReq{Server: "dead", RoomCount: map[string]int32{"live://1": 4}, ConnCount: 4, IpCount: 2}); err != nil {

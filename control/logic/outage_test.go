@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
@@ -15,7 +16,7 @@ import (
 func TestRedisOutage(t *testing.T) {
 	ctx := context.Background()
 	srv := testenv.Redis(t)
-	h := newHarness(t, redisStoreAt(t, srv.Addr), func(c *Config) { c.CallTimeout = 2 * time.Second })
+	h := newHarness(t, logictest.RedisStoreAt(t, srv.Addr), func(c *Config) { c.CallTimeout = 2 * time.Second })
 	addRoutes(t, h.st, store.Route{Mid: 1, Key: "k1", Server: "edge-a"})
 	token := []byte(`{"mid":1,"key":"k2"}`)
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
@@ -27,7 +28,7 @@ func TestReceiveWebhook(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	h := newHarness(t, newMemoryStore(t), func(c *Config) {
+	h := newHarness(t, logictest.MemoryStore(t), func(c *Config) {
 		c.Receive = ReceiveConfig{URL: srv.URL + "/up", Token: "s3cret", Timeout: 2 * time.Second}
 	})
 	body := []byte{0, 1, 2, 'h', 'i'}
@@ -59,7 +60,7 @@ func TestReceiveWebhookDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	h := newHarness(t, newMemoryStore(t), func(c *Config) {
+	h := newHarness(t, logictest.MemoryStore(t), func(c *Config) {
 		c.Receive = ReceiveConfig{URL: url, Timeout: time.Second}
 	})
 	if _, err := h.l.Receive(context.Background(), &logic.ReceiveReq{Mid: 1, Body: []byte("x")}); err == nil {
@@ -68,7 +69,7 @@ func TestReceiveWebhookDown(t *testing.T) {
 }
 
 func TestReceiveWithoutHookLogs(t *testing.T) {
-	h := newHarness(t, newMemoryStore(t), nil)
+	h := newHarness(t, logictest.MemoryStore(t), nil)
 	if _, err := h.l.Receive(context.Background(), &logic.ReceiveReq{Mid: 1, Body: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/control/job"
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/open"
 	"github.com/goim-edge/goim-edge/internal/obs"
 	"github.com/goim-edge/goim-edge/registry"
 )
@@ -86,7 +87,10 @@ func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node
 	if r.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, err
 	}
-	if r.consumer, err = openConsumer(cfg, log); err != nil {
+	// Every kind in queue.consume at once, so a move from one queue to
+	// another loses nothing still queued in the old one; kind memory is
+	// refused (it only exists inside standalone).
+	if r.consumer, err = open.Consumer(cfg.Queue, nil, log); err != nil {
 		return nil, errors.Join(err, r.rk.close())
 	}
 	if r.job, err = startJob(cfg, log, r.consumer, r.rk.disc); err != nil {

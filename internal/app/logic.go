@@ -19,6 +19,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/httpapi"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/open"
 	"github.com/goim-edge/goim-edge/internal/demo"
 	"github.com/goim-edge/goim-edge/internal/obs"
 	"github.com/goim-edge/goim-edge/registry"
@@ -241,7 +242,9 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
 		r.health.AddCheck("store", p.Ping)
 	}
-	if r.producer, err = openProducer(ctx, cfg, log); err != nil {
+	// The memory queue only exists inside standalone, which builds it itself:
+	// open refuses kind memory here (open.ErrNoMemoryQueue).
+	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
 		return nil, errors.Join(err, r.store.Close(), r.rk.close())
 	}
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}

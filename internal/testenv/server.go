@@ -5,7 +5,6 @@
 package testenv
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -32,25 +31,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
-	log    *lockedBuffer
-}
-
-// lockedBuffer collects process output written by exec's copier goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log    *Output
 }
 
 // FreePort returns a loopback port that was free a moment ago.
@@ -89,7 +70,7 @@ func (s *Server) Start() error {
 	if s.cmd != nil {
 		return fmt.Errorf("testenv: %s already running", s.Name)
 	}
-	s.log = &lockedBuffer{}
+	s.log = &Output{}
 	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Dir = s.Dir
 	cmd.Stdout = s.log

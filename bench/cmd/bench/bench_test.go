@@ -23,12 +23,7 @@ import (
 // TestMain makes the test binary a worker when the bench re-executes it,
 // exactly as the bench binary does.
 func TestMain(m *testing.M) {
-	if os.Getenv(worker.EnvWorker) == "1" {
-		if err := worker.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	worker.ServeIfChild()
 	code := m.Run()
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))

@@ -22,14 +22,8 @@ import (
 )
 
 func main() {
-	if os.Getenv(worker.EnvWorker) == "1" {
-		// Re-executed by a parent bench as one of its worker processes.
-		if err := worker.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintf(os.Stderr, "bench worker: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
+	// Re-executed by a parent bench as one of its worker processes?
+	worker.ServeIfChild()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))

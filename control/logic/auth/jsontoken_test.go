@@ -168,17 +168,24 @@ func FuzzJSONToken(f *testing.F) {
 			}
 			return
 		}
-		if checkKey(id.Key) != nil {
-			t.Fatalf("accepted bad key %q", id.Key)
-		}
-		seen := map[string]bool{}
-		for _, r := range id.Rooms {
-			if checkRoom(r) != nil || seen[r] {
-				t.Fatalf("accepted bad or duplicate room %q in %v", r, id.Rooms)
-			}
-			seen[r] = true
-		}
+		checkAccepted(t, id)
 	})
+}
+
+// checkAccepted fails unless an identity an authenticator accepted meets
+// the token rules: a valid key and valid, distinct rooms.
+func checkAccepted(t *testing.T, id Identity) {
+	t.Helper()
+	if checkKey(id.Key) != nil {
+		t.Fatalf("accepted bad key %q", id.Key)
+	}
+	seen := map[string]bool{}
+	for _, r := range id.Rooms {
+		if checkRoom(r) != nil || seen[r] {
+			t.Fatalf("accepted bad or duplicate room %q in %v", r, id.Rooms)
+		}
+		seen[r] = true
+	}
 }
 
 func BenchmarkJSONAuth(b *testing.B) {

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -170,13 +169,19 @@ func rotatingJWKS(t *testing.T, keys map[string]*ecdsa.PublicKey) (string, func(
 	t.Helper()
 	var body atomic.Pointer[[]byte]
 	set := func(keys map[string]*ecdsa.PublicKey) {
-		b64 := func(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.FillBytes(make([]byte, 32))) }
+		b64 := base64.RawURLEncoding.EncodeToString
 		var jwks struct {
 			Keys []map[string]string `json:"keys"`
 		}
 		for kid, pub := range keys {
+			// The uncompressed point: 0x04, then X and Y, 32 bytes each.
+			pt, err := pub.Bytes()
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			jwks.Keys = append(jwks.Keys, map[string]string{
-				"kty": "EC", "crv": "P-256", "x": b64(pub.X), "y": b64(pub.Y),
+				"kty": "EC", "crv": "P-256", "x": b64(pt[1:33]), "y": b64(pt[33:65]),
 				"kid": kid, "alg": "ES256", "use": "sig",
 			})
 		}

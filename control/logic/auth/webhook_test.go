@@ -275,16 +275,7 @@ func FuzzWebhookAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if checkKey(id.Key) != nil {
-			t.Fatalf("accepted bad key %q", id.Key)
-		}
-		seen := map[string]bool{}
-		for _, r := range id.Rooms {
-			if checkRoom(r) != nil || seen[r] {
-				t.Fatalf("accepted bad or duplicate room %q", r)
-			}
-			seen[r] = true
-		}
+		checkAccepted(t, id)
 	})
 }
 

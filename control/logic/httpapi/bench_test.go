@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 )
 
@@ -20,8 +21,8 @@ import (
 //
 //	go test -run '^$' -bench HTTPPushKeys -benchtime 100000x ./control/logic/httpapi/
 func BenchmarkHTTPPushKeys(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { benchPushKeys(b, newMemoryStore(b)) })
-	b.Run("redis", func(b *testing.B) { benchPushKeys(b, newRedisStore(b)) })
+	b.Run("memory", func(b *testing.B) { benchPushKeys(b, logictest.MemoryStore(b)) })
+	b.Run("redis", func(b *testing.B) { benchPushKeys(b, logictest.RedisStore(b)) })
 }
 
 func benchPushKeys(b *testing.B, st store.Store) {

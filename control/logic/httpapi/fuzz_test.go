@@ -11,6 +11,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/common/ut"
 
 	"github.com/goim-edge/goim-edge/control/logic"
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
 )
@@ -19,13 +20,13 @@ import (
 // answer must always be a well-formed goim envelope, 200 with code 0 or
 // 400 with code -400 (the store and queue here never fail), never a panic.
 func FuzzRoutes(f *testing.F) {
-	st := newMemoryStore(f)
+	st := logictest.MemoryStore(f)
 	q := memory.New(memory.DefaultConfig())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go q.Run(ctx, func(context.Context, *queue.Delivery) error { return nil }) //nolint:errcheck
 	defer q.Close()
-	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: newAuth(f)})
+	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(f)})
 	if err != nil {
 		f.Fatal(err)
 	}

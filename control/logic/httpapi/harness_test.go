@@ -12,6 +12,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app/server"
 
 	"github.com/goim-edge/goim-edge/control/logic"
+	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
@@ -31,7 +32,7 @@ type apiHarness struct {
 
 func newAPI(t testing.TB, cfg Config, disc registry.Discovery) *apiHarness {
 	t.Helper()
-	return newAPIOn(t, newMemoryStore(t), cfg, disc)
+	return newAPIOn(t, logictest.MemoryStore(t), cfg, disc)
 }
 
 func newAPIOn(t testing.TB, st store.Store, cfg Config, disc registry.Discovery) *apiHarness {
@@ -39,7 +40,7 @@ func newAPIOn(t testing.TB, st store.Store, cfg Config, disc registry.Discovery)
 	qcfg := memory.DefaultConfig()
 	qcfg.Workers = 1
 	q := memory.New(qcfg)
-	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: newAuth(t), Discovery: disc})
+	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(t), Discovery: disc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,24 @@ import (
 
 // Query parameters as goim reads them (gin's BindQuery), plus comma lists.
 
+// query reads a request's parameters one after another and keeps the
+// first error, so a handler checks once and answers with the first bad
+// parameter, as goim does.
+type query struct {
+	c   *app.RequestContext
+	err error
+}
+
+// param reads name with read unless an earlier parameter was bad; then
+// it returns the zero value.
+func param[T any](q *query, name string, read func(*app.RequestContext, string) (T, error)) T {
+	var v T
+	if q.err == nil {
+		v, q.err = read(q.c, name)
+	}
+	return v
+}
+
 func badf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{logic.ErrInvalid}, args...)...)
 }

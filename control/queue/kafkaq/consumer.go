@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/internal/closing"
 	"github.com/goim-edge/goim-edge/control/queue/internal/lanes"
 	"github.com/goim-edge/goim-edge/control/queue/internal/retry"
 )
@@ -49,20 +50,11 @@ func (c *Consumer) Close() error {
 // leaves the group and returns nil. Broker outages are retried by the
 // client; Run only logs them.
 func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
-	select {
-	case <-c.closed:
-		return fmt.Errorf("kafka queue: run: %w", queue.ErrClosed)
-	default:
+	ctx, cancel, err := closing.Context(ctx, c.closed)
+	if err != nil {
+		return fmt.Errorf("kafka queue: run: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	cl, err := kgo.NewClient(append(baseOpts(c.cfg),
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.ConsumeTopics(c.cfg.Topic),

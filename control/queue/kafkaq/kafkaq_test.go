@@ -3,7 +3,6 @@ package kafkaq_test
 import (
 	"context"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,70 +16,19 @@ import (
 	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func start(t *testing.T, c queue.Consumer, h queue.Handler) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := c.Run(ctx, h); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	stop = func() { cancel(); <-done }
-	t.Cleanup(stop)
-	return stop
-}
-
-// handledLog records, per target, the sequence numbers in handling order.
-type handledLog struct {
-	mu  sync.Mutex
-	seq map[string][]int
-	ids map[string]bool
-}
-
-func (l *handledLog) add(d *queue.Delivery) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seq == nil {
-		l.seq, l.ids = map[string][]int{}, map[string]bool{}
-	}
-	n, _ := strconv.Atoi(string(d.Msg.Body))
-	l.seq[d.Msg.Room] = append(l.seq[d.Msg.Room], n)
-	l.ids[d.Msg.Id] = true
-}
-
-func (l *handledLog) distinct() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.ids)
-}
-
 // checkOrder fails unless every target's messages were first handled in
 // publish order. A redelivery after a rebalance repeats an earlier range,
 // which at-least-once allows; it must not skip ahead.
-func (l *handledLog) checkOrder(t *testing.T) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for target, seqs := range l.seq {
-		next := 0
-		for _, s := range seqs {
-			if s > next {
-				t.Fatalf("target %s: handled %d before %d (%v)", target, s, next, seqs)
-			}
-			if s == next {
-				next++
-			}
+func checkOrder(t *testing.T, handled *queuetest.Recorder) {
+	t.Helper()
+	next := map[string]int{}
+	for _, d := range handled.All() {
+		seq, _ := strconv.Atoi(string(d.Msg.Body))
+		if seq > next[d.Msg.Room] {
+			t.Fatalf("target %s: handled %d before %d", d.Msg.Room, seq, next[d.Msg.Room])
+		}
+		if seq == next[d.Msg.Room] {
+			next[d.Msg.Room]++
 		}
 	}
 }
@@ -105,12 +53,12 @@ func TestHungConsumerRebalancedNothingLost(t *testing.T) {
 	cfg := testConfig(cluster)
 	cfg.RebalanceTimeout = 2 * time.Second
 	p := newProducer(t, cfg)
-	var log handledLog
+	var log queuetest.Recorder
 	var hung atomic.Bool
 	var aCount atomic.Int64
 	a := kafkaq.NewConsumer(cfg)
 	release := make(chan struct{})
-	start(t, a, func(ctx context.Context, d *queue.Delivery) error {
+	queuetest.Start(t, a, func(ctx context.Context, d *queue.Delivery) error {
 		if hung.Load() {
 			select { // stuck until the test ends
 			case <-release:
@@ -118,20 +66,20 @@ func TestHungConsumerRebalancedNothingLost(t *testing.T) {
 			}
 			return context.Canceled
 		}
-		log.add(d)
+		log.Add(d)
 		aCount.Add(1)
 		return nil
 	})
 	t.Cleanup(func() { close(release) })
 	publishTargets(t, p, 8, 0, 20)
-	waitFor(t, 20*time.Second, "job-a to handle some", func() bool { return aCount.Load() >= 40 })
+	queuetest.WaitFor(t, 20*time.Second, "job-a to handle some", func() bool { return aCount.Load() >= 40 })
 	hung.Store(true)
 	publishTargets(t, p, 8, 20, 50)
 
 	b := kafkaq.NewConsumer(cfg)
-	start(t, b, func(ctx context.Context, d *queue.Delivery) error { log.add(d); return nil })
-	waitFor(t, 30*time.Second, "every record at job-b", func() bool { return log.distinct() == 8*50 })
-	log.checkOrder(t)
+	queuetest.Start(t, b, func(ctx context.Context, d *queue.Delivery) error { log.Add(d); return nil })
+	queuetest.WaitFor(t, 30*time.Second, "every record at job-b", func() bool { return log.Distinct() == 8*50 })
+	checkOrder(t, &log)
 }
 
 // TestOrderAcrossJobs: three jobs join and leave while records flow; every
@@ -140,17 +88,17 @@ func TestOrderAcrossJobs(t *testing.T) {
 	cluster := newCluster(t)
 	cfg := testConfig(cluster)
 	p := newProducer(t, cfg)
-	var log handledLog
-	h := func(ctx context.Context, d *queue.Delivery) error { log.add(d); return nil }
-	stop1 := start(t, kafkaq.NewConsumer(cfg), h)
+	var log queuetest.Recorder
+	h := func(ctx context.Context, d *queue.Delivery) error { log.Add(d); return nil }
+	stop1 := queuetest.Start(t, kafkaq.NewConsumer(cfg), h)
 	publishTargets(t, p, 16, 0, 30)
-	start(t, kafkaq.NewConsumer(cfg), h)
+	queuetest.Start(t, kafkaq.NewConsumer(cfg), h)
 	publishTargets(t, p, 16, 30, 60)
 	stop1()
-	start(t, kafkaq.NewConsumer(cfg), h)
+	queuetest.Start(t, kafkaq.NewConsumer(cfg), h)
 	publishTargets(t, p, 16, 60, 100)
-	waitFor(t, 30*time.Second, "every record", func() bool { return log.distinct() == 16*100 })
-	log.checkOrder(t)
+	queuetest.WaitFor(t, 30*time.Second, "every record", func() bool { return log.Distinct() == 16*100 })
+	checkOrder(t, &log)
 }
 
 // TestUndecodableToDeadTopic: a record that does not decode goes to the
@@ -171,10 +119,10 @@ func TestUndecodableToDeadTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishTargets(t, p, 1, 0, 5)
-	var log handledLog
-	stop := start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { log.add(d); return nil })
-	waitFor(t, 20*time.Second, "the good records", func() bool { return log.distinct() == 5 })
-	waitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dead.get()) == 1 })
+	var log queuetest.Recorder
+	stop := queuetest.Start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { log.Add(d); return nil })
+	queuetest.WaitFor(t, 20*time.Second, "the good records", func() bool { return log.Distinct() == 5 })
+	queuetest.WaitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dead.get()) == 1 })
 	dead.mu.Lock()
 	h := dead.hdrs[0]
 	dead.mu.Unlock()
@@ -184,12 +132,12 @@ func TestUndecodableToDeadTopic(t *testing.T) {
 	stop()
 
 	// Everything was committed: a new member of the group gets nothing old.
-	var again handledLog
-	start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { again.add(d); return nil })
+	var again queuetest.Recorder
+	queuetest.Start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { again.Add(d); return nil })
 	publishTargets(t, p, 1, 5, 6)
-	waitFor(t, 20*time.Second, "the new record", func() bool { return again.distinct() == 1 })
+	queuetest.WaitFor(t, 20*time.Second, "the new record", func() bool { return again.Distinct() == 1 })
 	time.Sleep(200 * time.Millisecond)
-	if n := again.distinct(); n != 1 {
+	if n := again.Distinct(); n != 1 {
 		t.Fatalf("a new member got %d records, want only the new one", n)
 	}
 }
@@ -210,10 +158,10 @@ func TestBrokerOutageRecovers(t *testing.T) {
 	}
 	cfg := testConfig(cluster)
 	p := newProducer(t, cfg)
-	var log handledLog
-	start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { log.add(d); return nil })
+	var log queuetest.Recorder
+	queuetest.Start(t, kafkaq.NewConsumer(cfg), func(_ context.Context, d *queue.Delivery) error { log.Add(d); return nil })
 	publishTargets(t, p, 1, 0, 3)
-	waitFor(t, 20*time.Second, "before the outage", func() bool { return log.distinct() == 3 })
+	queuetest.WaitFor(t, 20*time.Second, "before the outage", func() bool { return log.Distinct() == 3 })
 
 	cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -229,10 +177,10 @@ func TestBrokerOutageRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	waitFor(t, 20*time.Second, "publish after the outage", func() bool {
+	queuetest.WaitFor(t, 20*time.Second, "publish after the outage", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return p.Publish(ctx, queuetest.Msg("live://0", 3)) == nil
 	})
-	waitFor(t, 30*time.Second, "delivery after the outage", func() bool { return log.distinct() >= 4 })
+	queuetest.WaitFor(t, 30*time.Second, "delivery after the outage", func() bool { return log.Distinct() >= 4 })
 }

@@ -75,99 +75,6 @@ func Msg(target string, seq int) *common.PushMsg {
 	}
 }
 
-// recorder collects deliveries from any number of consumers.
-type recorder struct {
-	mu    sync.Mutex
-	seen  []*queue.Delivery
-	count map[string]int
-}
-
-func newRecorder() *recorder { return &recorder{count: map[string]int{}} }
-
-func (r *recorder) add(d *queue.Delivery) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := *d
-	r.seen = append(r.seen, &c)
-	r.count[d.Msg.Id]++
-}
-
-// distinct is how many different message ids were recorded.
-func (r *recorder) distinct() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.count)
-}
-
-func (r *recorder) times(id string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.count[id]
-}
-
-func (r *recorder) all() []*queue.Delivery {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*queue.Delivery(nil), r.seen...)
-}
-
-// run starts c.Run(h) in the background; the returned stop cancels it and
-// waits for Run to return.
-func run(t *testing.T, c queue.Consumer, h queue.Handler) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, h) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil && !errors.Is(err, context.Canceled) {
-					t.Errorf("Run returned %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("Run did not return 30 s after its context was cancelled")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func publish(t *testing.T, p queue.Producer, msgs ...*common.PushMsg) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, m := range msgs {
-		if err := p.Publish(ctx, m); err != nil {
-			t.Fatalf("publish %s: %v", m.Id, err)
-		}
-	}
-}
-
-func record(r *recorder) queue.Handler {
-	return func(_ context.Context, d *queue.Delivery) error {
-		if d.Msg == nil || d.Queue == "" || d.ID == "" || d.Attempt < 1 {
-			return fmt.Errorf("malformed delivery %+v", d)
-		}
-		r.add(d)
-		return nil
-	}
-}
-
 // testOrderPerTarget: one consumer sees each target's messages in publish
 // order, each exactly once, while targets interleave.
 func testOrderPerTarget(t *testing.T, h Harness) {
@@ -182,17 +89,17 @@ func testOrderPerTarget(t *testing.T, h Harness) {
 		}
 	}
 	publish(t, p, msgs...)
-	r := newRecorder()
-	run(t, h.Consumer(t), record(r))
-	waitFor(t, h.Timeout, "all messages", func() bool { return r.distinct() == len(msgs) })
+	r := &Recorder{}
+	Start(t, h.Consumer(t), r.Handle)
+	WaitFor(t, h.Timeout, "all messages", func() bool { return r.Distinct() == len(msgs) })
 	if d := counter(queue.PublishedTotal.WithLabelValues(h.Kind)) - published0; d < float64(len(msgs)) {
 		t.Errorf("goim_queue_published_total{queue=%q} rose by %v, want %d", h.Kind, d, len(msgs))
 	}
-	waitFor(t, h.Timeout, "consumed counter", func() bool {
+	WaitFor(t, h.Timeout, "consumed counter", func() bool {
 		return counter(queue.ConsumedTotal.WithLabelValues(h.Kind))-consumed0 >= float64(len(msgs))
 	})
 	next := map[string]int{}
-	for _, d := range r.all() {
+	for _, d := range r.All() {
 		seq, _ := strconv.Atoi(string(d.Msg.Body))
 		if seq != next[d.Msg.Room] {
 			t.Fatalf("target %s: got seq %d, want %d", d.Msg.Room, seq, next[d.Msg.Room])
@@ -208,17 +115,17 @@ func testAckedNotRedelivered(t *testing.T, h Harness) {
 	for i := range 20 {
 		publish(t, p, Msg("live://a", i))
 	}
-	r1 := newRecorder()
-	stop := run(t, h.Consumer(t), record(r1))
-	waitFor(t, h.Timeout, "first batch", func() bool { return r1.distinct() == 20 })
+	r1 := &Recorder{}
+	stop := Start(t, h.Consumer(t), r1.Handle)
+	WaitFor(t, h.Timeout, "first batch", func() bool { return r1.Distinct() == 20 })
 	stop()
 
-	r2 := newRecorder()
-	run(t, h.Consumer(t), record(r2))
+	r2 := &Recorder{}
+	Start(t, h.Consumer(t), r2.Handle)
 	publish(t, p, Msg("live://a", 20))
-	waitFor(t, h.Timeout, "marker", func() bool { return r2.times("live://a/20") == 1 })
+	WaitFor(t, h.Timeout, "marker", func() bool { return r2.Times("live://a/20") == 1 })
 	time.Sleep(100 * time.Millisecond)
-	for _, d := range r2.all() {
+	for _, d := range r2.All() {
 		if d.Msg.Id != "live://a/20" {
 			t.Fatalf("acked message %s delivered again (attempt %d)", d.Msg.Id, d.Attempt)
 		}
@@ -231,10 +138,10 @@ func testAckedNotRedelivered(t *testing.T, h Harness) {
 func testFailedRedelivered(t *testing.T, h Harness) {
 	p := h.Producer(t)
 	publish(t, p, Msg("live://r", 0), Msg("live://r", 1), Msg("live://r", 2))
-	r := newRecorder()
+	r := &Recorder{}
 	var mu sync.Mutex
 	var attempts []int
-	run(t, h.Consumer(t), func(ctx context.Context, d *queue.Delivery) error {
+	Start(t, h.Consumer(t), func(ctx context.Context, d *queue.Delivery) error {
 		if d.Msg.Id == "live://r/1" {
 			mu.Lock()
 			attempts = append(attempts, d.Attempt)
@@ -244,10 +151,10 @@ func testFailedRedelivered(t *testing.T, h Harness) {
 				return errors.New("edge unavailable")
 			}
 		}
-		r.add(d)
+		r.Add(d)
 		return nil
 	})
-	waitFor(t, h.Timeout, "all three", func() bool { return r.distinct() == 3 })
+	WaitFor(t, h.Timeout, "all three", func() bool { return r.Distinct() == 3 })
 	mu.Lock()
 	defer mu.Unlock()
 	want := []int{}
@@ -258,7 +165,7 @@ func testFailedRedelivered(t *testing.T, h Harness) {
 		t.Fatalf("attempts of the failing message = %v, want %v", attempts, want)
 	}
 	var order []string
-	for _, d := range r.all() {
+	for _, d := range r.All() {
 		order = append(order, d.Msg.Id)
 	}
 	if fmt.Sprint(order) != "[live://r/0 live://r/1 live://r/2]" {
@@ -280,7 +187,7 @@ func testConsumerDies(t *testing.T, h Harness) {
 	}
 	took := make(chan struct{}, n)
 	a := h.Consumer(t)
-	stopA := run(t, a, func(ctx context.Context, d *queue.Delivery) error {
+	stopA := Start(t, a, func(ctx context.Context, d *queue.Delivery) error {
 		took <- struct{}{}
 		<-ctx.Done() // stuck until the consumer dies: never acknowledged
 		return ctx.Err()
@@ -293,9 +200,9 @@ func testConsumerDies(t *testing.T, h Harness) {
 	stopA()
 	_ = a.Close()
 
-	r := newRecorder()
-	run(t, h.Consumer(t), record(r))
-	waitFor(t, h.Timeout, "every message at consumer B", func() bool { return r.distinct() == n })
+	r := &Recorder{}
+	Start(t, h.Consumer(t), r.Handle)
+	WaitFor(t, h.Timeout, "every message at consumer B", func() bool { return r.Distinct() == n })
 	for _, d := range h.Dead(t) {
 		t.Errorf("message %s went to the dead letters", d.Id)
 	}
@@ -308,10 +215,10 @@ func testPoison(t *testing.T, h Harness) {
 	before := counter(queue.PoisonTotal.WithLabelValues(h.Kind))
 	p := h.Producer(t)
 	publish(t, p, Msg("live://p", 0), Msg("live://p", 1), Msg("live://p", 2), Msg("live://p", 3))
-	r := newRecorder()
+	r := &Recorder{}
 	var mu sync.Mutex
 	tries := map[string]int{}
-	run(t, h.Consumer(t), func(ctx context.Context, d *queue.Delivery) error {
+	Start(t, h.Consumer(t), func(ctx context.Context, d *queue.Delivery) error {
 		mu.Lock()
 		tries[d.Msg.Id]++
 		mu.Unlock()
@@ -321,12 +228,12 @@ func testPoison(t *testing.T, h Harness) {
 		case "live://p/2":
 			return errors.New("always fails")
 		}
-		r.add(d)
+		r.Add(d)
 		return nil
 	})
-	waitFor(t, h.Timeout, "the healthy messages", func() bool { return r.distinct() == 2 })
+	WaitFor(t, h.Timeout, "the healthy messages", func() bool { return r.Distinct() == 2 })
 	var dead []string
-	waitFor(t, h.Timeout, "two dead letters", func() bool {
+	WaitFor(t, h.Timeout, "two dead letters", func() bool {
 		dead = dead[:0]
 		for _, m := range h.Dead(t) {
 			dead = append(dead, m.Id)
@@ -345,8 +252,8 @@ func testPoison(t *testing.T, h Harness) {
 	if got := counter(queue.PoisonTotal.WithLabelValues(h.Kind)) - before; got != 2 {
 		t.Fatalf("poison counter rose by %v, want 2", got)
 	}
-	if r.times("live://p/1") != 1 || r.times("live://p/3") != 1 {
-		t.Fatalf("healthy messages delivered %d and %d times", r.times("live://p/1"), r.times("live://p/3"))
+	if r.Times("live://p/1") != 1 || r.Times("live://p/3") != 1 {
+		t.Fatalf("healthy messages delivered %d and %d times", r.Times("live://p/1"), r.Times("live://p/3"))
 	}
 }
 
@@ -354,8 +261,8 @@ func testPoison(t *testing.T, h Harness) {
 // everything arrives exactly once, in order per producer.
 func testConcurrentProducers(t *testing.T, h Harness) {
 	const producers, per = 8, 100
-	r := newRecorder()
-	run(t, h.Consumer(t), record(r))
+	r := &Recorder{}
+	Start(t, h.Consumer(t), r.Handle)
 	var wg sync.WaitGroup
 	for g := range producers {
 		p := h.Producer(t)
@@ -373,10 +280,10 @@ func testConcurrentProducers(t *testing.T, h Harness) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, h.Timeout, "every message", func() bool { return r.distinct() == producers*per })
+	WaitFor(t, h.Timeout, "every message", func() bool { return r.Distinct() == producers*per })
 	next := map[string]int{}
-	for _, d := range r.all() {
-		if n := r.times(d.Msg.Id); n != 1 {
+	for _, d := range r.All() {
+		if n := r.Times(d.Msg.Id); n != 1 {
 			t.Fatalf("%s delivered %d times", d.Msg.Id, n)
 		}
 		seq, _ := strconv.Atoi(string(d.Msg.Body))
@@ -390,14 +297,14 @@ func testConcurrentProducers(t *testing.T, h Harness) {
 // testSharedLoad: two consumers of one group together get every message.
 func testSharedLoad(t *testing.T, h Harness) {
 	const n = 200
-	r := newRecorder()
-	run(t, h.Consumer(t), record(r))
-	run(t, h.Consumer(t), record(r))
+	r := &Recorder{}
+	Start(t, h.Consumer(t), r.Handle)
+	Start(t, h.Consumer(t), r.Handle)
 	p := h.Producer(t)
 	for i := range n {
 		publish(t, p, Msg("live://s"+strconv.Itoa(i%16), i/16))
 	}
-	waitFor(t, h.Timeout, "every message", func() bool { return r.distinct() == n })
+	WaitFor(t, h.Timeout, "every message", func() bool { return r.Distinct() == n })
 }
 
 // counter reads a counter's value (prometheus/testutil would pull in a
@@ -408,4 +315,15 @@ func counter(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+func publish(t *testing.T, p queue.Producer, msgs ...*common.PushMsg) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		if err := p.Publish(ctx, m); err != nil {
+			t.Fatalf("publish %s: %v", m.Id, err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/internal/closing"
 	"github.com/goim-edge/goim-edge/control/queue/internal/lanes"
 	"github.com/goim-edge/goim-edge/control/queue/internal/retry"
 )
@@ -91,20 +92,11 @@ func (c *Consumer) Close() error {
 func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 	c.runMu.RLock()
 	defer c.runMu.RUnlock()
-	select {
-	case <-c.closed:
-		return fmt.Errorf("redis queue: run: %w", queue.ErrClosed)
-	default:
+	ctx, cancel, err := closing.Context(ctx, c.closed)
+	if err != nil {
+		return fmt.Errorf("redis queue: run: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	acks := newAcker(c)
 	l := lanes.New(c.cfg.Workers, laneDepth)
 	defer func() {

@@ -16,44 +16,6 @@ import (
 	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// seenSet records handled message ids from several consumers.
-type seenSet struct {
-	mu sync.Mutex
-	m  map[string]int
-}
-
-func (s *seenSet) add(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]int{}
-	}
-	s.m[id]++
-}
-
-func (s *seenSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}
-
-func (s *seenSet) has(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[id] > 0
-}
-
 func publishN(t *testing.T, p queue.Producer, target string, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
@@ -61,20 +23,6 @@ func publishN(t *testing.T, p queue.Producer, target string, from, to int) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func start(t *testing.T, c queue.Consumer, h queue.Handler) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := c.Run(ctx, h); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	stop = func() { cancel(); <-done }
-	t.Cleanup(stop)
-	return stop
 }
 
 // TestKillConsumerNothingLost: two jobs share the stream; one is killed
@@ -88,19 +36,19 @@ func TestKillConsumerNothingLost(t *testing.T) {
 	p := redisq.NewProducer(cfg)
 	defer p.Close()
 
-	var handled seenSet
+	var handled queuetest.Recorder
 	var killed atomic.Bool
 	aCfg := cfg
 	aCfg.Consumer = "job-a"
 	aClient := redisq.NewClient(aCfg)
 	a := redisq.NewConsumerWithClient(aClient, aCfg)
 	var aCount atomic.Int64
-	stopA := start(t, a, func(ctx context.Context, d *queue.Delivery) error {
+	stopA := queuetest.Start(t, a, func(ctx context.Context, d *queue.Delivery) error {
 		if killed.Load() {
 			<-ctx.Done() // a dead process acks nothing more
 			return ctx.Err()
 		}
-		handled.add(d.Msg.Id)
+		handled.Add(d)
 		aCount.Add(1)
 		time.Sleep(100 * time.Microsecond)
 		return nil
@@ -110,24 +58,24 @@ func TestKillConsumerNothingLost(t *testing.T) {
 	b := redisq.NewConsumer(bCfg)
 	defer b.Close()
 	var bCount atomic.Int64
-	start(t, b, func(ctx context.Context, d *queue.Delivery) error {
-		handled.add(d.Msg.Id)
+	queuetest.Start(t, b, func(ctx context.Context, d *queue.Delivery) error {
+		handled.Add(d)
 		bCount.Add(1)
 		time.Sleep(100 * time.Microsecond)
 		return nil
 	})
 
 	publishN(t, p, "live://k", 0, n/2)
-	waitFor(t, 20*time.Second, "job-a to handle some", func() bool { return aCount.Load() >= 50 })
+	queuetest.WaitFor(t, 20*time.Second, "job-a to handle some", func() bool { return aCount.Load() >= 50 })
 	killed.Store(true)
 	_ = aClient.Close() // the crash: acks in flight fail, nothing more is read
 	publishN(t, p, "live://k", n/2, n)
-	waitFor(t, 30*time.Second, "every message handled", func() bool { return handled.len() == n })
+	queuetest.WaitFor(t, 30*time.Second, "every message handled", func() bool { return handled.Distinct() == n })
 	stopA()
 
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer rdb.Close()
-	waitFor(t, 10*time.Second, "empty pending list", func() bool {
+	queuetest.WaitFor(t, 10*time.Second, "empty pending list", func() bool {
 		pend, err := rdb.XPending(context.Background(), cfg.Stream, cfg.Group).Result()
 		return err == nil && pend.Count == 0
 	})
@@ -151,7 +99,7 @@ func TestRestartResumesOwnPending(t *testing.T) {
 
 			first := redisq.NewConsumer(cfg)
 			took := make(chan struct{}, 5)
-			stop := start(t, first, func(ctx context.Context, d *queue.Delivery) error {
+			stop := queuetest.Start(t, first, func(ctx context.Context, d *queue.Delivery) error {
 				took <- struct{}{}
 				<-ctx.Done()
 				return ctx.Err()
@@ -165,13 +113,13 @@ func TestRestartResumesOwnPending(t *testing.T) {
 			defer again.Close()
 			var mu sync.Mutex
 			attempts := map[string][]int{}
-			start(t, again, func(ctx context.Context, d *queue.Delivery) error {
+			queuetest.Start(t, again, func(ctx context.Context, d *queue.Delivery) error {
 				mu.Lock()
 				attempts[d.Msg.Id] = append(attempts[d.Msg.Id], d.Attempt)
 				mu.Unlock()
 				return nil
 			})
-			waitFor(t, 10*time.Second, "all five after restart", func() bool {
+			queuetest.WaitFor(t, 10*time.Second, "all five after restart", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return len(attempts) == 5
@@ -202,7 +150,7 @@ func TestDeliveredTooOftenIsPoison(t *testing.T) {
 	for range queuetest.MaxAttempts {
 		c := redisq.NewConsumer(cfg)
 		took := make(chan struct{}, 1)
-		stop := start(t, c, func(ctx context.Context, d *queue.Delivery) error {
+		stop := queuetest.Start(t, c, func(ctx context.Context, d *queue.Delivery) error {
 			took <- struct{}{}
 			<-ctx.Done()
 			return ctx.Err()
@@ -216,8 +164,8 @@ func TestDeliveredTooOftenIsPoison(t *testing.T) {
 	c := redisq.NewConsumer(cfg)
 	defer c.Close()
 	var called atomic.Bool
-	start(t, c, func(context.Context, *queue.Delivery) error { called.Store(true); return nil })
-	waitFor(t, 10*time.Second, "dead letter", func() bool { return len(deadLetters(t, rdb, cfg)) == 1 })
+	queuetest.Start(t, c, func(context.Context, *queue.Delivery) error { called.Store(true); return nil })
+	queuetest.WaitFor(t, 10*time.Second, "dead letter", func() bool { return len(deadLetters(t, rdb, cfg)) == 1 })
 	if called.Load() {
 		t.Fatal("handler called for a message delivered MaxAttempts times already")
 	}
@@ -243,18 +191,18 @@ func TestUndecodableMovedAside(t *testing.T) {
 	publishN(t, p, "live://u", 0, 3)
 	c := redisq.NewConsumer(cfg)
 	defer c.Close()
-	var got seenSet
-	start(t, c, func(_ context.Context, d *queue.Delivery) error { got.add(d.Msg.Id); return nil })
-	waitFor(t, 10*time.Second, "the good messages", func() bool { return got.len() == 3 })
+	var got queuetest.Recorder
+	queuetest.Start(t, c, func(_ context.Context, d *queue.Delivery) error { got.Add(d); return nil })
+	queuetest.WaitFor(t, 10*time.Second, "the good messages", func() bool { return got.Distinct() == 3 })
 	var dead []redis.XMessage
-	waitFor(t, 10*time.Second, "two dead letters", func() bool {
+	queuetest.WaitFor(t, 10*time.Second, "two dead letters", func() bool {
 		dead, err = rdb.XRange(ctx, redisq.DeadStream(cfg), "-", "+").Result()
 		return err == nil && len(dead) == 2
 	})
 	if dead[0].Values["id"] != badID || dead[0].Values["err"] == "" {
 		t.Fatalf("dead letter = %v, want id %s and a reason", dead[0].Values, badID)
 	}
-	waitFor(t, 10*time.Second, "nothing pending", func() bool {
+	queuetest.WaitFor(t, 10*time.Second, "nothing pending", func() bool {
 		pend, err := rdb.XPending(ctx, cfg.Stream, cfg.Group).Result()
 		return err == nil && pend.Count == 0
 	})
@@ -273,10 +221,10 @@ func TestRedisOutageRecovers(t *testing.T) {
 	defer p.Close()
 	c := redisq.NewConsumer(cfg)
 	defer c.Close()
-	var got seenSet
-	start(t, c, func(_ context.Context, d *queue.Delivery) error { got.add(d.Msg.Id); return nil })
+	var got queuetest.Recorder
+	queuetest.Start(t, c, func(_ context.Context, d *queue.Delivery) error { got.Add(d); return nil })
 	publishN(t, p, "live://o", 0, 10)
-	waitFor(t, 10*time.Second, "before the outage", func() bool { return got.len() == 10 })
+	queuetest.WaitFor(t, 10*time.Second, "before the outage", func() bool { return got.Distinct() == 10 })
 
 	srv.Kill()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -289,10 +237,10 @@ func TestRedisOutageRecovers(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "publish after the outage", func() bool {
+	queuetest.WaitFor(t, 15*time.Second, "publish after the outage", func() bool {
 		return p.Publish(context.Background(), queuetest.Msg("live://o", 10)) == nil
 	})
-	waitFor(t, 20*time.Second, "delivery after the outage", func() bool { return got.has("live://o/10") })
+	queuetest.WaitFor(t, 20*time.Second, "delivery after the outage", func() bool { return got.Times("live://o/10") > 0 })
 }
 
 // TestMaxLenTrims: XADD trims the stream approximately to MaxLen.
@@ -336,8 +284,8 @@ func TestGoneConsumersForgotten(t *testing.T) {
 	cfg.Consumer = "alive"
 	c := redisq.NewConsumer(cfg)
 	defer c.Close()
-	start(t, c, func(context.Context, *queue.Delivery) error { return nil })
-	waitFor(t, 10*time.Second, "the gone consumer removed", func() bool {
+	queuetest.Start(t, c, func(context.Context, *queue.Delivery) error { return nil })
+	queuetest.WaitFor(t, 10*time.Second, "the gone consumer removed", func() bool {
 		members, err := rdb.XInfoConsumers(ctx, cfg.Stream, cfg.Group).Result()
 		if err != nil {
 			return false
@@ -363,12 +311,12 @@ func TestStopWhileRedisDown(t *testing.T) {
 	publishN(t, p, "live://d", 0, 50)
 	c := redisq.NewConsumer(cfg)
 	defer c.Close()
-	var got seenSet
-	stop := start(t, c, func(ctx context.Context, d *queue.Delivery) error {
-		got.add(d.Msg.Id)
+	var got queuetest.Recorder
+	stop := queuetest.Start(t, c, func(ctx context.Context, d *queue.Delivery) error {
+		got.Add(d)
 		return nil
 	})
-	waitFor(t, 10*time.Second, "some handled", func() bool { return got.len() > 0 })
+	queuetest.WaitFor(t, 10*time.Second, "some handled", func() bool { return got.Distinct() > 0 })
 	srv.Kill()
 	time.Sleep(200 * time.Millisecond)
 	stopped := make(chan struct{})
