@@ -49,7 +49,7 @@ func BenchmarkFanOut(b *testing.B) {
 		{common.PushKind_ROOM, 4},
 		{common.PushKind_BROADCAST, 2},
 	} {
-		b.Run(fmt.Sprintf("%s/edges=%d", kindLabel(tc.kind), tc.edges), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/edges=%d", queue.KindLabel(tc.kind), tc.edges), func(b *testing.B) {
 			var got atomic.Int64
 			edges := benchEdges(b, tc.edges, func(string, []byte) { got.Add(1) })
 			j := handlerJob(b, DefaultConfig(), edges...)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/registry"
 )
 
@@ -120,7 +121,7 @@ func (e *edgeConn) submit(t *task, target string) {
 func (e *edgeConn) count(t *task, result string) string {
 	edgeSends.WithLabelValues(methodLabel(t.msg.Kind), result).Inc()
 	if result != sendOK && result != sendAborted {
-		e.log.Debug("job: gave up on edge for message", "msg_id", t.msg.Id, "kind", kindLabel(t.msg.Kind), "result", result)
+		e.log.Debug("job: gave up on edge for message", "msg_id", t.msg.Id, "kind", queue.KindLabel(t.msg.Kind), "result", result)
 	}
 	return result
 }

@@ -134,7 +134,7 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 		pushesTotal.WithLabelValues("unknown", resultPoison).Inc()
 		return fmt.Errorf("%w: delivery %s carries no message", queue.ErrPoison, d.ID)
 	}
-	kind := kindLabel(m.Kind)
+	kind := queue.KindLabel(m.Kind)
 	targets, lane, speed, err := j.targets(m)
 	if err != nil {
 		pushesTotal.WithLabelValues(kind, resultPoison).Inc()

@@ -19,15 +19,6 @@ func (v *roomsView) set(rooms map[string]int32) {
 	v.p.Store(&roomsReport{at: time.Now(), rooms: rooms})
 }
 
-// age is how old the last report is; very old when there is none.
-func (v *roomsView) age() time.Duration {
-	r := v.p.Load()
-	if r == nil {
-		return time.Duration(1<<63 - 1)
-	}
-	return time.Since(r.at)
-}
-
 // mayHold reports whether the edge may have members of room: it listed
 // some in a report younger than stale, or its report is missing or stale
 // (then job cannot tell, and sends rather than risk a miss).

@@ -47,19 +47,6 @@ func (w *waiter) finish(result string) {
 	}
 }
 
-// kindLabel is the metrics label of a push kind.
-func kindLabel(k common.PushKind) string {
-	switch k {
-	case common.PushKind_KEYS:
-		return "keys"
-	case common.PushKind_ROOM:
-		return "room"
-	case common.PushKind_BROADCAST:
-		return "broadcast"
-	}
-	return "unknown"
-}
-
 // methodLabel is the Edge RPC a push kind becomes.
 func methodLabel(k common.PushKind) string {
 	switch k {
