@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,10 +81,32 @@ func benchmarkIdle(b *testing.B, proto string) {
 	time.Sleep(time.Second) // let write buffers and goroutines settle
 	after, g1 := sampleMem(), runtime.NumGoroutine()
 	b.StopTimer()
+	writeHeapProfile(b)
 	b.ReportMetric(float64(after.heap-before.heap)/float64(n), "heap-B/conn")
 	b.ReportMetric(float64(after.stack-before.stack)/float64(n), "stack-B/conn")
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
 	b.ReportMetric(float64(n), "conns")
+}
+
+// writeHeapProfile writes the live heap, as the memory figures see it, to
+// EDGE_BENCH_HEAPPROFILE when set (go test's -memprofile is taken after
+// the benchmark's connections are gone):
+//
+//	EDGE_BENCH_HEAPPROFILE=/tmp/idle.pprof go test -run '^$' -bench IdleTCPConn -benchtime 1x ./edge/
+//	go tool pprof -sample_index=inuse_space -top /tmp/idle.pprof
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("EDGE_BENCH_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func eventuallyB(b *testing.B, cond func() bool) {

@@ -59,13 +59,6 @@ func (b *bucket) snapshot(dst []*session) []*session {
 	return dst
 }
 
-func (b *bucket) len() int {
-	b.mu.RLock()
-	n := len(b.sessions)
-	b.mu.RUnlock()
-	return n
-}
-
 // room returns the live room id, creating it if create is set.
 func (b *bucket) room(srv *Server, id string, create bool) *room {
 	b.mu.RLock()

@@ -20,6 +20,12 @@ type Config struct {
 	// RPCAddr is the Kitex Edge service job calls (3109).
 	RPCAddr string `toml:"rpc_addr"`
 
+	// MaxConnections caps open device connections (TCP and WebSocket
+	// together, authenticated or not); more are refused at once: a TCP
+	// connection is closed before auth, a WebSocket upgrade answered 503.
+	// 0 means no cap.
+	MaxConnections int `toml:"max_connections"`
+
 	// HandshakeTimeout is how long a new connection has to authenticate.
 	HandshakeTimeout time.Duration `toml:"handshake_timeout"`
 	// ReadTimeout bounds how long the rest of a started TCP frame may take,
@@ -133,6 +139,9 @@ func (c Config) Validate() error {
 	pos("logic_timeout", c.LogicTimeout)
 	if c.RoomBatchWindow < 0 || c.RoomBatchWindow > time.Second {
 		errs = append(errs, fmt.Errorf("room_batch_window %v must be within [0, 1s]", c.RoomBatchWindow))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, fmt.Errorf("max_connections %d must not be negative (0: no cap)", c.MaxConnections))
 	}
 	if c.HeartbeatMax <= 0 {
 		errs = append(errs, fmt.Errorf("heartbeat_max %d must be positive", c.HeartbeatMax))

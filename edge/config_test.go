@@ -26,6 +26,8 @@ func TestConfigValidate(t *testing.T) {
 		{"max rooms", func(c *Config) { c.MaxRooms = 0 }, "max_rooms"},
 		{"ws read buffer", func(c *Config) { c.WSReadBuffer = 64 }, "ws_read_buffer"},
 		{"heartbeat max", func(c *Config) { c.HeartbeatMax = 0 }, "heartbeat_max"},
+		{"max connections", func(c *Config) { c.MaxConnections = -1 }, "max_connections"},
+		{"capped", func(c *Config) { c.MaxConnections = 100000 }, ""},
 		{"several at once", func(c *Config) { c.Buckets, c.SendQueue = 0, 0 }, "send_queue"},
 	}
 	for _, tt := range tests {

@@ -61,7 +61,7 @@ func FuzzSessionFrames(f *testing.F) {
 	f.Add([]byte("\x00\x00\x00\x30\x00\x10\x00\x01\x00\x00\x00\x0c\x00\x00\x00\x01live"))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		tr := &recTransport{}
-		s := newSession(cl.edge, tr, "127.0.0.1")
+		s := newSession(cl.edge, tr)
 		defer s.close("fuzz")
 		if err := s.handle(protocol.Frame{Ver: 1, Op: protocol.OpAuth, Seq: 1, Body: token(1, "fuzz", nil)}); err != nil {
 			t.Fatalf("auth: %v", err)

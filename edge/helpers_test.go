@@ -81,11 +81,11 @@ func newUnitServer(t testing.TB, mod func(*Config)) *Server {
 // marked authenticated: closing it then needs no logic (unit tests of
 // internals have none).
 func publishedSession(srv *Server, key string, tr transport, accepts ...int32) *session {
-	s := newSession(srv, tr, "127.0.0.1")
-	s.key, s.mid, s.hb = key, 1, time.Minute
-	s.b = srv.bucketFor(key)
+	s := newSession(srv, tr)
+	s.key, s.mid = key, 1
+	s.setHeartbeat(time.Minute)
 	s.accepts = newAcceptSet(accepts)
-	s.b.put(key, s)
+	srv.bucketFor(key).put(key, s)
 	return s
 }
 

@@ -1,13 +1,22 @@
 package edge
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
+
 	logicsvc "github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	logicclient "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
@@ -116,4 +125,72 @@ func TestLogicDownDegrades(t *testing.T) {
 	if st := cl.edge.Stats(); st.Conns != 1 {
 		t.Fatalf("conns = %d", st.Conns)
 	}
+}
+
+// TestStartOnBusyPort: a port in use fails Start with the OS's "address
+// already in use" naming the listener, logs nothing else (no "tcp serve:
+// bad file descriptor" from a listener torn down under netpoll), and
+// releases the ports it had already bound.
+func TestStartOnBusyPort(t *testing.T) {
+	for _, which := range []string{"tcp", "websocket", "rpc"} {
+		t.Run(which, func(t *testing.T) {
+			busy, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer busy.Close()
+			cfg := DefaultConfig()
+			cfg.Node = "edge-busy"
+			cfg.TCPAddr, cfg.WSAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+			switch which {
+			case "tcp":
+				cfg.TCPAddr = busy.Addr().String()
+			case "websocket":
+				cfg.WSAddr = busy.Addr().String()
+			case "rpc":
+				cfg.RPCAddr = busy.Addr().String()
+			}
+			var logs bytes.Buffer
+			old := slog.Default()
+			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+			defer slog.SetDefault(old)
+
+			e, err := New(cfg, noLogicClient(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = e.Start()
+			if err == nil {
+				t.Fatal("Start succeeded on a busy port")
+			}
+			if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "edge: listen "+which) {
+				t.Fatalf("Start error %q, want edge: listen %s ... address already in use", err, which)
+			}
+			time.Sleep(100 * time.Millisecond) // a serve goroutine would have logged by now
+			if logs.Len() > 0 {
+				t.Fatalf("Start logged %q", logs.String())
+			}
+			// Ports bound before the busy one are free again.
+			for _, addr := range []string{e.Addrs().TCP, e.Addrs().WS} {
+				if addr == "" || addr == busy.Addr().String() {
+					continue
+				}
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Fatalf("port %s still held after the failed Start: %v", addr, err)
+				}
+				ln.Close()
+			}
+		})
+	}
+}
+
+// noLogicClient is a logic client for tests that never reach logic.
+func noLogicClient(t testing.TB) logicclient.Client {
+	t.Helper()
+	c, err := logicclient.NewClient("goim.logic", client.WithHostPorts("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -12,6 +12,10 @@ var (
 		Name: "goim_edge_connections",
 		Help: "Open device connections by transport (tcp, ws), authenticated or not.",
 	}, []string{"transport"})
+	refusedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_connections_refused_total",
+		Help: "Device connections refused before auth, by transport (tcp, ws) and reason (max_connections, draining).",
+	}, []string{"transport", "reason"})
 	sessionsGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "goim_edge_sessions",
 		Help: "Authenticated device connections.",

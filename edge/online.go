@@ -41,7 +41,7 @@ func (s *Server) renewOnline() {
 	if err != nil {
 		// Heartbeats fall back to local counts until logic answers again.
 		logicErrorsTotal.WithLabelValues("renew_online").Inc()
-		slog.Warn("edge: renew online", "err", err)
+		slog.Warn("edge: renew online", "err", logicError(err))
 		return
 	}
 	all := resp.AllRoomCount
@@ -65,7 +65,7 @@ func (s *Server) background(method string, fn func(ctx context.Context) error) {
 		logicCallsTotal.WithLabelValues(method).Inc()
 		if err != nil {
 			logicErrorsTotal.WithLabelValues(method).Inc()
-			slog.Debug("edge: call logic", "method", method, "err", err)
+			slog.Debug("edge: call logic", "method", method, "err", logicError(err))
 		}
 	}()
 }

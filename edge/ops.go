@@ -84,23 +84,24 @@ func (s *session) auth(f protocol.Frame) error {
 	cancel()
 	if err != nil {
 		authTotal.WithLabelValues("refused").Inc()
-		return fmt.Errorf("%w: %w", errAuthFailed, err)
+		return fmt.Errorf("%w: %w", errAuthFailed, logicError(err))
 	}
 	if resp.Key == "" {
 		authTotal.WithLabelValues("error").Inc()
 		return errEmptyKey
 	}
 	s.mid, s.key = resp.Mid, resp.Key
-	s.hb = time.Duration(resp.HeartbeatMs) * time.Millisecond
-	if s.hb <= 0 {
-		s.hb = srv.cfg.idleDeadline()
+	hb := time.Duration(resp.HeartbeatMs) * time.Millisecond
+	if hb <= 0 {
+		hb = srv.cfg.idleDeadline()
 	}
-	s.b = srv.bucketFor(s.key)
+	s.setHeartbeat(hb)
 	s.qmu.Lock()
 	s.accepts = newAcceptSet(resp.Accepts)
 	s.qmu.Unlock()
-	s.lastRenew = time.Now()
-	s.deadline.Store(time.Now().Add(s.hb).UnixNano())
+	now := time.Now()
+	s.lastRenew = monotonic(now)
+	s.deadline.Store(now.Add(s.hb()).UnixNano())
 
 	// The reply goes out before the session can receive pushes, so a
 	// device never sees a push ahead of its auth reply.
@@ -117,7 +118,7 @@ func (s *session) auth(f protocol.Frame) error {
 	s.authed = true
 	// Publishing under smu means close either runs before (and we stop
 	// here) or sees authed and unpublishes.
-	old := s.b.put(s.key, s)
+	old := srv.bucketFor(s.key).put(s.key, s)
 	for _, id := range resp.Rooms {
 		s.joinLocked(id)
 	}
@@ -132,9 +133,9 @@ func (s *session) auth(f protocol.Frame) error {
 
 func (s *session) heartbeat(f protocol.Frame) error {
 	now := time.Now()
-	s.deadline.Store(now.Add(s.hb).UnixNano())
-	if now.Sub(s.lastRenew) >= s.srv.cfg.RouteRenewInterval {
-		s.lastRenew = now
+	s.deadline.Store(now.Add(s.hb()).UnixNano())
+	if mono := monotonic(now); time.Duration(mono-s.lastRenew) >= s.srv.cfg.RouteRenewInterval {
+		s.lastRenew = mono
 		s.srv.renewRoute(s.mid, s.key)
 	}
 	var body [4]byte
@@ -168,7 +169,7 @@ func (s *session) receive(f protocol.Frame) {
 	if err != nil {
 		// goim logs and still acknowledges; the device cannot do better.
 		logicErrorsTotal.WithLabelValues("receive").Inc()
-		slog.Debug("edge: forward upstream message", "key", s.key, "op", f.Op, "err", err)
+		slog.Debug("edge: forward upstream message", "key", s.key, "op", f.Op, "err", logicError(err))
 	}
 }
 

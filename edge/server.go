@@ -33,7 +33,12 @@ type Server struct {
 	handler *Handler
 
 	sessions atomic.Int64
+	// open counts open device connections, authenticated or not, against
+	// MaxConnections.
+	open     atomic.Int64
 	draining atomic.Bool
+	// closing is set once Shutdown begins: listener errors are expected.
+	closing atomic.Bool
 	// allRooms is the cluster-wide room counts from the last RenewOnline.
 	allRooms atomic.Pointer[map[string]int32]
 
@@ -48,6 +53,7 @@ type Server struct {
 	addrs   registry.Addrs
 	tcpLoop netpoll.EventLoop
 	tcpLn   net.Listener
+	wsLn    net.Listener
 	hz      *server.Hertz
 	rpc     kitexserver.Server
 	rpcDone chan struct{}
@@ -102,19 +108,22 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("edge: already started")
 	}
+	// Bind every port before serving any, so a busy port fails Start
+	// with its own error and leaves nothing running behind it.
 	var err error
 	defer func() {
 		if err != nil {
 			s.closeListenersLocked()
+			s.tcpLn, s.tcpLoop, s.wsLn, s.hz = nil, nil, nil, nil
 		}
 	}()
 	if s.cfg.TCPAddr != "" {
-		if err = s.startTCP(); err != nil {
+		if err = s.listenTCP(); err != nil {
 			return err
 		}
 	}
 	if s.cfg.WSAddr != "" {
-		if err = s.startWS(); err != nil {
+		if err = s.listenWS(); err != nil {
 			return err
 		}
 	}
@@ -122,6 +131,12 @@ func (s *Server) Start() error {
 		if err = s.startRPC(); err != nil {
 			return err
 		}
+	}
+	if s.tcpLoop != nil {
+		s.serveTCP()
+	}
+	if s.hz != nil {
+		s.serveWebSocket()
 	}
 	s.started = true
 	s.loops.Add(2)
@@ -163,6 +178,7 @@ func (s *Server) Stats() Stats {
 // background work until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.closing.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -203,9 +219,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// closeListenersLocked closes the bound ports (Shutdown, or a Start that
+// failed before serving them).
 func (s *Server) closeListenersLocked() {
 	if s.tcpLn != nil {
 		_ = s.tcpLn.Close()
+	}
+	if s.wsLn != nil {
+		_ = s.wsLn.Close()
 	}
 }
 
@@ -237,16 +258,36 @@ func (s *Server) roomOnline(r *room) int32 {
 	return n
 }
 
+// reserveConn takes a connection slot for a new connection of transport
+// kind; false, counted, when MaxConnections are open. session.close gives
+// the slot back.
+func (s *Server) reserveConn(kind string) bool {
+	n := s.open.Add(1)
+	if max := s.cfg.MaxConnections; max > 0 && n > int64(max) {
+		s.open.Add(-1)
+		refusedTotal.WithLabelValues(kind, "max_connections").Inc()
+		return false
+	}
+	return true
+}
+
+// full reports whether MaxConnections are open, so a WebSocket upgrade
+// can be refused before its handshake; reserveConn still decides.
+func (s *Server) full() bool {
+	max := s.cfg.MaxConnections
+	return max > 0 && s.open.Load() >= int64(max)
+}
+
 func (s *Server) sessionOpened(sess *session) {
 	s.sessions.Add(1)
 	sessionsGauge.Inc()
-	s.ips.add(sess.ip)
+	s.ips.add(sess.ip())
 }
 
 func (s *Server) sessionClosed(sess *session) {
 	s.sessions.Add(-1)
 	sessionsGauge.Dec()
-	s.ips.remove(sess.ip)
+	s.ips.remove(sess.ip())
 }
 
 // sessionsSnapshot lists every authenticated session.

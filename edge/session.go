@@ -2,6 +2,8 @@ package edge
 
 import (
 	"errors"
+	"math"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,53 +38,64 @@ var (
 //
 // Locks, always taken in this order: smu → bucket/room locks → qmu. wmu
 // only wraps transport writes and is never held while taking another lock.
+//
+// An edge holds one per idle device, so the struct is kept within Go's
+// 192-byte size class: the client IP and the bucket are derived when
+// needed instead of stored, times are int64 nanoseconds, and the flags
+// share one word (each still guarded by the lock named beside it).
 type session struct {
 	srv *Server
 	t   transport
-	ip  string
 
 	// Set once during auth (under smu, before the session is published
 	// in a bucket) and read-only afterwards.
 	mid int64
 	key string
-	hb  time.Duration // heartbeat deadline
-	b   *bucket
 
-	// smu guards lifecycle and membership: closed, authed, rooms.
-	smu    sync.Mutex
-	closed bool
-	authed bool
-	rooms  []*room
+	rooms []*room // under smu
 
-	// qmu guards the send queue and the accept set, which pushes from
-	// RPC goroutines read.
-	qmu     sync.Mutex
-	qclosed bool
-	writing bool // a drain goroutine owns the queue
+	// The send queue and the accept set, under qmu: pushes from RPC
+	// goroutines read them.
 	queue   [][]byte
 	accepts acceptSet
-
-	// wmu serialises writes to the transport: netpoll's Writer and the
-	// WebSocket writer are not goroutine-safe, and -race cannot see
-	// netpoll's buffers, so every transport write goes through it.
-	wmu sync.Mutex
-	// wdone (under wmu) forbids further writes: Hertz recycles a hijacked
-	// connection once the WebSocket reader returns.
-	wdone bool
 
 	// deadline is when the wheel closes the session (unix nanos): the
 	// handshake deadline, then the heartbeat deadline.
 	deadline atomic.Int64
-	// lastRenew is when logic last renewed this route (reader only).
-	lastRenew time.Time
+	// lastRenew is when logic last renewed this route, as monotonic()
+	// (reader only).
+	lastRenew int64
 
 	// wheel links, guarded by the wheel's lock.
 	wprev, wnext *session
-	wslot        int32
+
+	// smu guards lifecycle and membership: closed, authed, rooms. qmu
+	// guards the send queue: queue, accepts, qclosed, writing.
+	smu sync.Mutex
+	qmu sync.Mutex
+	// wmu serialises writes to the transport: netpoll's Writer and the
+	// WebSocket writer are not goroutine-safe, and -race cannot see
+	// netpoll's buffers, so every transport write goes through it.
+	wmu sync.Mutex
+
+	wslot int32 // wheel slot, under the wheel's lock
+	// hbMillis is the heartbeat deadline in milliseconds (set in auth).
+	hbMillis int32
+
+	closed, authed   bool // under smu
+	qclosed, writing bool // under qmu; writing: a drain goroutine owns the queue
+	// wdone (under wmu) forbids further writes: Hertz recycles a hijacked
+	// connection once the WebSocket reader returns.
+	wdone bool
 }
 
-func newSession(srv *Server, t transport, ip string) *session {
-	s := &session{srv: srv, t: t, ip: ip, wslot: -1}
+// newSession registers a new connection, or returns nil when the edge
+// holds MaxConnections already (the caller closes the connection).
+func newSession(srv *Server, t transport) *session {
+	if !srv.reserveConn(t.kind()) {
+		return nil
+	}
+	s := &session{srv: srv, t: t, wslot: -1}
 	s.deadline.Store(time.Now().Add(srv.cfg.HandshakeTimeout).UnixNano())
 	connectionsGauge.WithLabelValues(t.kind()).Inc()
 	srv.wheel.add(s)
@@ -112,6 +125,7 @@ func (s *session) close(reason string) {
 	s.qmu.Unlock()
 
 	_ = s.t.close()
+	s.srv.open.Add(-1)
 	s.srv.wheel.remove(s)
 	closesTotal.WithLabelValues(reason).Inc()
 	connectionsGauge.WithLabelValues(s.t.kind()).Dec()
@@ -121,9 +135,35 @@ func (s *session) close(reason string) {
 	s.srv.sessionClosed(s)
 	// A session replaced by a newer one with the same key is no longer in
 	// the bucket; its route now belongs to the newer one, so leave it.
-	if s.b.delIfSame(s.key, s) {
+	if s.srv.bucketFor(s.key).delIfSame(s.key, s) {
 		s.disconnectLogic()
 	}
+}
+
+// monoBase anchors monotonic.
+var monoBase = time.Now()
+
+// monotonic is t as nanoseconds on the process's monotonic clock: an int64
+// (a time.Time would cost a session 16 more bytes) that wall-clock
+// steps do not move.
+func monotonic(t time.Time) int64 { return int64(t.Sub(monoBase)) }
+
+// hb is the heartbeat deadline logic gave at auth.
+func (s *session) hb() time.Duration { return time.Duration(s.hbMillis) * time.Millisecond }
+
+// setHeartbeat stores d, clamped to what hbMillis holds (24 days).
+func (s *session) setHeartbeat(d time.Duration) {
+	s.hbMillis = int32(min(d.Milliseconds(), math.MaxInt32))
+}
+
+// ip is the client's address without the port, for the distinct-IP
+// count; derived on demand (at publish and close) rather than stored.
+func (s *session) ip() string {
+	addr := s.t.remoteAddr()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // disconnectLogic removes this connection's route in logic, in the

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
+	hzprotocol "github.com/cloudwego/hertz/pkg/protocol"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/hertz-contrib/websocket"
 
@@ -23,7 +25,6 @@ type wsConn struct {
 	c            *websocket.Conn
 	raw          net.Conn // the accepted connection under Hertz's hijack wrapper
 	writeTimeout time.Duration
-	addr         string
 }
 
 func (t *wsConn) kind() string { return "ws" }
@@ -40,9 +41,12 @@ func (t *wsConn) close() error {
 	return t.c.Close()
 }
 
-type rawConnCtxKey struct{}
-
-func (t *wsConn) remoteAddr() string { return t.addr }
+func (t *wsConn) remoteAddr() string {
+	if t.raw != nil {
+		return t.raw.RemoteAddr().String()
+	}
+	return t.c.RemoteAddr().String()
+}
 
 // write sends each frame as one binary message; an OpRaw batch is one
 // message holding the outer op-9 header and the inner frames, which is
@@ -79,11 +83,14 @@ var wsReadBuffers = sync.Pool{New: func() any {
 	return &b
 }}
 
-func (s *Server) startWS() error {
+// listenWS binds the WebSocket port and builds its Hertz server;
+// serveWebSocket starts it.
+func (s *Server) listenWS() error {
 	ln, err := net.Listen("tcp", s.cfg.WSAddr)
 	if err != nil {
 		return fmt.Errorf("edge: listen websocket %s: %w", s.cfg.WSAddr, err)
 	}
+	s.wsLn = ln
 	s.addrs.WS = ln.Addr().String()
 	h := server.New(
 		server.WithListener(ln),
@@ -92,9 +99,6 @@ func (s *Server) startWS() error {
 		server.WithIdleTimeout(s.cfg.HandshakeTimeout),
 		server.WithExitWaitTime(time.Second),
 		server.WithMaxRequestBodySize(4096),
-		server.WithOnAccept(func(c net.Conn) context.Context {
-			return context.WithValue(context.Background(), rawConnCtxKey{}, c)
-		}),
 	)
 	up := &websocket.HertzUpgrader{
 		HandshakeTimeout: s.cfg.HandshakeTimeout,
@@ -106,35 +110,63 @@ func (s *Server) startWS() error {
 		CheckOrigin: func(*app.RequestContext) bool { return true },
 	}
 	h.GET(s.cfg.WSPath, func(ctx context.Context, rc *app.RequestContext) {
+		// Refusals also close the HTTP connection, so a refused device
+		// holds nothing here while it backs off.
 		if s.draining.Load() {
+			refusedTotal.WithLabelValues("ws", "draining").Inc()
+			rc.SetConnectionClose()
 			rc.AbortWithStatus(consts.StatusServiceUnavailable)
 			return
 		}
-		ip, addr := rc.ClientIP(), rc.RemoteAddr().String()
-		if a, ok := rc.RemoteAddr().(*net.TCPAddr); ok {
-			ip = a.IP.String()
+		if s.full() {
+			refusedTotal.WithLabelValues("ws", "max_connections").Inc()
+			rc.SetConnectionClose()
+			rc.AbortWithStatus(consts.StatusServiceUnavailable)
+			return
 		}
-		raw, _ := ctx.Value(rawConnCtxKey{}).(net.Conn)
-		if err := up.Upgrade(rc, func(c *websocket.Conn) { s.serveWS(c, raw, ip, addr) }); err != nil {
-			slog.Debug("edge: websocket upgrade", "remote", addr, "err", err)
+		raw := rc.GetConn()
+		err := up.Upgrade(rc, func(c *websocket.Conn) {
+			// Hertz keeps this RequestContext for as long as the
+			// connection lives (its Serve frame waits for this handler);
+			// the upgrade request and response have been written, so
+			// drop their header buffers (about 1.3 KB a connection).
+			// Hertz resets the context after the handler returns, which
+			// works on zero values.
+			rc.Request = hzprotocol.Request{}
+			rc.Response = hzprotocol.Response{}
+			s.serveWS(c, raw)
+		})
+		if err != nil {
+			slog.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
 		}
 	})
 	s.hz = h
+	return nil
+}
+
+func (s *Server) serveWebSocket() {
+	h, addr := s.hz, s.addrs.WS
 	go func() {
-		if err := h.Run(); err != nil {
-			slog.Error("edge: websocket serve", "addr", s.addrs.WS, "err", err)
+		if err := h.Run(); err != nil && !s.closing.Load() {
+			slog.Error("edge: websocket serve", "addr", addr, "err", err)
 		}
 	}()
-	return nil
 }
 
 // serveWS is the connection's single reader: it decodes one goim frame
 // per message (DecodeMessage refuses a frame whose length disagrees with
 // the message) and hands it to the session. Writes happen elsewhere,
 // under the session's write lock.
-func (s *Server) serveWS(c *websocket.Conn, raw net.Conn, ip, addr string) {
+func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 	c.SetReadLimit(protocol.MaxPackSize)
-	sess := newSession(s, &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout, addr: addr}, ip)
+	sess := newSession(s, &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout})
+	if sess == nil {
+		// Upgrades that raced past the check in the handler: tell the
+		// client to retry later (1013) and hang up.
+		msg := websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "edge full")
+		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(s.cfg.WriteTimeout))
+		return
+	}
 	reason := "peer"
 	defer func() {
 		sess.close(reason)
@@ -172,7 +204,7 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn, ip, addr string) {
 		}
 		wsReadBuffers.Put(bp)
 		if err != nil {
-			slog.Debug("edge: close websocket", "remote", addr, "err", err)
+			slog.Debug("edge: close websocket", "remote", sess.t.remoteAddr(), "err", err)
 			return
 		}
 	}
@@ -207,8 +239,7 @@ func readMessage(r io.Reader, buf []byte) (int, error) {
 	}
 }
 
-// pingLoop pings every WebSocket client each WSPingInterval from one
-// goroutine, through each session's queue (the write lock's owner sends it).
+// pingLoop pings every WebSocket client each WSPingInterval.
 func (s *Server) pingLoop() {
 	t := time.NewTicker(s.cfg.WSPingInterval)
 	defer t.Stop()
@@ -217,11 +248,48 @@ func (s *Server) pingLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			for _, sess := range s.sessionsSnapshot() {
-				if sess.t.kind() == "ws" {
-					sess.push(nil, 0, false)
-				}
-			}
+			s.pingAll()
 		}
 	}
+}
+
+// pingWorkers is how many goroutines write a round of pings. A goroutine
+// per connection (a queued push each) would start tens of thousands at
+// once every round, and the runtime keeps every goroutine it ever had at
+// its peak (about 0.4 KiB each, for the life of the process) and their
+// grown stacks until a GC; a few workers keep a round's cost flat, and a
+// device whose socket is full holds up one worker for at most
+// WriteTimeout.
+const pingWorkers = 8
+
+// pingAll writes one ping to every WebSocket client, under each session's
+// write lock like any other write; a failed ping closes the connection.
+func (s *Server) pingAll() {
+	all := s.sessionsSnapshot()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(pingWorkers, len(all)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(all) {
+					return
+				}
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				sess := all[i]
+				if sess.t.kind() != "ws" {
+					continue
+				}
+				if err := sess.write([][]byte{nil}); err != nil && !errors.Is(err, errClosed) {
+					slog.Debug("edge: websocket ping", "remote", sess.t.remoteAddr(), "err", err)
+					sess.close("write_error")
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

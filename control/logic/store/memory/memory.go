@@ -18,19 +18,35 @@ const sweepEvery = 10 * time.Second
 // usable; call New.
 type Store struct {
 	now func() time.Time
+	// base anchors route expiry stamps (see stamp).
+	base time.Time
 
-	mu        sync.RWMutex
-	keys      map[string]keyRoute
-	mids      map[int64]map[string]struct{}
+	mu   sync.RWMutex
+	keys map[string]keyRoute
+	// mids holds one key of each user and moreKeys the others of users
+	// with several devices. Standalone keeps an entry per connected
+	// device, so the common case (one key) is a string in a map, with no
+	// set or slice of its own.
+	mids      map[int64]string
+	moreKeys  map[int64][]string
 	edges     map[string]edgeReport
 	lastSweep time.Time
 }
 
+// keyRoute is one device's route, kept compact (one per connection).
 type keyRoute struct {
 	mid     int64
+	expires int64 // a stamp
 	server  string
-	expires time.Time
 }
+
+// live reports whether the route has not expired at now (a stamp).
+func (r keyRoute) live(now int64) bool { return r.expires > now }
+
+// stamp is t as nanoseconds since the store was made: an int64 (half a
+// time.Time, and there is one per connection), on the monotonic clock
+// like time.Time comparisons, so wall-clock steps do not expire routes.
+func (s *Store) stamp(t time.Time) int64 { return int64(t.Sub(s.base)) }
 
 type edgeReport struct {
 	rooms   map[string]int32
@@ -44,10 +60,12 @@ var _ store.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		now:   time.Now,
-		keys:  make(map[string]keyRoute),
-		mids:  make(map[int64]map[string]struct{}),
-		edges: make(map[string]edgeReport),
+		now:      time.Now,
+		base:     time.Now(),
+		keys:     make(map[string]keyRoute),
+		mids:     make(map[int64]string),
+		moreKeys: make(map[int64][]string),
+		edges:    make(map[string]edgeReport),
 	}
 }
 
@@ -60,8 +78,9 @@ func (s *Store) maybeSweep(now time.Time) {
 		return
 	}
 	s.lastSweep = now
+	nanos := s.stamp(now)
 	for k, cur := range s.keys {
-		if !cur.expires.After(now) {
+		if !cur.live(nanos) {
 			delete(s.keys, k)
 			s.unlinkMid(cur.mid, k)
 		}

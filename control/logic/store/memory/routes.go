@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic/store"
@@ -19,16 +20,14 @@ func (s *Store) AddRoute(ctx context.Context, r store.Route, ttl time.Duration) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maybeSweep(now)
-	if old, ok := s.keys[r.Key]; ok && old.mid != r.Mid {
+	old, had := s.keys[r.Key]
+	if had && old.mid != r.Mid {
 		s.unlinkMid(old.mid, r.Key)
 	}
-	s.keys[r.Key] = keyRoute{mid: r.Mid, server: r.Server, expires: now.Add(ttl)}
-	set := s.mids[r.Mid]
-	if set == nil {
-		set = make(map[string]struct{}, 1)
-		s.mids[r.Mid] = set
+	s.keys[r.Key] = keyRoute{mid: r.Mid, server: r.Server, expires: s.stamp(now.Add(ttl))}
+	if !had || old.mid != r.Mid {
+		s.linkMid(r.Mid, r.Key)
 	}
-	set[r.Key] = struct{}{}
 	return nil
 }
 
@@ -44,10 +43,10 @@ func (s *Store) RenewRoute(ctx context.Context, r store.Route, ttl time.Duration
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.keys[r.Key]
-	if !ok || cur.server != r.Server || cur.mid != r.Mid || !cur.expires.After(now) {
+	if !ok || cur.server != r.Server || cur.mid != r.Mid || !cur.live(s.stamp(now)) {
 		return nil
 	}
-	cur.expires = now.Add(ttl)
+	cur.expires = s.stamp(now.Add(ttl))
 	s.keys[r.Key] = cur
 	return nil
 }
@@ -70,14 +69,53 @@ func (s *Store) DelRoute(ctx context.Context, r store.Route) (bool, error) {
 	delete(s.keys, r.Key)
 	s.unlinkMid(cur.mid, r.Key)
 	// An expired route was already gone as far as readers could tell.
-	return cur.expires.After(now), nil
+	return cur.live(s.stamp(now)), nil
 }
 
+// linkMid adds key to mid's keys, which do not hold it; callers hold s.mu.
+func (s *Store) linkMid(mid int64, key string) {
+	if _, ok := s.mids[mid]; !ok {
+		s.mids[mid] = key
+		return
+	}
+	s.moreKeys[mid] = append(s.moreKeys[mid], key)
+}
+
+// unlinkMid drops key from mid's keys; callers hold s.mu.
 func (s *Store) unlinkMid(mid int64, key string) {
-	set := s.mids[mid]
-	delete(set, key)
-	if len(set) == 0 {
+	first, ok := s.mids[mid]
+	if !ok {
+		return
+	}
+	more := s.moreKeys[mid]
+	i := slices.Index(more, key)
+	switch {
+	case first == key && len(more) == 0:
 		delete(s.mids, mid)
+		return
+	case first == key: // promote the last of the others
+		s.mids[mid] = more[len(more)-1]
+		i = len(more) - 1
+	case i < 0:
+		return
+	}
+	if len(more) == 1 {
+		delete(s.moreKeys, mid)
+		return
+	}
+	// Delete clears the vacated slot, so the array does not keep the key.
+	s.moreKeys[mid] = slices.Delete(more, i, i+1)
+}
+
+// keysOfMid calls fn with each key of mid; callers hold s.mu.
+func (s *Store) keysOfMid(mid int64, fn func(key string)) {
+	first, ok := s.mids[mid]
+	if !ok {
+		return
+	}
+	fn(first)
+	for _, k := range s.moreKeys[mid] {
+		fn(k)
 	}
 }
 
@@ -86,12 +124,12 @@ func (s *Store) ServersByKeys(ctx context.Context, keys []string) (map[string]st
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	nanos := s.stamp(s.now())
 	out := make(map[string]string, len(keys))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, k := range keys {
-		if cur, ok := s.keys[k]; ok && cur.expires.After(now) {
+		if cur, ok := s.keys[k]; ok && cur.live(nanos) {
 			out[k] = cur.server
 		}
 	}
@@ -103,16 +141,16 @@ func (s *Store) KeysByMids(ctx context.Context, mids []int64) (map[string]string
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	nanos := s.stamp(s.now())
 	out := make(map[string]string, len(mids))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, mid := range mids {
-		for k := range s.mids[mid] {
-			if cur, ok := s.keys[k]; ok && cur.expires.After(now) {
+		s.keysOfMid(mid, func(k string) {
+			if cur, ok := s.keys[k]; ok && cur.live(nanos) {
 				out[k] = cur.server
 			}
-		}
+		})
 	}
 	return out, nil
 }
