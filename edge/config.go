@@ -17,6 +17,15 @@ type Config struct {
 	// WSAddr is goim's WebSocket port (3102); WSPath the upgrade path.
 	WSAddr string `toml:"ws_addr"`
 	WSPath string `toml:"ws_path"`
+	// WSSAddr serves the same WebSocket endpoint over TLS (goim's wss
+	// port is 3103); empty leaves it off. netpoll has no TLS, so this
+	// port runs on Go's standard network stack (a goroutine and TLS state
+	// per connection), and TLS is often better ended at a load balancer.
+	WSSAddr string `toml:"wss_addr"`
+	// TLSCertFile and TLSKeyFile are the PEM certificate chain and key
+	// for WSSAddr; a changed pair on disk is picked up without a restart.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 	// RPCAddr is the Kitex Edge service job calls (3109).
 	RPCAddr string `toml:"rpc_addr"`
 
@@ -123,10 +132,13 @@ func (c Config) Validate() error {
 	if c.Node == "" {
 		errs = append(errs, errors.New("node must be set"))
 	}
-	if c.TCPAddr == "" && c.WSAddr == "" {
+	if c.WSSAddr != "" && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
+		errs = append(errs, fmt.Errorf("wss_addr %q needs tls_cert_file and tls_key_file", c.WSSAddr))
+	}
+	if c.TCPAddr == "" && c.WSAddr == "" && c.WSSAddr == "" {
 		errs = append(errs, errors.New("tcp_addr or ws_addr must be set"))
 	}
-	if c.WSAddr != "" && (c.WSPath == "" || c.WSPath[0] != '/') {
+	if (c.WSAddr != "" || c.WSSAddr != "") && (c.WSPath == "" || c.WSPath[0] != '/') {
 		errs = append(errs, fmt.Errorf("ws_path %q must start with /", c.WSPath))
 	}
 	pos("handshake_timeout", c.HandshakeTimeout)

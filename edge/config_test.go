@@ -27,6 +27,10 @@ func TestConfigValidate(t *testing.T) {
 		{"ws read buffer", func(c *Config) { c.WSReadBuffer = 64 }, "ws_read_buffer"},
 		{"heartbeat max", func(c *Config) { c.HeartbeatMax = 0 }, "heartbeat_max"},
 		{"max connections", func(c *Config) { c.MaxConnections = -1 }, "max_connections"},
+		{"wss without cert", func(c *Config) { c.WSSAddr = ":3103" }, "tls_cert_file"},
+		{"wss only", func(c *Config) {
+			c.TCPAddr, c.WSAddr, c.WSSAddr, c.TLSCertFile, c.TLSKeyFile = "", "", ":3103", "c.pem", "k.pem"
+		}, ""},
 		{"capped", func(c *Config) { c.MaxConnections = 100000 }, ""},
 		{"several at once", func(c *Config) { c.Buckets, c.SendQueue = 0, 0 }, "send_queue"},
 	}

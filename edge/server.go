@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/cloudwego/hertz/pkg/app/server"
 	kitexserver "github.com/cloudwego/kitex/server"
 	"github.com/cloudwego/netpoll"
 
@@ -53,8 +52,7 @@ type Server struct {
 	addrs   registry.Addrs
 	tcpLoop netpoll.EventLoop
 	tcpLn   net.Listener
-	wsLn    net.Listener
-	hz      *server.Hertz
+	ws, wss *wsPort // goim's WebSocket port and its TLS twin
 	rpc     kitexserver.Server
 	rpcDone chan struct{}
 }
@@ -114,7 +112,7 @@ func (s *Server) Start() error {
 	defer func() {
 		if err != nil {
 			s.closeListenersLocked()
-			s.tcpLn, s.tcpLoop, s.wsLn, s.hz = nil, nil, nil, nil
+			s.tcpLn, s.tcpLoop, s.ws, s.wss = nil, nil, nil, nil
 		}
 	}()
 	if s.cfg.TCPAddr != "" {
@@ -123,9 +121,20 @@ func (s *Server) Start() error {
 		}
 	}
 	if s.cfg.WSAddr != "" {
-		if err = s.listenWS(); err != nil {
+		if s.ws, err = s.listenWS("websocket", s.cfg.WSAddr, nil); err != nil {
 			return err
 		}
+		s.addrs.WS = s.ws.ln.Addr().String()
+	}
+	if s.cfg.WSSAddr != "" {
+		var certs *certFiles
+		if certs, err = loadCertFiles(s.cfg.TLSCertFile, s.cfg.TLSKeyFile); err != nil {
+			return err
+		}
+		if s.wss, err = s.listenWS("websocket tls", s.cfg.WSSAddr, certs); err != nil {
+			return err
+		}
+		s.addrs.WSS = s.wss.ln.Addr().String()
 	}
 	if s.cfg.RPCAddr != "" {
 		if err = s.startRPC(); err != nil {
@@ -135,18 +144,20 @@ func (s *Server) Start() error {
 	if s.tcpLoop != nil {
 		s.serveTCP()
 	}
-	if s.hz != nil {
-		s.serveWebSocket()
+	for _, p := range []*wsPort{s.ws, s.wss} {
+		if p != nil {
+			p.serve(s)
+		}
 	}
 	s.started = true
 	s.loops.Add(2)
 	go func() { defer s.loops.Done(); s.wheel.run(s.stop) }()
 	go func() { defer s.loops.Done(); s.renewOnlineLoop() }()
-	if s.cfg.WSAddr != "" && s.cfg.WSPingInterval > 0 {
+	if (s.ws != nil || s.wss != nil) && s.cfg.WSPingInterval > 0 {
 		s.loops.Add(1)
 		go func() { defer s.loops.Done(); s.pingLoop() }()
 	}
-	slog.Info("edge: started", "node", s.cfg.Node, "tcp", s.addrs.TCP, "ws", s.addrs.WS, "rpc", s.addrs.RPC)
+	slog.Info("edge: started", "node", s.cfg.Node, "tcp", s.addrs.TCP, "ws", s.addrs.WS, "wss", s.addrs.WSS, "rpc", s.addrs.RPC)
 	return nil
 }
 
@@ -191,12 +202,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.tcpLoop = nil
 	}
-	if s.hz != nil {
-		if err := s.hz.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("edge: stop websocket: %w", err))
+	for _, p := range []*wsPort{s.ws, s.wss} {
+		if p != nil {
+			if err := p.hz.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("edge: stop %s: %w", p.name, err))
+			}
 		}
-		s.hz = nil
 	}
+	s.ws, s.wss = nil, nil
 	if s.rpc != nil {
 		if err := s.rpc.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("edge: stop rpc: %w", err))
@@ -225,8 +238,10 @@ func (s *Server) closeListenersLocked() {
 	if s.tcpLn != nil {
 		_ = s.tcpLn.Close()
 	}
-	if s.wsLn != nil {
-		_ = s.wsLn.Close()
+	for _, p := range []*wsPort{s.ws, s.wss} {
+		if p != nil {
+			_ = p.ln.Close()
+		}
 	}
 }
 

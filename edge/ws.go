@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
+	"github.com/cloudwego/hertz/pkg/common/config"
+	"github.com/cloudwego/hertz/pkg/network/standard"
 	hzprotocol "github.com/cloudwego/hertz/pkg/protocol"
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/hertz-contrib/websocket"
@@ -83,23 +86,43 @@ var wsReadBuffers = sync.Pool{New: func() any {
 	return &b
 }}
 
-// listenWS binds the WebSocket port and builds its Hertz server;
-// serveWebSocket starts it.
-func (s *Server) listenWS() error {
-	ln, err := net.Listen("tcp", s.cfg.WSAddr)
+// wsPort is one WebSocket port: goim's plain ws port, or the same
+// endpoint over TLS.
+type wsPort struct {
+	name string // "websocket" or "websocket tls", for logs and errors
+	ln   net.Listener
+	hz   *server.Hertz
+}
+
+// listenWS binds addr and builds (without serving) the Hertz server for
+// the upgrade path. With certs, the port speaks TLS.
+func (s *Server) listenWS(name, addr string, certs *certFiles) (*wsPort, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("edge: listen websocket %s: %w", s.cfg.WSAddr, err)
+		return nil, fmt.Errorf("edge: listen %s %s: %w", name, addr, err)
 	}
-	s.wsLn = ln
-	s.addrs.WS = ln.Addr().String()
-	h := server.New(
+	opts := []config.Option{
 		server.WithListener(ln),
 		server.WithDisablePrintRoute(true),
 		server.WithReadTimeout(s.cfg.HandshakeTimeout),
 		server.WithIdleTimeout(s.cfg.HandshakeTimeout),
 		server.WithExitWaitTime(time.Second),
 		server.WithMaxRequestBodySize(4096),
-	)
+	}
+	if certs != nil {
+		// netpoll has no TLS: this port runs on Go's standard stack.
+		opts = append(opts,
+			server.WithTransport(standard.NewTransporter),
+			server.WithTLS(&tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}))
+	}
+	h := server.New(opts...)
+	h.GET(s.cfg.WSPath, s.wsUpgrade())
+	return &wsPort{name: name, ln: ln, hz: h}, nil
+}
+
+// wsUpgrade is the handler of the upgrade path: refuse when draining or
+// full, else upgrade and run the connection's reader.
+func (s *Server) wsUpgrade() app.HandlerFunc {
 	up := &websocket.HertzUpgrader{
 		HandshakeTimeout: s.cfg.HandshakeTimeout,
 		ReadBufferSize:   s.cfg.WSReadBuffer,
@@ -109,7 +132,7 @@ func (s *Server) listenWS() error {
 		// with their token, not their origin.
 		CheckOrigin: func(*app.RequestContext) bool { return true },
 	}
-	h.GET(s.cfg.WSPath, func(ctx context.Context, rc *app.RequestContext) {
+	return func(ctx context.Context, rc *app.RequestContext) {
 		// Refusals also close the HTTP connection, so a refused device
 		// holds nothing here while it backs off.
 		if s.draining.Load() {
@@ -139,16 +162,15 @@ func (s *Server) listenWS() error {
 		if err != nil {
 			slog.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
 		}
-	})
-	s.hz = h
-	return nil
+	}
 }
 
-func (s *Server) serveWebSocket() {
-	h, addr := s.hz, s.addrs.WS
+// serve runs the port's Hertz server until Shutdown.
+func (p *wsPort) serve(s *Server) {
+	addr := p.ln.Addr().String()
 	go func() {
-		if err := h.Run(); err != nil && !s.closing.Load() {
-			slog.Error("edge: websocket serve", "addr", addr, "err", err)
+		if err := p.hz.Run(); err != nil && !s.closing.Load() {
+			slog.Error("edge: "+p.name+" serve", "addr", addr, "err", err)
 		}
 	}()
 }

@@ -59,6 +59,7 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 		RPC: rpcAddr,
 		TCP: advertise(cfg, bound.TCP),
 		WS:  advertise(cfg, bound.WS),
+		WSS: advertise(cfg, bound.WSS),
 	})
 	registrar := rk.newRegistrar()
 	if n.reg, err = register(registrar, n.current(), log); err != nil {
