@@ -10,7 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// A room flush writes one batch to thousands of members. Writing from one
+// A room flush (or an unpaced broadcast) writes one message to thousands
+// of members. Writing from one
 // goroutine per member (the send queue's drainers) makes thousands of
 // goroutines runnable at once, and the RPC and HTTP goroutines carrying
 // the next push wait behind all of them: measured with the bench
@@ -38,6 +39,8 @@ const fanoutMaxExtra = 64
 type fanoutRun struct {
 	members   []*session
 	msg       []byte
+	op        int32 // with filter: only sessions accepting op take msg
+	filter    bool
 	next      atomic.Int64 // cursor into members
 	delivered atomic.Int64
 	wg        sync.WaitGroup
@@ -59,21 +62,21 @@ func (f *fanoutRun) work() {
 		if i >= n {
 			return
 		}
-		if f.members[i].pushNow(f.msg) {
+		if f.members[i].pushNow(f.msg, f.op, f.filter) {
 			f.delivered.Add(1)
 		}
 	}
 }
 
-// writeAll writes msg (an OpRaw batch) to every session and returns how
-// many took it. It returns once each was written, queued behind a write
+// writeAll writes msg to every session (with filter, every session whose
+// accept set holds op) and returns how many took it. It returns once each was written, queued behind a write
 // in progress, or failed, or, for devices stuck in a write, once the rest
 // are done (their count is then left out).
-func writeAll(members []*session, msg []byte, stallCheck time.Duration) int {
+func writeAll(members []*session, msg []byte, op int32, filter bool, stallCheck time.Duration) int {
 	if len(members) == 0 {
 		return 0
 	}
-	f := &fanoutRun{members: members, msg: msg}
+	f := &fanoutRun{members: members, msg: msg, op: op, filter: filter}
 	workers := min(runtime.GOMAXPROCS(0), len(members))
 	for range workers {
 		f.start()

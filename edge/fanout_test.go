@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/goim-edge/goim-edge/protocol"
 )
 
 // TestWriteAllStuckDevicesHoldUpNobody: members whose writes block (a
@@ -31,7 +33,7 @@ func TestWriteAllStuckDevicesHoldUpNobody(t *testing.T) {
 			}
 			first, second := []byte("batch-1"), []byte("batch-2")
 			returned := make(chan int, 1)
-			go func() { returned <- writeAll(members, first, 5*time.Millisecond) }()
+			go func() { returned <- writeAll(members, first, protocol.OpRaw, false, 5*time.Millisecond) }()
 			select {
 			case n := <-returned:
 				if want := len(healthy); n != want {
@@ -40,7 +42,7 @@ func TestWriteAllStuckDevicesHoldUpNobody(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("writeAll waited on stuck devices")
 			}
-			if n := writeAll(members, second, 5*time.Millisecond); n != len(members) {
+			if n := writeAll(members, second, protocol.OpRaw, false, 5*time.Millisecond); n != len(members) {
 				t.Fatalf("second batch taken by %d members, want %d (stuck ones queue it)", n, len(members))
 			}
 			for i, tr := range healthy {
@@ -74,7 +76,7 @@ func BenchmarkWriteAll(b *testing.B) {
 	msg := []byte("batch")
 	b.ResetTimer()
 	for range b.N {
-		writeAll(members, msg, fanoutStallCheck)
+		writeAll(members, msg, protocol.OpRaw, false, fanoutStallCheck)
 		for _, tr := range trs {
 			tr.mu.Lock()
 			tr.msgs = tr.msgs[:0]
@@ -82,4 +84,47 @@ func BenchmarkWriteAll(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(members)), "ns/member")
+}
+
+// TestWriteAllFilter: with filter only sessions accepting op take the
+// message (broadcast); without, every member does (room batches).
+func TestWriteAllFilter(t *testing.T) {
+	tests := []struct {
+		name   string
+		filter bool
+		want   int
+	}{
+		{"broadcast honours accepts", true, 50},
+		{"room ignores accepts", false, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newUnitServer(t, nil)
+			var members []*session
+			var trs []*recTransport
+			for i := range 100 {
+				tr := &recTransport{}
+				accepts := []int32{1000}
+				if i%2 == 1 {
+					accepts = []int32{2000}
+				}
+				members = append(members, publishedSession(srv, fmt.Sprint("k", i), tr, accepts...))
+				trs = append(trs, tr)
+			}
+			if n := writeAll(members, []byte("m"), 1000, tt.filter, fanoutStallCheck); n != tt.want {
+				t.Fatalf("writeAll took %d, want %d", n, tt.want)
+			}
+			got := 0
+			for i, tr := range trs {
+				if len(tr.written()) == 1 {
+					got++
+				} else if i%2 == 0 || !tt.filter {
+					t.Fatalf("member %d (accepts %v) got nothing", i, members[i].accepts)
+				}
+			}
+			if got != tt.want {
+				t.Fatalf("%d members got the message, want %d", got, tt.want)
+			}
+		})
+	}
 }

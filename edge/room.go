@@ -147,6 +147,6 @@ func (r *room) fanout(msg []byte) {
 		members = append(members, s)
 	}
 	r.mu.RUnlock()
-	n := writeAll(members, msg, fanoutStallCheck)
+	n := writeAll(members, msg, protocol.OpRaw, false, fanoutStallCheck)
 	deliveredTotal.WithLabelValues("room").Add(float64(n))
 }

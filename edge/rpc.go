@@ -81,9 +81,12 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 	return &edge.PushRoomResp{Members: int32(r.push(req.Msgs))}, nil
 }
 
-// Broadcast queues {op, body} to every connection accepting op. With a
-// speed (connections per second) it is paced in the background and the
-// reply counts the connections it will go through.
+// Broadcast sends {op, body} to every connection accepting op, in the
+// background either way, so a large edge answers within the caller's
+// deadline (a timed-out broadcast retried by job would reach devices
+// twice). The reply counts the connections it will go through. Without a
+// speed the fan-out workers write it at once; with one it is paced at
+// speed connections per second.
 func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
 	pushesTotal.WithLabelValues("broadcast").Inc()
 	if req.Op == protocol.OpRaw {
@@ -91,19 +94,14 @@ func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.Br
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	all := h.srv.sessionsSnapshot()
-	if req.Speed <= 0 {
-		n := 0
-		for _, s := range all {
-			if s.push(msg, req.Op, true) {
-				n++
-			}
-		}
-		deliveredTotal.WithLabelValues("broadcast").Add(float64(n))
-		return &edge.BroadcastResp{Connections: int32(n)}, nil
-	}
 	h.srv.loops.Add(1)
 	go func() {
 		defer h.srv.loops.Done()
+		if req.Speed <= 0 {
+			n := writeAll(all, msg, req.Op, true, fanoutStallCheck)
+			deliveredTotal.WithLabelValues("broadcast").Add(float64(n))
+			return
+		}
 		h.srv.paced(all, int(req.Speed), func(s *session) {
 			if s.push(msg, req.Op, true) {
 				deliveredTotal.WithLabelValues("broadcast").Inc()

@@ -1,6 +1,5 @@
 package edge
 
-import "github.com/goim-edge/goim-edge/protocol"
 
 // A session's pushes wait in a small bounded queue; a goroutine exists
 // only while there is something to write, so idle connections cost none,
@@ -36,21 +35,22 @@ func (s *session) push(msg []byte, op int32, filter bool) bool {
 	return true
 }
 
-// pushNow is push for the room fan-out workers: when nothing is queued
-// or being written for s, the calling worker writes msg itself instead of
-// starting a drain goroutine, so a room flush keeps a handful of runnable
-// goroutines rather than one per member (thousands of runnable writers
-// starve the RPC and HTTP goroutines that carry the next push). A
-// session already writing gets msg queued as usual.
-func (s *session) pushNow(msg []byte) bool {
+// pushNow is push for the fan-out workers (rooms, broadcasts): when
+// nothing is queued or being written for s, the calling worker writes msg
+// itself instead of starting a drain goroutine, so a flush keeps a
+// handful of runnable goroutines rather than one per member (thousands
+// of runnable writers starve the RPC and HTTP goroutines that carry the
+// next push, and the runtime keeps every goroutine's memory it ever
+// had). A session already writing gets msg queued as usual.
+func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
 	s.qmu.Lock()
-	if s.qclosed {
+	if s.qclosed || (filter && !s.accepts.has(op)) {
 		s.qmu.Unlock()
 		return false
 	}
 	if s.writing {
 		s.qmu.Unlock()
-		return s.push(msg, protocol.OpRaw, false)
+		return s.push(msg, op, filter)
 	}
 	s.writing = true
 	s.qmu.Unlock()
