@@ -1,6 +1,5 @@
 package edge
 
-
 // A session's pushes wait in a small bounded queue; a goroutine exists
 // only while there is something to write, so idle connections cost none,
 // and one device that stops reading holds up only its own writer.
