@@ -18,8 +18,9 @@ import (
 )
 
 // Config is the whole file. Every role reads [log], [node], [shutdown] and
-// [registry]; edge reads [edge]; logic reads [logic], [auth], [store] and
-// [queue]; job reads [job] and [queue]; standalone reads them all.
+// [registry] and [runtime]; edge reads [edge]; logic reads [logic],
+// [auth], [store] and [queue]; job reads [job] and [queue]; standalone
+// reads them all.
 type Config struct {
 	Log      LogConfig      `toml:"log"`
 	Node     NodeConfig     `toml:"node"`
@@ -31,6 +32,7 @@ type Config struct {
 	Auth     auth.Config    `toml:"auth"`
 	Store    StoreConfig    `toml:"store"`
 	Queue    queue.Config   `toml:"queue"`
+	Runtime  RuntimeConfig  `toml:"runtime"`
 }
 
 // LogConfig sets up log/slog; Kitex's and Hertz's loggers are routed into it.
@@ -181,10 +183,11 @@ func Default() *Config {
 			Config: logic.DefaultConfig(), HTTP: httpapi.DefaultConfig(),
 			HTTPAddr: ":3111", RPCAddr: ":3119", DemoPage: true,
 		},
-		Job:   JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},
-		Auth:  auth.DefaultConfig(),
-		Store: StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
-		Queue: queue.DefaultConfig(),
+		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},
+		Auth:    auth.DefaultConfig(),
+		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
+		Queue:   queue.DefaultConfig(),
+		Runtime: DefaultRuntime(),
 	}
 }
 

@@ -4,22 +4,18 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cloudwego/kitex/pkg/kerrors"
+	"github.com/goim-edge/goim-edge/registry"
 )
 
-// errNoLogic means service discovery had no logic instance to call; it
-// still matches kerrors.ErrNoMoreInstance.
-var errNoLogic = fmt.Errorf("edge: no logic instance available (kitex: %w)", kerrors.ErrNoMoreInstance)
-
 // logicError makes a failed call to logic readable in logs and close
-// reasons. When discovery lists no logic instance at all, Kitex reports
-// "no more instances to retry: last error: %!w(<nil>)" (it wraps its
-// still-nil last error with %w); that becomes errNoLogic. Other errors pass
-// through unchanged.
+// reasons: when discovery lists no logic instance, Kitex's "no more
+// instances to retry: last error: %!w(<nil>)" becomes "edge: no logic
+// instance available (kitex: no more instances to retry)"
+// (registry.NoInstance; it still matches kerrors.ErrNoMoreInstance and
+// *kerrors.DetailedError). Other errors pass through unchanged.
 func logicError(err error) error {
-	var de *kerrors.DetailedError
-	if errors.As(err, &de) && de.ErrorType() == kerrors.ErrNoMoreInstance && errors.Unwrap(de.Unwrap()) == nil {
-		return errNoLogic
+	if ne := registry.NoInstance(err, "logic"); errors.Is(ne, registry.ErrNoInstance) {
+		return fmt.Errorf("edge: %w", ne)
 	}
 	return err
 }

@@ -43,7 +43,7 @@ func newEdgeRPC(addr string, cfg Config) (*edgeRPC, error) {
 func (r *edgeRPC) pushKeys(ctx context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
 	args := edge.EdgePushKeysArgs{Req: req}
 	var res edge.EdgePushKeysResult
-	if err := r.c.Call(ctx, "PushKeys", &args, &res); err != nil {
+	if err := r.call(ctx, "PushKeys", &args, &res); err != nil {
 		return nil, err
 	}
 	return res.GetSuccess(), nil
@@ -52,7 +52,7 @@ func (r *edgeRPC) pushKeys(ctx context.Context, req *edge.PushKeysReq) (*edge.Pu
 func (r *edgeRPC) pushRoom(ctx context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
 	args := edge.EdgePushRoomArgs{Req: req}
 	var res edge.EdgePushRoomResult
-	if err := r.c.Call(ctx, "PushRoom", &args, &res); err != nil {
+	if err := r.call(ctx, "PushRoom", &args, &res); err != nil {
 		return nil, err
 	}
 	return res.GetSuccess(), nil
@@ -61,7 +61,7 @@ func (r *edgeRPC) pushRoom(ctx context.Context, req *edge.PushRoomReq) (*edge.Pu
 func (r *edgeRPC) broadcast(ctx context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
 	args := edge.EdgeBroadcastArgs{Req: req}
 	var res edge.EdgeBroadcastResult
-	if err := r.c.Call(ctx, "Broadcast", &args, &res); err != nil {
+	if err := r.call(ctx, "Broadcast", &args, &res); err != nil {
 		return nil, err
 	}
 	return res.GetSuccess(), nil
@@ -70,10 +70,20 @@ func (r *edgeRPC) broadcast(ctx context.Context, req *edge.BroadcastReq) (*edge.
 func (r *edgeRPC) rooms(ctx context.Context) (*edge.RoomsResp, error) {
 	args := edge.EdgeRoomsArgs{Req: &edge.RoomsReq{}}
 	var res edge.EdgeRoomsResult
-	if err := r.c.Call(ctx, "Rooms", &args, &res); err != nil {
+	if err := r.call(ctx, "Rooms", &args, &res); err != nil {
 		return nil, err
 	}
 	return res.GetSuccess(), nil
+}
+
+// call makes one RPC, with the error wording the edge's logic client
+// uses: a discovery that lists no edge reads "no edge instance available"
+// rather than Kitex's "last error: %!w(<nil>)" (registry.NoInstance). Each
+// client here dials one fixed address, where Kitex always has that
+// instance to pick; the rewrite keeps the wording right should one be
+// built on a resolver.
+func (r *edgeRPC) call(ctx context.Context, method string, args, res any) error {
+	return registry.NoInstance(r.c.Call(ctx, method, args, res), "edge")
 }
 
 // close releases the client's pooled connections.

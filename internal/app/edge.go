@@ -152,16 +152,21 @@ func newLogicClient(cfg *config.Config, rk *registryKit) (logicsvc.Client, error
 type edgeRole struct {
 	log    *slog.Logger
 	health *obs.Health
-	admin  *obs.Admin
+	admin  *adminServer
 	rk     *registryKit
 	edge   *edgeNode
 }
 
 func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	r := &edgeRole{log: log, health: obs.NewHealth()}
+	// The admin port is bound first and served only once the edge's
+	// Start has bound (and begun serving) all of its own ports.
 	var err error
-	if r.rk, err = openRegistry(cfg, log); err != nil {
+	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health); err != nil {
 		return nil, err
+	}
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		return nil, errors.Join(err, r.admin.shutdown(context.Background()))
 	}
 	r.health.AddCheck("logic", func(context.Context) error {
 		if len(r.rk.disc.Instances(registry.ServiceLogic)) == 0 {
@@ -169,11 +174,6 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 		}
 		return nil
 	})
-	if cfg.Edge.AdminAddr != "" {
-		if r.admin, err = obs.StartAdmin(cfg.Edge.AdminAddr, r.health); err != nil {
-			return nil, errors.Join(err, r.rk.close())
-		}
-	}
 	lc, err := newLogicClient(cfg, r.rk)
 	if err != nil {
 		return nil, errors.Join(err, r.closeRest(context.Background()))
@@ -181,6 +181,7 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
 		return nil, errors.Join(err, r.closeRest(context.Background()))
 	}
+	r.admin.serve(log)
 	r.health.SetStarted()
 	return r, nil
 }
@@ -194,10 +195,5 @@ func (r *edgeRole) stop(ctx context.Context) error {
 }
 
 func (r *edgeRole) closeRest(ctx context.Context) error {
-	var errs []error
-	if r.admin != nil {
-		errs = append(errs, r.admin.Shutdown(ctx))
-	}
-	errs = append(errs, r.rk.close())
-	return errors.Join(errs...)
+	return errors.Join(r.admin.shutdown(ctx), r.rk.close())
 }

@@ -74,7 +74,7 @@ type jobRole struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	health   *obs.Health
-	admin    *obs.Admin
+	admin    *adminServer
 	rk       *registryKit
 	reg      *registration
 	consumer queue.Consumer
@@ -83,30 +83,30 @@ type jobRole struct {
 
 func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	r := &jobRole{cfg: cfg, log: log, health: obs.NewHealth()}
+	// The admin port is bound before anything connects or consumes, and
+	// served once the job runs.
 	var err error
-	if r.rk, err = openRegistry(cfg, log); err != nil {
+	if r.admin, err = bindAdmin("job", cfg.Job.AdminAddr, r.health); err != nil {
 		return nil, err
+	}
+	unbind := func() error { return r.admin.shutdown(context.Background()) }
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		return nil, errors.Join(err, unbind())
 	}
 	// Every kind in queue.consume at once, so a move from one queue to
 	// another loses nothing still queued in the old one; kind memory is
 	// refused (it only exists inside standalone).
 	if r.consumer, err = open.Consumer(cfg.Queue, nil, log); err != nil {
-		return nil, errors.Join(err, r.rk.close())
+		return nil, errors.Join(err, r.rk.close(), unbind())
 	}
 	if r.job, err = startJob(cfg, log, r.consumer, r.rk.disc); err != nil {
-		return nil, errors.Join(err, r.consumer.Close(), r.rk.close())
+		return nil, errors.Join(err, r.consumer.Close(), r.rk.close(), unbind())
 	}
 	r.health.AddCheck("consumer", r.job.check)
-	var adminAddr string
-	if cfg.Job.AdminAddr != "" {
-		if r.admin, err = obs.StartAdmin(cfg.Job.AdminAddr, r.health); err != nil {
-			return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close())
-		}
-		adminAddr = advertise(cfg, r.admin.Addr())
-	}
-	inst := instance(cfg, registry.ServiceJob, cfg.Node.ID, registry.Addrs{HTTP: adminAddr})
+	r.admin.serve(log)
+	inst := instance(cfg, registry.ServiceJob, cfg.Node.ID, registry.Addrs{HTTP: advertise(cfg, r.admin.addr())})
 	if r.reg, err = register(r.rk.newRegistrar(), inst, log); err != nil {
-		return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close())
+		return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close(), unbind())
 	}
 	r.health.SetStarted()
 	return r, nil
@@ -123,7 +123,7 @@ func (r *jobRole) stop(ctx context.Context) error {
 	st.do("job stop", r.job.close)
 	st.do("queue close", r.consumer.Close)
 	if r.admin != nil {
-		st.do("admin close", func() error { return r.admin.Shutdown(ctx) })
+		st.do("admin close", func() error { return r.admin.shutdown(ctx) })
 	}
 	st.do("registry close", r.rk.close)
 	return st.err()

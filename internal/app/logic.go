@@ -28,15 +28,20 @@ import (
 // logicNode is a running logic: the service, its HTTP server (goim API,
 // health, metrics, demo page) and its Kitex server (Logic + Push).
 type logicNode struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	l       *logic.Logic
-	hz      *server.Hertz
-	hzDone  chan struct{}
+	cfg  *config.Config
+	log  *slog.Logger
+	l    *logic.Logic
+	reg  *registration
+	auth auth.Authenticator
+
+	// Bound by bindLogic, served by serve.
+	httpLn, rpcLn net.Listener
+
+	hz      *hertzServer
 	rpc     kitexserver.Server
-	rpcDone chan struct{}
-	reg     *registration
-	auth    auth.Authenticator
+	rpcExit chan error    // closed to make the Kitex server stop
+	rpcDone chan struct{} // closed when its Run returns
+	rpcErr  error         // Run's result, read after rpcDone
 
 	httpAddr, rpcAddr string
 }
@@ -52,10 +57,13 @@ type logicDeps struct {
 	demoWSPort int
 }
 
-// newLogicNode builds logic on deps; serve starts its servers.
-func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps) (*logicNode, error) {
+// newLogicNode builds logic on deps, to serve on the ports bindLogic
+// bound; serve starts its servers. The node owns the listeners from here
+// on, also when newLogicNode fails.
+func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpcLn net.Listener) (*logicNode, error) {
 	a, err := auth.New(cfg.Auth)
 	if err != nil {
+		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
 	l, err := logic.New(cfg.Logic.Config, logic.Deps{
@@ -66,19 +74,46 @@ func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps) (*logicNode
 		Logger:    log,
 	})
 	if err != nil {
+		closeAll(httpLn, rpcLn)
 		return nil, errors.Join(err, closeAuth(a))
 	}
-	return &logicNode{cfg: cfg, log: log, l: l, auth: a}, nil
+	return &logicNode{
+		cfg: cfg, log: log, l: l, auth: a,
+		httpLn: httpLn, rpcLn: rpcLn,
+		httpAddr: httpLn.Addr().String(), rpcAddr: rpcLn.Addr().String(),
+	}, nil
 }
 
-// serve starts the HTTP and Kitex servers and registers the node. On
-// failure everything it started is stopped again.
+// bindLogic takes logic's HTTP and RPC ports without serving them, so a
+// busy port fails the start before anything runs or connects. On failure
+// nothing stays bound.
+func bindLogic(cfg *config.Config, log *slog.Logger) (httpLn, rpcLn net.Listener, err error) {
+	if httpLn, err = listen("logic", "http", httpListenAddr(cfg, log)); err != nil {
+		return nil, nil, err
+	}
+	if rpcLn, err = listen("logic", "rpc", cfg.Logic.RPCAddr); err != nil {
+		closeAll(httpLn)
+		return nil, nil, err
+	}
+	return httpLn, rpcLn, nil
+}
+
+// unbind releases ports bound but not served (a start that failed).
+func (n *logicNode) unbind() {
+	closeAll(n.httpLn, n.rpcLn)
+	n.httpLn, n.rpcLn = nil, nil
+}
+
+// serve serves the bound ports and registers the node. On failure
+// everything it started is stopped and the ports are released.
 func (n *logicNode) serve(d logicDeps) error {
-	if err := n.startHTTP(d); err != nil {
+	if err := n.serveHTTP(d); err != nil {
+		n.unbind()
 		return err
 	}
-	if err := n.startRPC(); err != nil {
-		return errors.Join(err, n.stopHTTP(context.Background()))
+	if err := n.serveRPC(); err != nil {
+		n.rpcLn = nil // closed by serveRPC
+		return errors.Join(err, n.stopServersSoon())
 	}
 	inst := instance(n.cfg, registry.ServiceLogic, n.cfg.Node.ID, registry.Addrs{
 		RPC:  advertise(n.cfg, n.rpcAddr),
@@ -86,7 +121,7 @@ func (n *logicNode) serve(d logicDeps) error {
 	})
 	reg, err := register(d.rk.newRegistrar(), inst, n.log)
 	if err != nil {
-		return errors.Join(err, n.stopServers(context.Background()))
+		return errors.Join(err, n.stopServersSoon())
 	}
 	n.reg = reg
 	return nil
@@ -112,16 +147,10 @@ func httpListenAddr(cfg *config.Config, log *slog.Logger) string {
 	return loop
 }
 
-func (n *logicNode) startHTTP(d logicDeps) error {
-	addr := httpListenAddr(n.cfg, n.log)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("logic: listen http %s: %w", addr, err)
-	}
-	n.httpAddr = ln.Addr().String()
+func (n *logicNode) serveHTTP(d logicDeps) error {
 	maxBody := max(n.cfg.Logic.HTTP.MaxBodyBytes+4096, 1<<20)
 	hz := server.New(
-		server.WithListener(ln),
+		server.WithListener(n.httpLn),
 		server.WithMaxRequestBodySize(maxBody),
 		server.WithDisablePrintRoute(true),
 		// Shutdown waits for in-flight requests, which call_timeout bounds,
@@ -134,46 +163,40 @@ func (n *logicNode) startHTTP(d logicDeps) error {
 	obs.RegisterHertz(hz, d.health)
 	if n.cfg.Logic.DemoPage {
 		if err := demo.Register(hz, demo.Config{WSURL: n.cfg.Logic.DemoWSURL, WSPort: d.demoWSPort}); err != nil {
-			ln.Close()
-			return err
+			return fmt.Errorf("logic: demo page: %w", err)
 		}
 	}
-	n.hz = hz
-	n.hzDone = make(chan struct{})
-	go func() {
-		defer close(n.hzDone)
-		if err := hz.Run(); err != nil {
-			n.log.Error("logic: http server stopped", "addr", n.httpAddr, "err", err)
-		}
-	}()
+	s, err := runHertz(hz, n.httpLn, n.log, "logic: http")
+	if err != nil {
+		return err
+	}
+	n.hz = s
 	return nil
 }
 
-func (n *logicNode) startRPC() error {
-	ln, err := net.Listen("tcp", n.cfg.Logic.RPCAddr)
-	if err != nil {
-		return fmt.Errorf("logic: listen rpc %s: %w", n.cfg.Logic.RPCAddr, err)
-	}
-	n.rpcAddr = ln.Addr().String()
-	never := func() <-chan error { return make(chan error) }
+func (n *logicNode) serveRPC() error {
+	// The process owns signals; stopRPC closes rpcExit, and Kitex's Run,
+	// whichever point of its start it has reached, then stops the server
+	// itself. (Calling Stop before Run has built its transport would
+	// leave Run serving forever.)
+	exit := make(chan error)
 	svr := kitexserver.NewServer(
-		kitexserver.WithListener(ln),
+		kitexserver.WithListener(n.rpcLn),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceLogic}),
-		// The process owns signals; stop orders the shutdown.
-		kitexserver.WithExitSignal(never),
+		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(3*time.Second),
 		kitexserver.WithMiddleware(obs.ServerMetrics),
 		kitexserver.WithCompatibleMiddlewareForUnary(),
 	)
 	if err := n.l.RegisterKitex(svr); err != nil {
-		ln.Close()
-		return err
+		_ = n.rpcLn.Close()
+		return fmt.Errorf("logic: rpc: %w", err)
 	}
-	n.rpc = svr
-	n.rpcDone = make(chan struct{})
+	n.rpc, n.rpcExit, n.rpcDone = svr, exit, make(chan struct{})
 	go func() {
 		defer close(n.rpcDone)
 		if err := svr.Run(); err != nil {
+			n.rpcErr = err
 			n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
 		}
 	}()
@@ -185,30 +208,31 @@ func (n *logicNode) stopHTTP(ctx context.Context) error {
 	if n.hz == nil {
 		return nil
 	}
-	err := n.hz.Shutdown(ctx)
-	select {
-	case <-n.hzDone:
-	case <-ctx.Done():
-	}
+	err := n.hz.stop(ctx)
 	n.hz = nil
 	return err
 }
 
-// stopRPC stops the Kitex server (edges' calls and internal pushes).
+// stopRPC stops the Kitex server (edges' calls and internal pushes);
+// in-flight calls finish within its exit wait time.
 func (n *logicNode) stopRPC(ctx context.Context) error {
 	if n.rpc == nil {
 		return nil
 	}
-	err := n.rpc.Stop()
+	close(n.rpcExit)
+	n.rpc = nil
 	select {
 	case <-n.rpcDone:
+		return n.rpcErr
 	case <-ctx.Done():
+		return fmt.Errorf("logic: stop rpc: %w", ctx.Err())
 	}
-	n.rpc = nil
-	return err
 }
 
-func (n *logicNode) stopServers(ctx context.Context) error {
+// stopServersSoon undoes a start that failed after serving began.
+func (n *logicNode) stopServersSoon() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	return errors.Join(n.stopHTTP(ctx), n.stopRPC(ctx))
 }
 
@@ -232,11 +256,17 @@ type logicRole struct {
 
 func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	r := &logicRole{cfg: cfg, log: log, health: obs.NewHealth()}
-	var err error
+	// Ports first: a busy one fails at once, before any connection.
+	httpLn, rpcLn, err := bindLogic(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	if r.rk, err = openRegistry(cfg, log); err != nil {
+		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
 	if r.store, err = openStore(cfg); err != nil {
+		closeAll(httpLn, rpcLn)
 		return nil, errors.Join(err, r.rk.close())
 	}
 	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
@@ -245,10 +275,11 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	// The memory queue only exists inside standalone, which builds it itself:
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
 	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
+		closeAll(httpLn, rpcLn)
 		return nil, errors.Join(err, r.store.Close(), r.rk.close())
 	}
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}
-	if r.logic, err = newLogicNode(cfg, log, d); err != nil {
+	if r.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
 		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close())
 	}
 	if err := r.logic.serve(d); err != nil {

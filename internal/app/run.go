@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/goim-edge/goim-edge/config"
@@ -31,6 +32,9 @@ func runRole(ctx context.Context, role string, cfg *config.Config, logOut io.Wri
 	obs.SetBuildInfo(version.Version, role)
 	log = log.With("role", role)
 	log.Info("starting", "version", version.Version, "node", cfg.Node.ID)
+	if err := applyRuntime(cfg.Runtime, os.Getenv, log); err != nil {
+		return fmt.Errorf("%s: %w", role, err)
+	}
 
 	var n node
 	switch role {

@@ -32,9 +32,21 @@ type standalone struct {
 
 func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	s := &standalone{cfg: cfg, log: log, health: obs.NewHealth()}
+	// Every port is bound before any is served: logic's here, the edge's
+	// in its Start (all of them, or none). A busy port fails the start
+	// with its own error and leaves nothing bound or running.
+	httpLn, rpcLn, err := bindLogic(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	ok := false
 	defer func() {
 		if !ok {
+			if s.logic != nil {
+				s.logic.unbind()
+			} else {
+				closeAll(httpLn, rpcLn)
+			}
 			if s.edge != nil {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				s.edge.stop(sctx, &steps{log: log})
@@ -43,7 +55,6 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 			s.closeRest()
 		}
 	}()
-	var err error
 	if s.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, err
 	}
@@ -63,7 +74,8 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 		cfg.Logic.Config.Nodes.WSPort = p
 	}
 	d := logicDeps{store: s.store, producer: s.queue, rk: s.rk, health: s.health, demoWSPort: port(cfg.Edge.WSAddr)}
-	if s.logic, err = newLogicNode(cfg, log, d); err != nil {
+	if s.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
+		httpLn, rpcLn = nil, nil // newLogicNode closed them
 		return nil, err
 	}
 	if s.edge, err = startEdge(cfg, log, localLogic{l: s.logic.l}, s.rk, true); err != nil {
