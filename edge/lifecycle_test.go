@@ -194,3 +194,40 @@ func noLogicClient(t testing.TB) logicclient.Client {
 	}
 	return c
 }
+
+// TestShutdownRightAfterStart: a Shutdown that comes before the servers
+// have finished starting still stops all of them promptly, and frees
+// every port (Kitex's Stop before Run has built its transport used to
+// leave the RPC server serving until the context ran out).
+func TestShutdownRightAfterStart(t *testing.T) {
+	for i := range 5 {
+		cfg := DefaultConfig()
+		cfg.Node = "edge-quick"
+		cfg.TCPAddr, cfg.WSAddr, cfg.RPCAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		e, err := New(cfg, noLogicClient(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(); err != nil {
+			t.Fatal(err)
+		}
+		addrs := e.Addrs()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		start := time.Now()
+		err = e.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: Shutdown: %v (after %v)", i, err, time.Since(start))
+		}
+		for _, a := range []string{addrs.TCP, addrs.WS, addrs.RPC} {
+			eventually(t, "port "+a+" to be free", func() bool {
+				ln, err := net.Listen("tcp", a)
+				if err != nil {
+					return false
+				}
+				ln.Close()
+				return true
+			})
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
 
@@ -185,21 +186,52 @@ func (s *Server) startRPC() error {
 		return fmt.Errorf("edge: listen rpc %s: %w", s.cfg.RPCAddr, err)
 	}
 	s.addrs.RPC = ln.Addr().String()
-	never := func() <-chan error { return make(chan error) }
+	// The process owns signals; Shutdown closes rpcExit and Kitex's Run,
+	// whichever point of its start it has reached, stops the server
+	// itself. (Stop called before Run has built its transport would leave
+	// Run serving forever.)
+	exit := make(chan error)
 	svr := edgeservice.NewServer(s.handler,
 		kitexserver.WithListener(ln),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
-		// main owns signals; Shutdown stops the server.
-		kitexserver.WithExitSignal(never),
+		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(2*time.Second),
 	)
-	s.rpc = svr
-	s.rpcDone = make(chan struct{})
+	s.rpc, s.rpcExit, s.rpcDone = svr, exit, make(chan struct{})
 	go func() {
 		defer close(s.rpcDone)
 		if err := svr.Run(); err != nil {
 			slog.Error("edge: rpc serve", "addr", s.addrs.RPC, "err", err)
 		}
 	}()
-	return nil
+	return waitRPC(s.addrs.RPC, s.rpcDone)
+}
+
+// rpcReadyTimeout bounds how long Start waits for its RPC server.
+const rpcReadyTimeout = 5 * time.Second
+
+// waitRPC returns once the Edge service at addr answers a call. Kitex
+// bootstraps its transport in a goroutine of Run, and stopping the server
+// before that has happened races with it (the race detector sees it in
+// Kitex itself), so Start returns only a server that is really serving.
+func waitRPC(addr string, done <-chan struct{}) error {
+	cli, err := edgeservice.NewClient(registry.ServiceEdge,
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("edge: rpc probe client: %w", err)
+	}
+	deadline := time.Now().Add(rpcReadyTimeout)
+	for {
+		if _, err = cli.Rooms(context.Background(), &edge.RoomsReq{}); err == nil {
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("edge: rpc server on %s ended while starting", addr)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("edge: rpc server on %s did not answer within %v: %w", addr, rpcReadyTimeout, err)
+		}
+	}
 }

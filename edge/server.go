@@ -54,6 +54,7 @@ type Server struct {
 	tcpLn   net.Listener
 	ws, wss *wsPort // goim's WebSocket port and its TLS twin
 	rpc     kitexserver.Server
+	rpcExit chan error // closed by Shutdown: Kitex's Run stops the server
 	rpcDone chan struct{}
 }
 
@@ -111,6 +112,10 @@ func (s *Server) Start() error {
 	var err error
 	defer func() {
 		if err != nil {
+			if s.rpc != nil {
+				close(s.rpcExit) // Run stops the server whenever it gets there
+				s.rpc = nil
+			}
 			s.closeListenersLocked()
 			s.tcpLn, s.tcpLoop, s.ws, s.wss = nil, nil, nil, nil
 		}
@@ -146,7 +151,9 @@ func (s *Server) Start() error {
 	}
 	for _, p := range []*wsPort{s.ws, s.wss} {
 		if p != nil {
-			p.serve(s)
+			if err = p.serve(s); err != nil {
+				return err
+			}
 		}
 	}
 	s.started = true
@@ -211,9 +218,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.ws, s.wss = nil, nil
 	if s.rpc != nil {
-		if err := s.rpc.Stop(); err != nil {
-			errs = append(errs, fmt.Errorf("edge: stop rpc: %w", err))
-		}
+		close(s.rpcExit)
 		select {
 		case <-s.rpcDone:
 		case <-ctx.Done():

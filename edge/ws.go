@@ -165,15 +165,36 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 	}
 }
 
-// serve runs the port's Hertz server until Shutdown.
-func (p *wsPort) serve(s *Server) {
+// serve runs the port's Hertz server until Shutdown and returns once
+// Hertz counts it as running: Hertz's Shutdown refuses ("engine is not
+// running") an engine that has not got that far, and would leave it to
+// serve on. From running on, Shutdown either stops its event loop or,
+// when that loop is not built yet, the listener Shutdown closes ends it.
+func (p *wsPort) serve(s *Server) error {
 	addr := p.ln.Addr().String()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		if err := p.hz.Run(); err != nil && !s.closing.Load() {
 			slog.Error("edge: "+p.name+" serve", "addr", addr, "err", err)
 		}
 	}()
+	deadline := time.Now().Add(wsReadyTimeout)
+	for !p.hz.IsRunning() {
+		select {
+		case <-done:
+			return fmt.Errorf("edge: %s server on %s ended while starting", p.name, addr)
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("edge: %s server on %s did not start within %v", p.name, addr, wsReadyTimeout)
+		}
+	}
+	return nil
 }
+
+// wsReadyTimeout bounds how long Start waits for a WebSocket server.
+const wsReadyTimeout = 5 * time.Second
 
 // serveWS is the connection's single reader: it decodes one goim frame
 // per message (DecodeMessage refuses a frame whose length disagrees with
