@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app/server"
+	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue/open"
 	"github.com/goim-edge/goim-edge/internal/demo"
 	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/kitex_gen/push"
+	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
 )
 
@@ -200,7 +203,36 @@ func (n *logicNode) serveRPC() error {
 			n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
 		}
 	}()
-	return nil
+	return waitLogicRPC(n.rpcAddr, n.rpcDone)
+}
+
+// rpcReadyTimeout bounds how long a role waits for its Kitex server.
+const rpcReadyTimeout = 5 * time.Second
+
+// waitLogicRPC returns once the server at addr answers a call (the Push
+// service's NodesInstances: read-only, no Redis). Kitex bootstraps its
+// transport in a goroutine of Run, and a stop before that races with it
+// (the race detector sees it inside Kitex), so serving means answering.
+func waitLogicRPC(addr string, done <-chan struct{}) error {
+	cli, err := pushclient.NewClient(registry.ServiceLogic,
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("logic: rpc probe client: %w", err)
+	}
+	deadline := time.Now().Add(rpcReadyTimeout)
+	for {
+		if _, err = cli.NodesInstances(context.Background(), &push.NodesInstancesReq{}); err == nil {
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("logic: rpc server on %s ended while starting", addr)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("logic: rpc server on %s did not answer within %v: %w", addr, rpcReadyTimeout, err)
+		}
+	}
 }
 
 // stopHTTP stops taking pushes; in-flight requests finish within ctx.

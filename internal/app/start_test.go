@@ -305,3 +305,25 @@ func TestServedProbe(t *testing.T) {
 		t.Fatal("a server that reads and closes counts as not served")
 	}
 }
+
+// TestStandaloneStopRightAfterStart: a stop that follows start at once
+// (no wait for the ports to be served) stops every server and frees every
+// port, round after round, with no race inside Kitex or Hertz (run with
+// -race): start returns only servers that answer.
+func TestStandaloneStopRightAfterStart(t *testing.T) {
+	for range 3 {
+		ports := append(logicPorts(t), edgePorts(t)...)
+		c := testConfig()
+		all := make([]string, len(ports))
+		for i, p := range ports {
+			p.set(c, p.addr)
+			all[i] = p.addr
+		}
+		n, err := startWithin(t, func() (node, error) { return startStandalone(context.Background(), c, discardLog()) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopNode(t, n)
+		requireFree(t, all...)
+	}
+}
