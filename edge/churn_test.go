@@ -2,9 +2,9 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
