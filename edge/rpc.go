@@ -12,6 +12,7 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
 
+	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/protocol"
@@ -207,31 +208,16 @@ func (s *Server) startRPC() error {
 	return waitRPC(s.addrs.RPC, s.rpcDone)
 }
 
-// rpcReadyTimeout bounds how long Start waits for its RPC server.
-const rpcReadyTimeout = 5 * time.Second
-
-// waitRPC returns once the Edge service at addr answers a call. Kitex
-// bootstraps its transport in a goroutine of Run, and stopping the server
-// before that has happened races with it (the race detector sees it in
-// Kitex itself), so Start returns only a server that is really serving.
+// waitRPC returns once the Edge service at addr answers a call; see
+// package serving for why Start waits for it.
 func waitRPC(addr string, done <-chan struct{}) error {
 	cli, err := edgeservice.NewClient(registry.ServiceEdge,
 		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("edge: rpc probe client: %w", err)
 	}
-	deadline := time.Now().Add(rpcReadyTimeout)
-	for {
-		if _, err = cli.Rooms(context.Background(), &edge.RoomsReq{}); err == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("edge: rpc server on %s ended while starting", addr)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("edge: rpc server on %s did not answer within %v: %w", addr, rpcReadyTimeout, err)
-		}
-	}
+	return serving.Wait("edge: rpc server on "+addr, done, func(ctx context.Context) error {
+		_, err := cli.Rooms(ctx, &edge.RoomsReq{})
+		return err
+	})
 }

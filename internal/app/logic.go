@@ -23,6 +23,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue/open"
 	"github.com/goim-edge/goim-edge/internal/demo"
 	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
@@ -206,33 +207,18 @@ func (n *logicNode) serveRPC() error {
 	return waitLogicRPC(n.rpcAddr, n.rpcDone)
 }
 
-// rpcReadyTimeout bounds how long a role waits for its Kitex server.
-const rpcReadyTimeout = 5 * time.Second
-
 // waitLogicRPC returns once the server at addr answers a call (the Push
-// service's NodesInstances: read-only, no Redis). Kitex bootstraps its
-// transport in a goroutine of Run, and a stop before that races with it
-// (the race detector sees it inside Kitex), so serving means answering.
+// service's NodesInstances: read-only, no Redis); see package serving.
 func waitLogicRPC(addr string, done <-chan struct{}) error {
 	cli, err := pushclient.NewClient(registry.ServiceLogic,
 		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("logic: rpc probe client: %w", err)
 	}
-	deadline := time.Now().Add(rpcReadyTimeout)
-	for {
-		if _, err = cli.NodesInstances(context.Background(), &push.NodesInstancesReq{}); err == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("logic: rpc server on %s ended while starting", addr)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("logic: rpc server on %s did not answer within %v: %w", addr, rpcReadyTimeout, err)
-		}
-	}
+	return serving.Wait("logic: rpc server on "+addr, done, func(ctx context.Context) error {
+		_, err := cli.NodesInstances(ctx, &push.NodesInstancesReq{})
+		return err
+	})
 }
 
 // stopHTTP stops taking pushes; in-flight requests finish within ctx.
