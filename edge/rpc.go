@@ -216,6 +216,7 @@ func waitRPC(addr string, done <-chan struct{}) error {
 	if err != nil {
 		return fmt.Errorf("edge: rpc probe client: %w", err)
 	}
+	defer serving.CloseClient(cli)
 	return serving.Wait("edge: rpc server on "+addr, done, func(ctx context.Context) error {
 		_, err := cli.Rooms(ctx, &edge.RoomsReq{})
 		return err

@@ -215,6 +215,7 @@ func waitLogicRPC(addr string, done <-chan struct{}) error {
 	if err != nil {
 		return fmt.Errorf("logic: rpc probe client: %w", err)
 	}
+	defer serving.CloseClient(cli)
 	return serving.Wait("logic: rpc server on "+addr, done, func(ctx context.Context) error {
 		_, err := cli.NodesInstances(ctx, &push.NodesInstancesReq{})
 		return err

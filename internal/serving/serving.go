@@ -8,6 +8,7 @@ package serving
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -32,5 +33,14 @@ func Wait(what string, done <-chan struct{}, probe func(context.Context) error) 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s did not answer within %v: %w", what, ReadyTimeout, err)
 		}
+	}
+}
+
+// CloseClient closes a probe's Kitex client (generated clients implement
+// io.Closer through their embedded kClient; the interface they are typed
+// as does not show it), so a probe leaves no pooled connection behind.
+func CloseClient(c any) {
+	if cl, ok := c.(io.Closer); ok {
+		_ = cl.Close()
 	}
 }

@@ -39,3 +39,16 @@ func TestWait(t *testing.T) {
 		})
 	}
 }
+
+type closer struct{ closed bool }
+
+func (c *closer) Close() error { c.closed = true; return nil }
+
+func TestCloseClient(t *testing.T) {
+	c := &closer{}
+	CloseClient(c)
+	if !c.closed {
+		t.Fatal("a client with Close was not closed")
+	}
+	CloseClient(struct{}{}) // no Close: nothing to do, no panic
+}
