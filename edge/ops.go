@@ -103,27 +103,34 @@ func (s *session) auth(f protocol.Frame) error {
 	s.lastRenew = monotonic(now)
 	s.deadline.Store(now.Add(s.hb()).UnixNano())
 
-	// The reply goes out before the session can receive pushes, so a
-	// device never sees a push ahead of its auth reply.
-	if err := s.reply(f, protocol.OpAuthReply, nil); err != nil {
-		s.disconnectLogic()
-		return err
-	}
+	// Publish (key and rooms) while owning the send queue, then reply:
+	// pushes that find the session meanwhile queue behind the auth reply,
+	// so a device never sees a push ahead of it, and is in its rooms by
+	// the time it reads it (a push sent after the reply reaches it).
+	// Nothing else writes to an unauthenticated session, so the queue is
+	// free here.
+	s.takeWriter()
 	s.smu.Lock()
 	if s.closed {
 		s.smu.Unlock()
+		s.releaseWriter()
 		s.disconnectLogic()
 		return errClosed
 	}
 	s.authed = true
 	// Publishing under smu means close either runs before (and we stop
-	// here) or sees authed and unpublishes.
+	// here) or sees authed and unpublishes (and tells logic).
 	old := srv.bucketFor(s.key).put(s.key, s)
 	for _, id := range resp.Rooms {
 		s.joinLocked(id)
 	}
 	s.smu.Unlock()
-	srv.sessionOpened(s)
+	srv.sessionOpened(s) // counted now: a close from here on uncounts it
+	err = s.reply(f, protocol.OpAuthReply, nil)
+	s.releaseWriter()
+	if err != nil {
+		return err // the caller closes the session, which unpublishes it
+	}
 	authTotal.WithLabelValues("ok").Inc()
 	if old != nil {
 		old.close("replaced")

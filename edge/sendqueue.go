@@ -60,15 +60,34 @@ func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
 		s.close("write_error")
 		return false
 	}
+	s.releaseWriter()
+	return true
+}
+
+// takeWriter makes the caller the session's writer: pushes from now on
+// queue behind it instead of writing or starting a drainer. It reports
+// false when another writer holds the queue.
+func (s *session) takeWriter() bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.writing {
+		return false
+	}
+	s.writing = true
+	return true
+}
+
+// releaseWriter ends a takeWriter: pushes queued meanwhile go to a
+// drainer, else the queue is free again.
+func (s *session) releaseWriter() {
 	s.qmu.Lock()
 	if len(s.queue) == 0 || s.qclosed {
 		s.writing = false
 		s.qmu.Unlock()
-		return true
+		return
 	}
 	s.qmu.Unlock()
-	go s.drain() // pushes queued while we wrote: hand them to a drainer
-	return true
+	go s.drain()
 }
 
 // write sends msgs under the write lock.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/cloudwego/netpoll"
 
@@ -37,6 +40,9 @@ type tcpConn struct {
 	context.Context
 	c    netpoll.Connection
 	sess *session
+	// peerGone is set when a write found the peer gone (EPIPE,
+	// ECONNRESET); see close.
+	peerGone atomic.Bool
 }
 
 // tcpConnOf returns the transport OnPrepare attached to a connection.
@@ -45,8 +51,29 @@ func tcpConnOf(ctx context.Context) *tcpConn {
 	return t
 }
 
-func (t *tcpConn) kind() string       { return "tcp" }
-func (t *tcpConn) close() error       { return t.c.Close() }
+func (t *tcpConn) kind() string { return "tcp" }
+
+// close closes the connection, except when a write has found the peer
+// gone: then the poller has the reset pending and closes the connection
+// itself (OnDisconnect). Closing it from this goroutine at the same time
+// races with the poller's close of the same connection, and once the
+// file descriptor was reused by the next accepted device, that device
+// was now and then closed as "peer" before its auth reply (1 in a few
+// thousand connections under RST churn). A late Close is the safety net
+// should the poller not report it; on a closed connection it does
+// nothing.
+func (t *tcpConn) close() error {
+	if t.peerGone.Load() {
+		c := t.c
+		time.AfterFunc(peerGoneGrace, func() { _ = c.Close() })
+		return nil
+	}
+	return t.c.Close()
+}
+
+// peerGoneGrace is how long close leaves a reset connection to the poller.
+const peerGoneGrace = 2 * time.Second
+
 func (t *tcpConn) remoteAddr() string { return t.c.RemoteAddr().String() }
 
 // write hands msgs to netpoll and flushes. Callers hold session.wmu:
@@ -72,6 +99,9 @@ func (t *tcpConn) write(msgs [][]byte) error {
 		}
 	}
 	if err := w.Flush(); err != nil {
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			t.peerGone.Store(true)
+		}
 		return fmt.Errorf("edge: tcp flush: %w", err)
 	}
 	return nil
