@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
-	"syscall"
-	"time"
 
 	"github.com/cloudwego/netpoll"
 
@@ -53,26 +51,15 @@ func tcpConnOf(ctx context.Context) *tcpConn {
 
 func (t *tcpConn) kind() string { return "tcp" }
 
-// close closes the connection, except when a write has found the peer
-// gone: then the poller has the reset pending and closes the connection
-// itself (OnDisconnect). Closing it from this goroutine at the same time
-// races with the poller's close of the same connection, and once the
-// file descriptor was reused by the next accepted device, that device
-// was now and then closed as "peer" before its auth reply (1 in a few
-// thousand connections under RST churn). A late Close is the safety net
-// should the poller not report it; on a closed connection it does
-// nothing.
+// close closes the connection, or leaves it to the poller once a write
+// found the peer gone (see peergone.go).
 func (t *tcpConn) close() error {
 	if t.peerGone.Load() {
-		c := t.c
-		time.AfterFunc(peerGoneGrace, func() { _ = c.Close() })
+		closeAfterGrace(t.c)
 		return nil
 	}
 	return t.c.Close()
 }
-
-// peerGoneGrace is how long close leaves a reset connection to the poller.
-const peerGoneGrace = 2 * time.Second
 
 func (t *tcpConn) remoteAddr() string { return t.c.RemoteAddr().String() }
 
@@ -99,7 +86,7 @@ func (t *tcpConn) write(msgs [][]byte) error {
 		}
 	}
 	if err := w.Flush(); err != nil {
-		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		if isPeerGone(err) {
 			t.peerGone.Store(true)
 		}
 		return fmt.Errorf("edge: tcp flush: %w", err)

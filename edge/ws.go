@@ -28,6 +28,7 @@ type wsConn struct {
 	c            *websocket.Conn
 	raw          net.Conn // the accepted connection under Hertz's hijack wrapper
 	writeTimeout time.Duration
+	peerGone     atomic.Bool // a write found the peer gone; see peergone.go
 }
 
 func (t *wsConn) kind() string { return "ws" }
@@ -38,10 +39,15 @@ func (t *wsConn) kind() string { return "ws" }
 // wrapper under the reader's feet; closing the accepted connection makes
 // the blocked reader return, and then Hertz cleans up as usual.
 func (t *wsConn) close() error {
+	var c io.Closer = t.c
 	if t.raw != nil {
-		return t.raw.Close()
+		c = t.raw
 	}
-	return t.c.Close()
+	if t.peerGone.Load() {
+		closeAfterGrace(c)
+		return nil
+	}
+	return c.Close()
 }
 
 func (t *wsConn) remoteAddr() string {
@@ -66,6 +72,9 @@ func (t *wsConn) write(msgs [][]byte) error {
 			err = t.c.WriteMessage(websocket.BinaryMessage, m)
 		}
 		if err != nil {
+			if isPeerGone(err) {
+				t.peerGone.Store(true)
+			}
 			return fmt.Errorf("edge: websocket write: %w", err)
 		}
 	}
