@@ -107,13 +107,19 @@ func (s *session) auth(f protocol.Frame) error {
 	// pushes that find the session meanwhile queue behind the auth reply,
 	// so a device never sees a push ahead of it, and is in its rooms by
 	// the time it reads it (a push sent after the reply reaches it).
-	// Nothing else writes to an unauthenticated session, so the queue is
-	// free here.
-	s.takeWriter()
+	// Nothing writes to a session before it is published, so the queue
+	// is free; should a writer hold it anyway, that writer stays in charge
+	// (pushes still queue behind it) and is not released here.
+	took := s.takeWriter()
+	release := func() {
+		if took {
+			s.releaseWriter()
+		}
+	}
 	s.smu.Lock()
 	if s.closed {
 		s.smu.Unlock()
-		s.releaseWriter()
+		release()
 		s.disconnectLogic()
 		return errClosed
 	}
@@ -127,7 +133,7 @@ func (s *session) auth(f protocol.Frame) error {
 	s.smu.Unlock()
 	srv.sessionOpened(s) // counted now: a close from here on uncounts it
 	err = s.reply(f, protocol.OpAuthReply, nil)
-	s.releaseWriter()
+	release()
 	if err != nil {
 		return err // the caller closes the session, which unpublishes it
 	}
