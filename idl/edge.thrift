@@ -64,11 +64,20 @@ struct DrainResp {
     1: i32 connections        // connections left to close
 }
 
+// EdgeError is a refusal that is the request's own fault (a poison
+// message): retrying it cannot succeed and it says nothing about the
+// edge's health, so job must not count it toward a breaker. Transport
+// failures and timeouts are never EdgeErrors.
+exception EdgeError {
+    1: i32 code               // 400: the request is invalid (bad op, empty body where one is needed, too large)
+    2: string message
+}
+
 service Edge {
-    PushKeysResp PushKeys(1: PushKeysReq req)
-    PushRoomResp PushRoom(1: PushRoomReq req)
-    BroadcastResp Broadcast(1: BroadcastReq req)
+    PushKeysResp PushKeys(1: PushKeysReq req) throws (1: EdgeError err)
+    PushRoomResp PushRoom(1: PushRoomReq req) throws (1: EdgeError err)
+    BroadcastResp Broadcast(1: BroadcastReq req) throws (1: EdgeError err)
     RoomsResp Rooms(1: RoomsReq req)
-    KickResp Kick(1: KickReq req)
-    DrainResp Drain(1: DrainReq req)
+    KickResp Kick(1: KickReq req) throws (1: EdgeError err)
+    DrainResp Drain(1: DrainReq req) throws (1: EdgeError err)
 }

@@ -14,6 +14,11 @@ struct ConnectResp {
     3: list<string> rooms     // rooms to join, "type://id"
     4: list<i32> accepts
     5: i64 heartbeat_ms       // deadline without a heartbeat before the edge closes the connection
+    // room_grants, when set, are the only rooms the device may be in
+    // (jwt and webhook modes): exact room ids, or prefixes ending in "*"
+    // ("live://*"). Unset: any room (json mode, goim's behaviour).
+    6: optional list<string> room_grants
+    7: string store_epoch     // the route store's generation when the route was written (see EpochResp)
 }
 
 struct DisconnectReq {
@@ -32,7 +37,9 @@ struct HeartbeatReq {
     3: string server
 }
 
-struct HeartbeatResp {}
+struct HeartbeatResp {
+    1: string store_epoch     // see EpochResp
+}
 
 struct RenewOnlineReq {
     1: string server
@@ -43,6 +50,37 @@ struct RenewOnlineReq {
 
 struct RenewOnlineResp {
     1: map<string, i32> all_room_count  // room id -> members cluster-wide
+    2: string store_epoch               // see EpochResp
+}
+
+struct EpochReq {
+    1: string server          // edge node id
+}
+
+// EpochResp names the route store's current generation. It changes when
+// the store lost its data (Redis restarted empty, flushed): an edge that
+// sees a new epoch re-registers every route and room count it holds.
+struct EpochResp {
+    1: string store_epoch
+}
+
+// Route is one device connection an edge holds, as Connect wrote it.
+struct Route {
+    1: i64 mid
+    2: string key
+}
+
+// RestoreReq re-writes routes an edge holds after the store lost them;
+// edges send them in pages.
+struct RestoreReq {
+    1: string server
+    2: list<Route> routes
+    3: string store_epoch     // the epoch the edge is restoring into
+}
+
+struct RestoreResp {
+    1: i32 restored
+    2: string store_epoch     // the epoch now; differs from the request's when the store was lost again meanwhile
 }
 
 struct ReceiveReq {
@@ -61,4 +99,6 @@ service Logic {
     HeartbeatResp Heartbeat(1: HeartbeatReq req)
     RenewOnlineResp RenewOnline(1: RenewOnlineReq req)
     ReceiveResp Receive(1: ReceiveReq req)
+    EpochResp Epoch(1: EpochReq req)
+    RestoreResp Restore(1: RestoreReq req)
 }

@@ -37,3 +37,11 @@ func (c localLogic) RenewOnline(ctx context.Context, req *logicapi.RenewOnlineRe
 func (c localLogic) Receive(ctx context.Context, req *logicapi.ReceiveReq, _ ...callopt.Option) (*logicapi.ReceiveResp, error) {
 	return c.l.Receive(ctx, req)
 }
+
+func (c localLogic) Epoch(ctx context.Context, req *logicapi.EpochReq, _ ...callopt.Option) (*logicapi.EpochResp, error) {
+	return c.l.Epoch(ctx, req)
+}
+
+func (c localLogic) Restore(ctx context.Context, req *logicapi.RestoreReq, _ ...callopt.Option) (*logicapi.RestoreResp, error) {
+	return c.l.Restore(ctx, req)
+}

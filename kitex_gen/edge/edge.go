@@ -455,6 +455,47 @@ var fieldIDToName_DrainResp = map[int16]string{
 	1: "connections",
 }
 
+type EdgeError struct {
+	Code    int32  `thrift:"code,1" frugal:"1,default,i32" json:"code"`
+	Message string `thrift:"message,2" frugal:"2,default,string" json:"message"`
+}
+
+func NewEdgeError() *EdgeError {
+	return &EdgeError{}
+}
+
+func (p *EdgeError) InitDefault() {
+}
+
+func (p *EdgeError) GetCode() (v int32) {
+	return p.Code
+}
+
+func (p *EdgeError) GetMessage() (v string) {
+	return p.Message
+}
+func (p *EdgeError) SetCode(val int32) {
+	p.Code = val
+}
+func (p *EdgeError) SetMessage(val string) {
+	p.Message = val
+}
+
+func (p *EdgeError) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("EdgeError(%+v)", *p)
+}
+func (p *EdgeError) Error() string {
+	return p.String()
+}
+
+var fieldIDToName_EdgeError = map[int16]string{
+	1: "code",
+	2: "message",
+}
+
 type Edge interface {
 	PushKeys(ctx context.Context, req *PushKeysReq) (r *PushKeysResp, err error)
 
@@ -509,6 +550,7 @@ var fieldIDToName_EdgePushKeysArgs = map[int16]string{
 
 type EdgePushKeysResult struct {
 	Success *PushKeysResp `thrift:"success,0,optional" frugal:"0,optional,PushKeysResp" json:"success,omitempty"`
+	Err     *EdgeError    `thrift:"err,1,optional" frugal:"1,optional,EdgeError" json:"err,omitempty"`
 }
 
 func NewEdgePushKeysResult() *EdgePushKeysResult {
@@ -526,12 +568,28 @@ func (p *EdgePushKeysResult) GetSuccess() (v *PushKeysResp) {
 	}
 	return p.Success
 }
+
+var EdgePushKeysResult_Err_DEFAULT *EdgeError
+
+func (p *EdgePushKeysResult) GetErr() (v *EdgeError) {
+	if !p.IsSetErr() {
+		return EdgePushKeysResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *EdgePushKeysResult) SetSuccess(x interface{}) {
 	p.Success = x.(*PushKeysResp)
+}
+func (p *EdgePushKeysResult) SetErr(val *EdgeError) {
+	p.Err = val
 }
 
 func (p *EdgePushKeysResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *EdgePushKeysResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *EdgePushKeysResult) String() string {
@@ -543,6 +601,7 @@ func (p *EdgePushKeysResult) String() string {
 
 var fieldIDToName_EdgePushKeysResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type EdgePushRoomArgs struct {
@@ -585,6 +644,7 @@ var fieldIDToName_EdgePushRoomArgs = map[int16]string{
 
 type EdgePushRoomResult struct {
 	Success *PushRoomResp `thrift:"success,0,optional" frugal:"0,optional,PushRoomResp" json:"success,omitempty"`
+	Err     *EdgeError    `thrift:"err,1,optional" frugal:"1,optional,EdgeError" json:"err,omitempty"`
 }
 
 func NewEdgePushRoomResult() *EdgePushRoomResult {
@@ -602,12 +662,28 @@ func (p *EdgePushRoomResult) GetSuccess() (v *PushRoomResp) {
 	}
 	return p.Success
 }
+
+var EdgePushRoomResult_Err_DEFAULT *EdgeError
+
+func (p *EdgePushRoomResult) GetErr() (v *EdgeError) {
+	if !p.IsSetErr() {
+		return EdgePushRoomResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *EdgePushRoomResult) SetSuccess(x interface{}) {
 	p.Success = x.(*PushRoomResp)
+}
+func (p *EdgePushRoomResult) SetErr(val *EdgeError) {
+	p.Err = val
 }
 
 func (p *EdgePushRoomResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *EdgePushRoomResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *EdgePushRoomResult) String() string {
@@ -619,6 +695,7 @@ func (p *EdgePushRoomResult) String() string {
 
 var fieldIDToName_EdgePushRoomResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type EdgeBroadcastArgs struct {
@@ -661,6 +738,7 @@ var fieldIDToName_EdgeBroadcastArgs = map[int16]string{
 
 type EdgeBroadcastResult struct {
 	Success *BroadcastResp `thrift:"success,0,optional" frugal:"0,optional,BroadcastResp" json:"success,omitempty"`
+	Err     *EdgeError     `thrift:"err,1,optional" frugal:"1,optional,EdgeError" json:"err,omitempty"`
 }
 
 func NewEdgeBroadcastResult() *EdgeBroadcastResult {
@@ -678,12 +756,28 @@ func (p *EdgeBroadcastResult) GetSuccess() (v *BroadcastResp) {
 	}
 	return p.Success
 }
+
+var EdgeBroadcastResult_Err_DEFAULT *EdgeError
+
+func (p *EdgeBroadcastResult) GetErr() (v *EdgeError) {
+	if !p.IsSetErr() {
+		return EdgeBroadcastResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *EdgeBroadcastResult) SetSuccess(x interface{}) {
 	p.Success = x.(*BroadcastResp)
+}
+func (p *EdgeBroadcastResult) SetErr(val *EdgeError) {
+	p.Err = val
 }
 
 func (p *EdgeBroadcastResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *EdgeBroadcastResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *EdgeBroadcastResult) String() string {
@@ -695,6 +789,7 @@ func (p *EdgeBroadcastResult) String() string {
 
 var fieldIDToName_EdgeBroadcastResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type EdgeRoomsArgs struct {
@@ -812,7 +907,8 @@ var fieldIDToName_EdgeKickArgs = map[int16]string{
 }
 
 type EdgeKickResult struct {
-	Success *KickResp `thrift:"success,0,optional" frugal:"0,optional,KickResp" json:"success,omitempty"`
+	Success *KickResp  `thrift:"success,0,optional" frugal:"0,optional,KickResp" json:"success,omitempty"`
+	Err     *EdgeError `thrift:"err,1,optional" frugal:"1,optional,EdgeError" json:"err,omitempty"`
 }
 
 func NewEdgeKickResult() *EdgeKickResult {
@@ -830,12 +926,28 @@ func (p *EdgeKickResult) GetSuccess() (v *KickResp) {
 	}
 	return p.Success
 }
+
+var EdgeKickResult_Err_DEFAULT *EdgeError
+
+func (p *EdgeKickResult) GetErr() (v *EdgeError) {
+	if !p.IsSetErr() {
+		return EdgeKickResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *EdgeKickResult) SetSuccess(x interface{}) {
 	p.Success = x.(*KickResp)
+}
+func (p *EdgeKickResult) SetErr(val *EdgeError) {
+	p.Err = val
 }
 
 func (p *EdgeKickResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *EdgeKickResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *EdgeKickResult) String() string {
@@ -847,6 +959,7 @@ func (p *EdgeKickResult) String() string {
 
 var fieldIDToName_EdgeKickResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type EdgeDrainArgs struct {
@@ -889,6 +1002,7 @@ var fieldIDToName_EdgeDrainArgs = map[int16]string{
 
 type EdgeDrainResult struct {
 	Success *DrainResp `thrift:"success,0,optional" frugal:"0,optional,DrainResp" json:"success,omitempty"`
+	Err     *EdgeError `thrift:"err,1,optional" frugal:"1,optional,EdgeError" json:"err,omitempty"`
 }
 
 func NewEdgeDrainResult() *EdgeDrainResult {
@@ -906,12 +1020,28 @@ func (p *EdgeDrainResult) GetSuccess() (v *DrainResp) {
 	}
 	return p.Success
 }
+
+var EdgeDrainResult_Err_DEFAULT *EdgeError
+
+func (p *EdgeDrainResult) GetErr() (v *EdgeError) {
+	if !p.IsSetErr() {
+		return EdgeDrainResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *EdgeDrainResult) SetSuccess(x interface{}) {
 	p.Success = x.(*DrainResp)
+}
+func (p *EdgeDrainResult) SetErr(val *EdgeError) {
+	p.Err = val
 }
 
 func (p *EdgeDrainResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *EdgeDrainResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *EdgeDrainResult) String() string {
@@ -923,4 +1053,10 @@ func (p *EdgeDrainResult) String() string {
 
 var fieldIDToName_EdgeDrainResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
+
+// exceptions of methods in Edge.
+var (
+	_ error = (*EdgeError)(nil)
+)

@@ -1753,6 +1753,149 @@ func (p *DrainResp) field1Length() int {
 	return l
 }
 
+func (p *EdgeError) FastRead(buf []byte) (int, error) {
+
+	var err error
+	var offset int
+	var l int
+	var fieldTypeId thrift.TType
+	var fieldId int16
+	for {
+		fieldTypeId, fieldId, l, err = thrift.Binary.ReadFieldBegin(buf[offset:])
+		offset += l
+		if err != nil {
+			goto ReadFieldBeginError
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				l, err = p.FastReadField2(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		default:
+			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+			offset += l
+			if err != nil {
+				goto SkipFieldError
+			}
+		}
+	}
+
+	return offset, nil
+ReadFieldBeginError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d begin error: ", p, fieldId), err)
+ReadFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d '%s' error: ", p, fieldId, fieldIDToName_EdgeError[fieldId]), err)
+SkipFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T field %d skip type %d error: ", p, fieldId, fieldTypeId), err)
+}
+
+func (p *EdgeError) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+
+	var _field int32
+	if v, l, err := thrift.Binary.ReadI32(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+		_field = v
+	}
+	p.Code = _field
+	return offset, nil
+}
+
+func (p *EdgeError) FastReadField2(buf []byte) (int, error) {
+	offset := 0
+
+	var _field string
+	if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+		_field = v
+	}
+	p.Message = _field
+	return offset, nil
+}
+
+func (p *EdgeError) FastWrite(buf []byte) int {
+	return p.FastWriteNocopy(buf, nil)
+}
+
+func (p *EdgeError) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p != nil {
+		offset += p.fastWriteField1(buf[offset:], w)
+		offset += p.fastWriteField2(buf[offset:], w)
+	}
+	offset += thrift.Binary.WriteFieldStop(buf[offset:])
+	return offset
+}
+
+func (p *EdgeError) BLength() int {
+	l := 0
+	if p != nil {
+		l += p.field1Length()
+		l += p.field2Length()
+	}
+	l += thrift.Binary.FieldStopLength()
+	return l
+}
+
+func (p *EdgeError) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 1)
+	offset += thrift.Binary.WriteI32(buf[offset:], p.Code)
+	return offset
+}
+
+func (p *EdgeError) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 2)
+	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Message)
+	return offset
+}
+
+func (p *EdgeError) field1Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.I32Length()
+	return l
+}
+
+func (p *EdgeError) field2Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.StringLengthNocopy(p.Message)
+	return l
+}
+
 func (p *EdgePushKeysArgs) FastRead(buf []byte) (int, error) {
 
 	var err error
@@ -1881,6 +2024,20 @@ func (p *EdgePushKeysResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -1911,6 +2068,18 @@ func (p *EdgePushKeysResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *EdgePushKeysResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewEdgeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *EdgePushKeysResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -1919,6 +2088,7 @@ func (p *EdgePushKeysResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) 
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -1928,6 +2098,7 @@ func (p *EdgePushKeysResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -1942,11 +2113,29 @@ func (p *EdgePushKeysResult) fastWriteField0(buf []byte, w thrift.NocopyWriter) 
 	return offset
 }
 
+func (p *EdgePushKeysResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *EdgePushKeysResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *EdgePushKeysResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -2079,6 +2268,20 @@ func (p *EdgePushRoomResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -2109,6 +2312,18 @@ func (p *EdgePushRoomResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *EdgePushRoomResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewEdgeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *EdgePushRoomResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2117,6 +2332,7 @@ func (p *EdgePushRoomResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) 
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2126,6 +2342,7 @@ func (p *EdgePushRoomResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -2140,11 +2357,29 @@ func (p *EdgePushRoomResult) fastWriteField0(buf []byte, w thrift.NocopyWriter) 
 	return offset
 }
 
+func (p *EdgePushRoomResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *EdgePushRoomResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *EdgePushRoomResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -2277,6 +2512,20 @@ func (p *EdgeBroadcastResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -2307,6 +2556,18 @@ func (p *EdgeBroadcastResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *EdgeBroadcastResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewEdgeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *EdgeBroadcastResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2315,6 +2576,7 @@ func (p *EdgeBroadcastResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter)
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2324,6 +2586,7 @@ func (p *EdgeBroadcastResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -2338,11 +2601,29 @@ func (p *EdgeBroadcastResult) fastWriteField0(buf []byte, w thrift.NocopyWriter)
 	return offset
 }
 
+func (p *EdgeBroadcastResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *EdgeBroadcastResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *EdgeBroadcastResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -2673,6 +2954,20 @@ func (p *EdgeKickResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -2703,6 +2998,18 @@ func (p *EdgeKickResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *EdgeKickResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewEdgeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *EdgeKickResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2711,6 +3018,7 @@ func (p *EdgeKickResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int 
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2720,6 +3028,7 @@ func (p *EdgeKickResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -2734,11 +3043,29 @@ func (p *EdgeKickResult) fastWriteField0(buf []byte, w thrift.NocopyWriter) int 
 	return offset
 }
 
+func (p *EdgeKickResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *EdgeKickResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *EdgeKickResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -2871,6 +3198,20 @@ func (p *EdgeDrainResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -2901,6 +3242,18 @@ func (p *EdgeDrainResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *EdgeDrainResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewEdgeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *EdgeDrainResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2909,6 +3262,7 @@ func (p *EdgeDrainResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2918,6 +3272,7 @@ func (p *EdgeDrainResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -2932,11 +3287,29 @@ func (p *EdgeDrainResult) fastWriteField0(buf []byte, w thrift.NocopyWriter) int
 	return offset
 }
 
+func (p *EdgeDrainResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *EdgeDrainResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *EdgeDrainResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }

@@ -69,6 +69,8 @@ type ConnectResp struct {
 	Rooms       []string `thrift:"rooms,3" frugal:"3,default,list<string>" json:"rooms"`
 	Accepts     []int32  `thrift:"accepts,4" frugal:"4,default,list<i32>" json:"accepts"`
 	HeartbeatMs int64    `thrift:"heartbeat_ms,5" frugal:"5,default,i64" json:"heartbeat_ms"`
+	RoomGrants  []string `thrift:"room_grants,6,optional" frugal:"6,optional,list<string>" json:"room_grants,omitempty"`
+	StoreEpoch  string   `thrift:"store_epoch,7" frugal:"7,default,string" json:"store_epoch"`
 }
 
 func NewConnectResp() *ConnectResp {
@@ -97,6 +99,19 @@ func (p *ConnectResp) GetAccepts() (v []int32) {
 func (p *ConnectResp) GetHeartbeatMs() (v int64) {
 	return p.HeartbeatMs
 }
+
+var ConnectResp_RoomGrants_DEFAULT []string
+
+func (p *ConnectResp) GetRoomGrants() (v []string) {
+	if !p.IsSetRoomGrants() {
+		return ConnectResp_RoomGrants_DEFAULT
+	}
+	return p.RoomGrants
+}
+
+func (p *ConnectResp) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
 func (p *ConnectResp) SetMid(val int64) {
 	p.Mid = val
 }
@@ -112,6 +127,16 @@ func (p *ConnectResp) SetAccepts(val []int32) {
 func (p *ConnectResp) SetHeartbeatMs(val int64) {
 	p.HeartbeatMs = val
 }
+func (p *ConnectResp) SetRoomGrants(val []string) {
+	p.RoomGrants = val
+}
+func (p *ConnectResp) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
+}
+
+func (p *ConnectResp) IsSetRoomGrants() bool {
+	return p.RoomGrants != nil
+}
 
 func (p *ConnectResp) String() string {
 	if p == nil {
@@ -126,6 +151,8 @@ var fieldIDToName_ConnectResp = map[int16]string{
 	3: "rooms",
 	4: "accepts",
 	5: "heartbeat_ms",
+	6: "room_grants",
+	7: "store_epoch",
 }
 
 type DisconnectReq struct {
@@ -252,6 +279,7 @@ var fieldIDToName_HeartbeatReq = map[int16]string{
 }
 
 type HeartbeatResp struct {
+	StoreEpoch string `thrift:"store_epoch,1" frugal:"1,default,string" json:"store_epoch"`
 }
 
 func NewHeartbeatResp() *HeartbeatResp {
@@ -261,6 +289,13 @@ func NewHeartbeatResp() *HeartbeatResp {
 func (p *HeartbeatResp) InitDefault() {
 }
 
+func (p *HeartbeatResp) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
+func (p *HeartbeatResp) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
+}
+
 func (p *HeartbeatResp) String() string {
 	if p == nil {
 		return "<nil>"
@@ -268,7 +303,9 @@ func (p *HeartbeatResp) String() string {
 	return fmt.Sprintf("HeartbeatResp(%+v)", *p)
 }
 
-var fieldIDToName_HeartbeatResp = map[int16]string{}
+var fieldIDToName_HeartbeatResp = map[int16]string{
+	1: "store_epoch",
+}
 
 type RenewOnlineReq struct {
 	Server    string           `thrift:"server,1" frugal:"1,default,string" json:"server"`
@@ -328,6 +365,7 @@ var fieldIDToName_RenewOnlineReq = map[int16]string{
 
 type RenewOnlineResp struct {
 	AllRoomCount map[string]int32 `thrift:"all_room_count,1" frugal:"1,default,map<string:i32>" json:"all_room_count"`
+	StoreEpoch   string           `thrift:"store_epoch,2" frugal:"2,default,string" json:"store_epoch"`
 }
 
 func NewRenewOnlineResp() *RenewOnlineResp {
@@ -340,8 +378,15 @@ func (p *RenewOnlineResp) InitDefault() {
 func (p *RenewOnlineResp) GetAllRoomCount() (v map[string]int32) {
 	return p.AllRoomCount
 }
+
+func (p *RenewOnlineResp) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
 func (p *RenewOnlineResp) SetAllRoomCount(val map[string]int32) {
 	p.AllRoomCount = val
+}
+func (p *RenewOnlineResp) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
 }
 
 func (p *RenewOnlineResp) String() string {
@@ -353,6 +398,188 @@ func (p *RenewOnlineResp) String() string {
 
 var fieldIDToName_RenewOnlineResp = map[int16]string{
 	1: "all_room_count",
+	2: "store_epoch",
+}
+
+type EpochReq struct {
+	Server string `thrift:"server,1" frugal:"1,default,string" json:"server"`
+}
+
+func NewEpochReq() *EpochReq {
+	return &EpochReq{}
+}
+
+func (p *EpochReq) InitDefault() {
+}
+
+func (p *EpochReq) GetServer() (v string) {
+	return p.Server
+}
+func (p *EpochReq) SetServer(val string) {
+	p.Server = val
+}
+
+func (p *EpochReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("EpochReq(%+v)", *p)
+}
+
+var fieldIDToName_EpochReq = map[int16]string{
+	1: "server",
+}
+
+type EpochResp struct {
+	StoreEpoch string `thrift:"store_epoch,1" frugal:"1,default,string" json:"store_epoch"`
+}
+
+func NewEpochResp() *EpochResp {
+	return &EpochResp{}
+}
+
+func (p *EpochResp) InitDefault() {
+}
+
+func (p *EpochResp) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
+func (p *EpochResp) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
+}
+
+func (p *EpochResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("EpochResp(%+v)", *p)
+}
+
+var fieldIDToName_EpochResp = map[int16]string{
+	1: "store_epoch",
+}
+
+type Route struct {
+	Mid int64  `thrift:"mid,1" frugal:"1,default,i64" json:"mid"`
+	Key string `thrift:"key,2" frugal:"2,default,string" json:"key"`
+}
+
+func NewRoute() *Route {
+	return &Route{}
+}
+
+func (p *Route) InitDefault() {
+}
+
+func (p *Route) GetMid() (v int64) {
+	return p.Mid
+}
+
+func (p *Route) GetKey() (v string) {
+	return p.Key
+}
+func (p *Route) SetMid(val int64) {
+	p.Mid = val
+}
+func (p *Route) SetKey(val string) {
+	p.Key = val
+}
+
+func (p *Route) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Route(%+v)", *p)
+}
+
+var fieldIDToName_Route = map[int16]string{
+	1: "mid",
+	2: "key",
+}
+
+type RestoreReq struct {
+	Server     string   `thrift:"server,1" frugal:"1,default,string" json:"server"`
+	Routes     []*Route `thrift:"routes,2" frugal:"2,default,list<Route>" json:"routes"`
+	StoreEpoch string   `thrift:"store_epoch,3" frugal:"3,default,string" json:"store_epoch"`
+}
+
+func NewRestoreReq() *RestoreReq {
+	return &RestoreReq{}
+}
+
+func (p *RestoreReq) InitDefault() {
+}
+
+func (p *RestoreReq) GetServer() (v string) {
+	return p.Server
+}
+
+func (p *RestoreReq) GetRoutes() (v []*Route) {
+	return p.Routes
+}
+
+func (p *RestoreReq) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
+func (p *RestoreReq) SetServer(val string) {
+	p.Server = val
+}
+func (p *RestoreReq) SetRoutes(val []*Route) {
+	p.Routes = val
+}
+func (p *RestoreReq) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
+}
+
+func (p *RestoreReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("RestoreReq(%+v)", *p)
+}
+
+var fieldIDToName_RestoreReq = map[int16]string{
+	1: "server",
+	2: "routes",
+	3: "store_epoch",
+}
+
+type RestoreResp struct {
+	Restored   int32  `thrift:"restored,1" frugal:"1,default,i32" json:"restored"`
+	StoreEpoch string `thrift:"store_epoch,2" frugal:"2,default,string" json:"store_epoch"`
+}
+
+func NewRestoreResp() *RestoreResp {
+	return &RestoreResp{}
+}
+
+func (p *RestoreResp) InitDefault() {
+}
+
+func (p *RestoreResp) GetRestored() (v int32) {
+	return p.Restored
+}
+
+func (p *RestoreResp) GetStoreEpoch() (v string) {
+	return p.StoreEpoch
+}
+func (p *RestoreResp) SetRestored(val int32) {
+	p.Restored = val
+}
+func (p *RestoreResp) SetStoreEpoch(val string) {
+	p.StoreEpoch = val
+}
+
+func (p *RestoreResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("RestoreResp(%+v)", *p)
+}
+
+var fieldIDToName_RestoreResp = map[int16]string{
+	1: "restored",
+	2: "store_epoch",
 }
 
 type ReceiveReq struct {
@@ -449,6 +676,10 @@ type Logic interface {
 	RenewOnline(ctx context.Context, req *RenewOnlineReq) (r *RenewOnlineResp, err error)
 
 	Receive(ctx context.Context, req *ReceiveReq) (r *ReceiveResp, err error)
+
+	Epoch(ctx context.Context, req *EpochReq) (r *EpochResp, err error)
+
+	Restore(ctx context.Context, req *RestoreReq) (r *RestoreResp, err error)
 }
 
 type LogicConnectArgs struct {
@@ -828,5 +1059,157 @@ func (p *LogicReceiveResult) String() string {
 }
 
 var fieldIDToName_LogicReceiveResult = map[int16]string{
+	0: "success",
+}
+
+type LogicEpochArgs struct {
+	Req *EpochReq `thrift:"req,1" frugal:"1,default,EpochReq" json:"req"`
+}
+
+func NewLogicEpochArgs() *LogicEpochArgs {
+	return &LogicEpochArgs{}
+}
+
+func (p *LogicEpochArgs) InitDefault() {
+}
+
+var LogicEpochArgs_Req_DEFAULT *EpochReq
+
+func (p *LogicEpochArgs) GetReq() (v *EpochReq) {
+	if !p.IsSetReq() {
+		return LogicEpochArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *LogicEpochArgs) SetReq(val *EpochReq) {
+	p.Req = val
+}
+
+func (p *LogicEpochArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *LogicEpochArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicEpochArgs(%+v)", *p)
+}
+
+var fieldIDToName_LogicEpochArgs = map[int16]string{
+	1: "req",
+}
+
+type LogicEpochResult struct {
+	Success *EpochResp `thrift:"success,0,optional" frugal:"0,optional,EpochResp" json:"success,omitempty"`
+}
+
+func NewLogicEpochResult() *LogicEpochResult {
+	return &LogicEpochResult{}
+}
+
+func (p *LogicEpochResult) InitDefault() {
+}
+
+var LogicEpochResult_Success_DEFAULT *EpochResp
+
+func (p *LogicEpochResult) GetSuccess() (v *EpochResp) {
+	if !p.IsSetSuccess() {
+		return LogicEpochResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *LogicEpochResult) SetSuccess(x interface{}) {
+	p.Success = x.(*EpochResp)
+}
+
+func (p *LogicEpochResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *LogicEpochResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicEpochResult(%+v)", *p)
+}
+
+var fieldIDToName_LogicEpochResult = map[int16]string{
+	0: "success",
+}
+
+type LogicRestoreArgs struct {
+	Req *RestoreReq `thrift:"req,1" frugal:"1,default,RestoreReq" json:"req"`
+}
+
+func NewLogicRestoreArgs() *LogicRestoreArgs {
+	return &LogicRestoreArgs{}
+}
+
+func (p *LogicRestoreArgs) InitDefault() {
+}
+
+var LogicRestoreArgs_Req_DEFAULT *RestoreReq
+
+func (p *LogicRestoreArgs) GetReq() (v *RestoreReq) {
+	if !p.IsSetReq() {
+		return LogicRestoreArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *LogicRestoreArgs) SetReq(val *RestoreReq) {
+	p.Req = val
+}
+
+func (p *LogicRestoreArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *LogicRestoreArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicRestoreArgs(%+v)", *p)
+}
+
+var fieldIDToName_LogicRestoreArgs = map[int16]string{
+	1: "req",
+}
+
+type LogicRestoreResult struct {
+	Success *RestoreResp `thrift:"success,0,optional" frugal:"0,optional,RestoreResp" json:"success,omitempty"`
+}
+
+func NewLogicRestoreResult() *LogicRestoreResult {
+	return &LogicRestoreResult{}
+}
+
+func (p *LogicRestoreResult) InitDefault() {
+}
+
+var LogicRestoreResult_Success_DEFAULT *RestoreResp
+
+func (p *LogicRestoreResult) GetSuccess() (v *RestoreResp) {
+	if !p.IsSetSuccess() {
+		return LogicRestoreResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *LogicRestoreResult) SetSuccess(x interface{}) {
+	p.Success = x.(*RestoreResp)
+}
+
+func (p *LogicRestoreResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *LogicRestoreResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicRestoreResult(%+v)", *p)
+}
+
+var fieldIDToName_LogicRestoreResult = map[int16]string{
 	0: "success",
 }

@@ -126,9 +126,15 @@ func pushKeysHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*edge.EdgePushKeysResult)
 	success, err := handler.(edge.Edge).PushKeys(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *edge.EdgeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newEdgePushKeysArgs() interface{} {
@@ -144,9 +150,15 @@ func pushRoomHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*edge.EdgePushRoomResult)
 	success, err := handler.(edge.Edge).PushRoom(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *edge.EdgeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newEdgePushRoomArgs() interface{} {
@@ -162,9 +174,15 @@ func broadcastHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*edge.EdgeBroadcastResult)
 	success, err := handler.(edge.Edge).Broadcast(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *edge.EdgeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newEdgeBroadcastArgs() interface{} {
@@ -198,9 +216,15 @@ func kickHandler(ctx context.Context, handler interface{}, arg, result interface
 	realResult := result.(*edge.EdgeKickResult)
 	success, err := handler.(edge.Edge).Kick(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *edge.EdgeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newEdgeKickArgs() interface{} {
@@ -216,9 +240,15 @@ func drainHandler(ctx context.Context, handler interface{}, arg, result interfac
 	realResult := result.(*edge.EdgeDrainResult)
 	success, err := handler.(edge.Edge).Drain(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *edge.EdgeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newEdgeDrainArgs() interface{} {
@@ -246,6 +276,10 @@ func (p *kClient) PushKeys(ctx context.Context, req *edge.PushKeysReq) (r *edge.
 	if err = p.c.Call(ctx, "PushKeys", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -256,6 +290,10 @@ func (p *kClient) PushRoom(ctx context.Context, req *edge.PushRoomReq) (r *edge.
 	if err = p.c.Call(ctx, "PushRoom", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -265,6 +303,10 @@ func (p *kClient) Broadcast(ctx context.Context, req *edge.BroadcastReq) (r *edg
 	var _result edge.EdgeBroadcastResult
 	if err = p.c.Call(ctx, "Broadcast", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -286,6 +328,10 @@ func (p *kClient) Kick(ctx context.Context, req *edge.KickReq) (r *edge.KickResp
 	if err = p.c.Call(ctx, "Kick", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -295,6 +341,10 @@ func (p *kClient) Drain(ctx context.Context, req *edge.DrainReq) (r *edge.DrainR
 	var _result edge.EdgeDrainResult
 	if err = p.c.Call(ctx, "Drain", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }

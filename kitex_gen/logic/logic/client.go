@@ -16,6 +16,8 @@ type Client interface {
 	Heartbeat(ctx context.Context, req *logic.HeartbeatReq, callOptions ...callopt.Option) (r *logic.HeartbeatResp, err error)
 	RenewOnline(ctx context.Context, req *logic.RenewOnlineReq, callOptions ...callopt.Option) (r *logic.RenewOnlineResp, err error)
 	Receive(ctx context.Context, req *logic.ReceiveReq, callOptions ...callopt.Option) (r *logic.ReceiveResp, err error)
+	Epoch(ctx context.Context, req *logic.EpochReq, callOptions ...callopt.Option) (r *logic.EpochResp, err error)
+	Restore(ctx context.Context, req *logic.RestoreReq, callOptions ...callopt.Option) (r *logic.RestoreResp, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -70,4 +72,14 @@ func (p *kLogicClient) RenewOnline(ctx context.Context, req *logic.RenewOnlineRe
 func (p *kLogicClient) Receive(ctx context.Context, req *logic.ReceiveReq, callOptions ...callopt.Option) (r *logic.ReceiveResp, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Receive(ctx, req)
+}
+
+func (p *kLogicClient) Epoch(ctx context.Context, req *logic.EpochReq, callOptions ...callopt.Option) (r *logic.EpochResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Epoch(ctx, req)
+}
+
+func (p *kLogicClient) Restore(ctx context.Context, req *logic.RestoreReq, callOptions ...callopt.Option) (r *logic.RestoreResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Restore(ctx, req)
 }

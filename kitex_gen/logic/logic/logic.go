@@ -48,6 +48,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"Epoch": kitex.NewMethodInfo(
+		epochHandler,
+		newLogicEpochArgs,
+		newLogicEpochResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Restore": kitex.NewMethodInfo(
+		restoreHandler,
+		newLogicRestoreArgs,
+		newLogicRestoreResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -204,6 +218,42 @@ func newLogicReceiveResult() interface{} {
 	return logic.NewLogicReceiveResult()
 }
 
+func epochHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*logic.LogicEpochArgs)
+	realResult := result.(*logic.LogicEpochResult)
+	success, err := handler.(logic.Logic).Epoch(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newLogicEpochArgs() interface{} {
+	return logic.NewLogicEpochArgs()
+}
+
+func newLogicEpochResult() interface{} {
+	return logic.NewLogicEpochResult()
+}
+
+func restoreHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*logic.LogicRestoreArgs)
+	realResult := result.(*logic.LogicRestoreResult)
+	success, err := handler.(logic.Logic).Restore(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newLogicRestoreArgs() interface{} {
+	return logic.NewLogicRestoreArgs()
+}
+
+func newLogicRestoreResult() interface{} {
+	return logic.NewLogicRestoreResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -259,6 +309,26 @@ func (p *kClient) Receive(ctx context.Context, req *logic.ReceiveReq) (r *logic.
 	_args.Req = req
 	var _result logic.LogicReceiveResult
 	if err = p.c.Call(ctx, "Receive", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Epoch(ctx context.Context, req *logic.EpochReq) (r *logic.EpochResp, err error) {
+	var _args logic.LogicEpochArgs
+	_args.Req = req
+	var _result logic.LogicEpochResult
+	if err = p.c.Call(ctx, "Epoch", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Restore(ctx context.Context, req *logic.RestoreReq) (r *logic.RestoreResp, err error) {
+	var _args logic.LogicRestoreArgs
+	_args.Req = req
+	var _result logic.LogicRestoreResult
+	if err = p.c.Call(ctx, "Restore", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
