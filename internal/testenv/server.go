@@ -26,6 +26,7 @@ type Server struct {
 
 	args  func() []string
 	bin   string
+	env   []string // nil: the test's environment
 	ready func(addr string) error
 
 	mu     sync.Mutex
@@ -73,6 +74,7 @@ func (s *Server) Start() error {
 	s.log = &Output{}
 	cmd := exec.Command(s.bin, s.args()...)
 	cmd.Dir = s.Dir
+	cmd.Env = s.env
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -126,6 +128,32 @@ func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
 
 // Kill terminates the server with SIGKILL.
 func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
+
+// Signal sends sig to the running process (SIGSTOP and SIGCONT for fault
+// tests); it is a no-op when the process is not running.
+func (s *Server) Signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
+// Running reports whether the process was started and has not exited.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
 
 // Log returns what the server printed so far.
 func (s *Server) Log() string {

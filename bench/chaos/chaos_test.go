@@ -1,0 +1,148 @@
+package chaos
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	full   = flag.Bool("chaos.full", false, "run every scenario at full length (make chaos) instead of the reduced set")
+	outDir = flag.String("chaos.out", "", "directory for report.md and report.json (default: a temp dir)")
+)
+
+// reduced are the scenarios `make test` runs: the routine faults of issue
+// 12's "Done means", short.
+var reduced = []string{"bad-push", "job-kill-restart", "edge-sigkill", "edge-sigterm-drain", "redis-restart-empty"}
+
+// pending are scenarios whose promise waits for a fix in flight (the
+// issue-12 bullet is in each scenario's Bullet). They run and are
+// reported, loudly, but do not fail the test. The integrator removes a
+// name once its fix has landed; a pending scenario that passes says so.
+var pending = map[string]string{
+	"bad-push":            bulletCaller,
+	"edge-sigterm-drain":  bulletDrain,
+	"redis-restart-empty": bulletRedis,
+	"edge-hung":           bulletSlow,
+	"edge-slow":           bulletSlow,
+	"etcd-stall":          bulletRegistry,
+}
+
+// bin is the goim-edge binary built for this run.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "goim-chaos-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "goim-edge")
+	build := exec.Command("go", "build", "-o", bin, "github.com/goim-edge/goim-edge")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos: go build:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// timings: the reduced run fits `make test` (under two minutes on a shared
+// 2-core machine); the full run uses goim-edge's default lease and more
+// devices, traffic and fault time.
+func timings(isFull bool) Timing {
+	if isFull {
+		return Timing{
+			Devices: 600, Rooms: 20, Rate: 150,
+			Before: 3 * time.Second, After: 8 * time.Second, Grace: time.Second, Settle: 20 * time.Second,
+			Hang: 5 * time.Second, Slow: 8 * time.Second,
+			Settings: Settings{LeaseTTL: 10 * time.Second, DrainDelay: 5 * time.Second, CloseRate: 100, ShutdownTimeout: 30 * time.Second, Stream: "chaos-push"},
+		}
+	}
+	return Timing{
+		Devices: 120, Rooms: 6, Rate: 100,
+		Before: 1500 * time.Millisecond, After: 3 * time.Second, Grace: time.Second, Settle: 8 * time.Second,
+		Hang: 3 * time.Second, Slow: 4 * time.Second,
+		Settings: Settings{LeaseTTL: 2 * time.Second, DrainDelay: 2 * time.Second, CloseRate: 100, ShutdownTimeout: 15 * time.Second, Stream: "chaos-push"},
+	}
+}
+
+// TestFaultSuite runs the scenarios on one cluster and asserts the
+// delivery promise for every scenario not pending a fix.
+func TestFaultSuite(t *testing.T) {
+	mode, names := "reduced", reduced
+	if *full {
+		mode, names = "full", nil
+		for _, sc := range Scenarios {
+			names = append(names, sc.Name)
+		}
+	}
+	tm := timings(*full)
+	out := *outDir
+	if out == "" {
+		out = t.TempDir()
+	}
+	s := NewSuite(t, bin, tm)
+	rep := newReport(mode, tm, commit())
+	for _, name := range names {
+		sc, ok := scenario(name)
+		if !ok {
+			t.Fatalf("unknown scenario %q", name)
+		}
+		r, err := s.Run(sc)
+		_, r.Pending = pending[name]
+		rep.Results = append(rep.Results, r)
+		t.Logf("%s: sent %d accepted %d expected %d delivered %d lost %d dup %d outside %d(%d) p50 %.1fms p99 %.1fms pass=%v %v %v",
+			name, r.Sent, r.Accepted, r.Expected, r.Delivered, r.Lost, r.Duplicated, r.Outside, r.OutsideDelivered, r.P50ms, r.P99ms, r.Pass, r.Failures, r.Notes)
+		if err != nil {
+			_ = rep.Write(out)
+			t.Fatalf("%v\n%s", err, s.C.Logs())
+		}
+	}
+	if err := rep.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report: %s", filepath.Join(out, "report.md"))
+	failed := false
+	for _, r := range rep.Results {
+		switch {
+		case r.Pending && r.Pass:
+			t.Logf("PENDING scenario %s now PASSES: remove it from `pending` in bench/chaos/chaos_test.go", r.Scenario)
+		case r.Pending:
+			t.Logf("PENDING scenario %s breaks the promise (waits for: %s): %s", r.Scenario, pending[r.Scenario], strings.Join(r.Failures, "; "))
+		case !r.Pass:
+			failed = true
+			t.Errorf("scenario %s breaks the delivery promise: %s", r.Scenario, strings.Join(r.Failures, "; "))
+		}
+	}
+	if failed {
+		t.Logf("cluster logs:\n%s", s.C.Logs())
+	}
+}
+
+func scenario(name string) (Scenario, bool) {
+	for _, sc := range Scenarios {
+		if sc.Name == name {
+			return sc, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// commit names the tree the binary was built from, for the report.
+func commit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
