@@ -4,7 +4,7 @@ BIN     ?= bin/goim-edge
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/goim-edge/goim-edge/internal/version.Version=$(VERSION)
 
-.PHONY: run test test-deps build gen gen-check lint bench config-doc
+.PHONY: run test test-deps build gen gen-check lint bench chaos config-doc
 
 ## run: start edge + logic + job in one process on embedded defaults
 run:
@@ -44,3 +44,7 @@ lint:
 
 bench: build
 	$(GO) run ./bench/cmd/bench -standard -server-bin $(BIN) -out bench/results
+
+## chaos: the full fault suite (a few minutes) on a loopback cluster; report in bench/results/chaos/
+chaos: test-deps
+	$(GO) test -count=1 -timeout 30m -run TestFaultSuite -v ./bench/chaos -args -chaos.full -chaos.out $(CURDIR)/bench/results/chaos

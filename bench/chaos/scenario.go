@@ -35,6 +35,9 @@ type Timing struct {
 	// Hang is how long a hung edge stays stopped; Slow how long an edge is
 	// slowed by stop/continue cycling.
 	Hang, Slow time.Duration
+	// SlowStop and SlowRun are the slow edge's stopped and running parts
+	// of each cycle.
+	SlowStop, SlowRun time.Duration
 	// Settings are the cluster's.
 	Settings Settings
 }
@@ -52,11 +55,16 @@ type Scenario struct {
 	Recover func(s *Suite) error
 	// Bad is set for the scenario whose fault is a caller's bad push.
 	Bad bool
+	// Rate overrides Timing.Rate (0: keep it).
+	Rate int
 }
 
 // Scenarios is every fault of the suite, in run order.
 var Scenarios = []Scenario{
-	{Name: "bad-push", Bullet: bulletCaller, Bad: true, Fault: faultBadPush},
+	// Sparse traffic, as in the issue's trial (a push every 120 ms): bad
+	// pushes then make consecutive edge failures instead of being diluted
+	// by good ones.
+	{Name: "bad-push", Bullet: bulletCaller, Bad: true, Fault: faultBadPush, Rate: 10},
 	{Name: "job-kill-restart", Bullet: bulletHeld, Fault: faultJobRestart},
 	{Name: "edge-sigkill", Bullet: bulletHeld + "; reconnects: the recovery issue", Fault: faultEdgeKill, Recover: restartEdge2},
 	{Name: "edge-sigterm-drain", Bullet: bulletDrain, Fault: faultEdgeDrain, Recover: restartEdge2},
@@ -109,7 +117,11 @@ func (s *Suite) Run(sc Scenario) (Result, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})
 	go func() {
-		s.Traffic.Run(ctx, s.T.Rate)
+		rate := s.T.Rate
+		if sc.Rate > 0 {
+			rate = sc.Rate
+		}
+		s.Traffic.Run(ctx, rate)
 		close(done)
 	}()
 	sleepCtx(s.ctx, s.T.Before)
@@ -144,16 +156,17 @@ func (s *Suite) Run(sc Scenario) (Result, error) {
 	return r, nil
 }
 
+// faultBadPush posts three pushes with operation=9 back to back, each to
+// a device on either edge, as a buggy caller would; good traffic goes on.
 func faultBadPush(s *Suite) ([]string, error) {
 	for i := 0; i < 3; i++ {
-		code, err := s.Traffic.BadPush(i)
+		code, err := s.Traffic.BadPush(2 * i)
 		if err != nil {
 			return nil, err
 		}
 		s.badCodes = append(s.badCodes, code)
-		time.Sleep(100 * time.Millisecond)
 	}
-	return []string{fmt.Sprintf("3 pushes with operation=9 answered codes %v", s.badCodes)}, nil
+	return []string{fmt.Sprintf("3 pushes with operation=9 (to a device on each edge) answered codes %v", s.badCodes)}, nil
 }
 
 func faultJobRestart(s *Suite) ([]string, error) {
@@ -199,9 +212,10 @@ func faultEdgeHung(s *Suite) ([]string, error) {
 	return []string{fmt.Sprintf("edge-2 SIGSTOPped for %v, then SIGCONT", s.T.Hang)}, err
 }
 
-// faultEdgeSlow slows edge-2 by stopping it 150 ms in every 400 ms: its
-// RPCs and writes stall as a slow edge's do, without any test-only code
-// in the server.
+// faultEdgeSlow slows edge-2 by stopping it SlowStop in every
+// SlowStop+SlowRun: its RPCs and writes stall as a slow but never-failing
+// edge's do (SlowStop stays under job's rpc_timeout), without any
+// test-only code in the server.
 func faultEdgeSlow(s *Suite) ([]string, error) {
 	end := time.Now().Add(s.T.Slow)
 	cycles := 0
@@ -209,14 +223,14 @@ func faultEdgeSlow(s *Suite) ([]string, error) {
 		if err := s.C.Edges[1].Signal(syscall.SIGSTOP); err != nil {
 			return nil, err
 		}
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(s.T.SlowStop)
 		if err := s.C.Edges[1].Signal(syscall.SIGCONT); err != nil {
 			return nil, err
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(s.T.SlowRun)
 		cycles++
 	}
-	return []string{fmt.Sprintf("edge-2 stopped 150 ms of every 400 ms for %v (%d cycles)", s.T.Slow, cycles)}, nil
+	return []string{fmt.Sprintf("edge-2 stopped %v of every %v for %v (%d cycles)", s.T.SlowStop, s.T.SlowStop+s.T.SlowRun, s.T.Slow, cycles)}, nil
 }
 
 func faultEtcdStall(s *Suite) ([]string, error) {

@@ -161,9 +161,11 @@ func (t *Traffic) post(tgt push.Target, body []byte) (int, error) {
 }
 
 // BadPush sends one push with operation 9 (OpRaw, reserved for the
-// server's own batches) to device i's mid and returns the answer's code.
+// server's own batches) to the mids of devices i and i+1 (one per edge)
+// and returns the answer's code.
 func (t *Traffic) BadPush(i int) (int, error) {
-	tgt := push.Target{Kind: push.Mids, Op: 9, Mids: []int64{t.fleet.Devices[i].Mid}}
+	d := t.fleet.Devices
+	tgt := push.Target{Kind: push.Mids, Op: 9, Mids: []int64{d[i%len(d)].Mid, d[(i+1)%len(d)].Mid}}
 	return t.post(tgt, []byte(bodyPrefix+"bad"))
 }
 
