@@ -70,7 +70,7 @@ func timings(isFull bool) Timing {
 	return Timing{
 		Devices: 120, Rooms: 6, Rate: 100,
 		Before: time.Second, After: 2500 * time.Millisecond, Grace: time.Second, Settle: 5 * time.Second,
-		Hang: 3 * time.Second, Slow: 4 * time.Second, SlowStop: 600 * time.Millisecond, SlowRun: 300 * time.Millisecond,
+		Hang: 3 * time.Second, Slow: 4 * time.Second, SlowStop: 300 * time.Millisecond, SlowRun: 300 * time.Millisecond,
 		Settings: Settings{LeaseTTL: 2 * time.Second, DrainDelay: 2 * time.Second, CloseRate: 100, ShutdownTimeout: 15 * time.Second, Stream: "chaos-push"},
 	}
 }
