@@ -21,6 +21,8 @@ type Report struct {
 	LeaseTTL string    `json:"lease_ttl"`
 	Grace    string    `json:"grace"`
 	CPUs     int       `json:"cpus"`
+	// LoadAvg is /proc/loadavg at the start: the machine is shared.
+	LoadAvg string `json:"loadavg,omitempty"`
 	Results  []Result  `json:"results"`
 }
 
@@ -46,8 +48,8 @@ func (r *Report) Write(dir string) error {
 func (r *Report) Markdown() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Fault suite (%s run)\n\n", r.Mode)
-	fmt.Fprintf(&b, "%s · commit %s · %d CPUs · %d devices on two edges · %d pushes/s (by mid, by key, to a room in turn) · lease_ttl %s · grace %s\n\n",
-		r.Started.UTC().Format(time.RFC3339), orDash(r.Commit), r.CPUs, r.Devices, r.Rate, r.LeaseTTL, r.Grace)
+	fmt.Fprintf(&b, "%s · commit %s · %d CPUs (load average at start %s) · %d devices on two edges · %d pushes/s (by mid, by key, to a room in turn) · lease_ttl %s · grace %s\n\n",
+		r.Started.UTC().Format(time.RFC3339), orDash(r.Commit), r.CPUs, orDash(r.LoadAvg), r.Devices, r.Rate, r.LeaseTTL, r.Grace)
 	b.WriteString("A pair is one (push, recipient device). *Lost* counts accepted pairs whose device stayed connected " +
 		"(authenticated before the push was sent, still connected `grace` after it was answered) and never got it. " +
 		"*Outside* are pairs addressed to devices whose connection ended around the push (a killed or draining edge), " +
@@ -110,6 +112,19 @@ func orDash(s string) string {
 func newReport(mode string, t Timing, commit string) *Report {
 	return &Report{
 		Mode: mode, Started: time.Now(), Commit: commit, Devices: t.Devices, Rate: t.Rate,
-		LeaseTTL: t.Settings.LeaseTTL.String(), Grace: t.Grace.String(), CPUs: runtime.NumCPU(),
+		LeaseTTL: t.Settings.LeaseTTL.String(), Grace: t.Grace.String(), CPUs: runtime.NumCPU(), LoadAvg: loadAvg(),
 	}
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages ("" off Linux).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
