@@ -22,8 +22,8 @@ type Report struct {
 	Grace    string    `json:"grace"`
 	CPUs     int       `json:"cpus"`
 	// LoadAvg is /proc/loadavg at the start: the machine is shared.
-	LoadAvg string `json:"loadavg,omitempty"`
-	Results  []Result  `json:"results"`
+	LoadAvg string   `json:"loadavg,omitempty"`
+	Results []Result `json:"results"`
 }
 
 // Write puts report.md and report.json in dir.
