@@ -50,6 +50,8 @@ type Result struct {
 	BadCodes []int `json:"bad_codes,omitempty"`
 	// Notes say what happened during the fault (from the scenario).
 	Notes []string `json:"notes,omitempty"`
+	// Logs summarise the warnings and errors the nodes logged meanwhile.
+	Logs []string `json:"logs,omitempty"`
 
 	Pass     bool     `json:"pass"`
 	Failures []string `json:"failures,omitempty"`

@@ -87,6 +87,9 @@ func (r *Report) Markdown() []byte {
 		for _, f := range x.Failures {
 			fmt.Fprintf(&b, "- **fails:** %s\n", f)
 		}
+		for _, l := range x.Logs {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
 		b.WriteString("\n")
 	}
 	return b.Bytes()

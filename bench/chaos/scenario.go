@@ -114,6 +114,7 @@ func (s *Suite) Run(sc Scenario) (Result, error) {
 		return r, err
 	}
 	s.Traffic.take()
+	marks := s.C.logMarks()
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -146,6 +147,7 @@ func (s *Suite) Run(sc Scenario) (Result, error) {
 	settle(in, s.T.Settle)
 	account(&r, s.Fleet, pushes, skipped, faultAt, s.T.Grace)
 	judge(&r, sc.Bad)
+	r.Logs = s.C.complaints(marks)
 	rec := sc.Recover
 	if rec == nil {
 		rec = func(s *Suite) error { return s.C.Healthy(60 * time.Second) }
