@@ -74,7 +74,7 @@ func parseID(body []byte) (uint64, bool) {
 	return id, err == nil
 }
 
-// connectedSince is the start of the open session, or zero.
+// current is the open session, if there is one.
 func (d *Device) current() (session, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -20,6 +20,10 @@ func (c *Cluster) logMarks() map[string]int {
 // JSON format.
 var levelMsg = regexp.MustCompile(`(?:level=|"level":")(WARN|ERROR)"?.*?(?:msg=("(?:[^"\\]|\\.)*"|\S+)|"msg":("(?:[^"\\]|\\.)*"))`)
 
+// digits are replaced by N so that messages differing only in ports,
+// addresses or counts group together.
+var digits = regexp.MustCompile(`[0-9]+`)
+
 // complaints summarises the warnings and errors each process logged since
 // marks (from the start of a process that was restarted meanwhile): how
 // many, and the most frequent messages. They say why a push was lost.
@@ -38,8 +42,8 @@ func (c *Cluster) complaints(marks map[string]int) []string {
 				continue
 			}
 			total++
-			msg := m[2] + m[3]
-			counts[m[1]+" "+strings.Trim(msg, `"`)]++
+			msg := digits.ReplaceAllString(strings.Trim(m[2]+m[3], `"`), "N")
+			counts[m[1]+" "+msg]++
 		}
 		if total == 0 {
 			continue
