@@ -57,21 +57,24 @@ func TestMain(m *testing.M) {
 
 // timings: the reduced run fits `make test` (under two minutes on a shared
 // 2-core machine); the full run uses goim-edge's default lease and more
-// devices, traffic and fault time.
+// devices, traffic and fault time. Grace (2 s, a hundred times the usual
+// p99) decides who stayed connected; the drain delay is longer than it, so
+// a drain that drops pushes shows as loss. The edge paces closes in 10 ms
+// ticks of at least one connection, so close_rate is at least 100.
 func timings(isFull bool) Timing {
 	if isFull {
 		return Timing{
 			Devices: 600, Rooms: 20, Rate: 150,
-			Before: 3 * time.Second, After: 8 * time.Second, Grace: time.Second, Settle: 20 * time.Second,
+			Before: 3 * time.Second, After: 8 * time.Second, Grace: 2 * time.Second, Settle: 20 * time.Second,
 			Hang: 5 * time.Second, Slow: 8 * time.Second, SlowStop: 600 * time.Millisecond, SlowRun: 300 * time.Millisecond,
 			Settings: Settings{LeaseTTL: 10 * time.Second, DrainDelay: 5 * time.Second, CloseRate: 100, ShutdownTimeout: 30 * time.Second, Stream: "chaos-push"},
 		}
 	}
 	return Timing{
 		Devices: 120, Rooms: 6, Rate: 100,
-		Before: time.Second, After: 2500 * time.Millisecond, Grace: time.Second, Settle: 5 * time.Second,
+		Before: time.Second, After: 2 * time.Second, Grace: 2 * time.Second, Settle: 5 * time.Second,
 		Hang: 3 * time.Second, Slow: 4 * time.Second, SlowStop: 300 * time.Millisecond, SlowRun: 300 * time.Millisecond,
-		Settings: Settings{LeaseTTL: 2 * time.Second, DrainDelay: 2 * time.Second, CloseRate: 100, ShutdownTimeout: 15 * time.Second, Stream: "chaos-push"},
+		Settings: Settings{LeaseTTL: 2 * time.Second, DrainDelay: 3 * time.Second, CloseRate: 100, ShutdownTimeout: 15 * time.Second, Stream: "chaos-push"},
 	}
 }
 
