@@ -26,6 +26,7 @@ var reduced = []string{"bad-push", "job-kill-restart", "edge-sigkill", "edge-sig
 // name once its fix has landed; a pending scenario that passes says so.
 var pending = map[string]string{
 	"bad-push":            bulletCaller,
+	"job-kill-restart":    bulletDedup,
 	"edge-sigterm-drain":  bulletDrain,
 	"redis-restart-empty": bulletRedis,
 	"edge-hung":           bulletSlow,

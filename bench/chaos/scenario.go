@@ -15,6 +15,7 @@ const (
 	bulletCaller   = "Callers' mistakes are answered, not queued"
 	bulletRegistry = "Registry blips are not outages"
 	bulletSlow     = "A slow edge costs only its own devices (and edge dedup)"
+	bulletDedup    = "Edges drop duplicates by message id (in the slow-edge bullet)"
 	bulletHeld     = "none (held before issue 12)"
 )
 
@@ -65,7 +66,10 @@ var Scenarios = []Scenario{
 	// pushes then make consecutive edge failures instead of being diluted
 	// by good ones.
 	{Name: "bad-push", Bullet: bulletCaller, Bad: true, Fault: faultBadPush, Rate: 10},
-	{Name: "job-kill-restart", Bullet: bulletHeld, Fault: faultJobRestart},
+	// A job killed between delivering and acknowledging redelivers on
+	// restart (its own pending list): without edge dedup a push can arrive
+	// twice.
+	{Name: "job-kill-restart", Bullet: bulletDedup + " (no loss held before issue 12)", Fault: faultJobRestart},
 	{Name: "edge-sigkill", Bullet: bulletHeld + "; reconnects: the recovery issue", Fault: faultEdgeKill, Recover: restartEdge2},
 	{Name: "edge-sigterm-drain", Bullet: bulletDrain, Fault: faultEdgeDrain, Recover: restartEdge2},
 	{Name: "edge-hung", Bullet: bulletSlow + "; " + bulletRegistry, Fault: faultEdgeHung},
