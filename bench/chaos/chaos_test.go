@@ -24,6 +24,9 @@ var reduced = []string{"bad-push", "job-kill-restart", "edge-sigkill", "edge-sig
 // issue-12 bullet is in each scenario's Bullet). They run and are
 // reported, loudly, but do not fail the test. The integrator removes a
 // name once its fix has landed; a pending scenario that passes says so.
+// On the code this suite was written against, job-kill-restart failed
+// 1 run in 8 (one push by mid delivered twice) and etcd-stall 5 in 9
+// (1 to 21 pairs lost); the others failed every run.
 var pending = map[string]string{
 	"bad-push":            bulletCaller,
 	"job-kill-restart":    bulletDedup,
@@ -122,7 +125,7 @@ func TestFaultSuite(t *testing.T) {
 	for _, r := range rep.Results {
 		switch {
 		case r.Pending && r.Pass:
-			t.Logf("PENDING scenario %s now PASSES: remove it from `pending` in bench/chaos/chaos_test.go", r.Scenario)
+			t.Logf("PENDING scenario %s PASSED this run: remove it from `pending` in bench/chaos/chaos_test.go once it passes run after run (some of these faults break the promise only sometimes)", r.Scenario)
 		case r.Pending:
 			t.Logf("PENDING scenario %s breaks the promise (waits for: %s): %s", r.Scenario, pending[r.Scenario], strings.Join(r.Failures, "; "))
 		case !r.Pass:
