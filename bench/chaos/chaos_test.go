@@ -25,7 +25,7 @@ var reduced = []string{"bad-push", "job-kill-restart", "edge-sigkill", "edge-sig
 // reported, loudly, but do not fail the test. The integrator removes a
 // name once its fix has landed; a pending scenario that passes says so.
 // On the code this suite was written against, job-kill-restart failed
-// 1 run in 10 (one push by mid delivered twice) and etcd-stall 5 in 8
+// 1 run in 10 (one push by mid delivered twice) and etcd-stall 6 in 9
 // (1 to 21 pairs lost); the others failed every run.
 var pending = map[string]string{
 	"bad-push":            bulletCaller,
