@@ -63,6 +63,11 @@ type Config struct {
 	BreakerFailures int `toml:"breaker_failures"`
 	// ProbeInterval is how often a down edge gets a trial message.
 	ProbeInterval time.Duration `toml:"probe_interval"`
+	// SlowCall is how long a successful push RPC may take before it
+	// counts towards the breaker like a failure: a slow edge holds every
+	// queue message it is part of, so after BreakerFailures slow calls in
+	// a row it is down and costs only its own devices. 0 disables it.
+	SlowCall time.Duration `toml:"slow_call"`
 	// How many messages are fanned out at once is the queue's
 	// delivery.workers: consumers call the handler from that many lanes,
 	// each keeping its targets' order, and job keeps no pool of its own.
@@ -85,6 +90,7 @@ func DefaultConfig() Config {
 		RoomsRefresh:       time.Second,
 		BreakerFailures:    5,
 		ProbeInterval:      time.Second,
+		SlowCall:           250 * time.Millisecond,
 	}
 }
 
@@ -111,6 +117,9 @@ func (c Config) Validate() error {
 	atLeast("edge_queue", c.EdgeQueue, c.MaxInflightPerEdge)
 	atLeast("room_batch_max", c.RoomBatchMax, 1)
 	atLeast("breaker_failures", c.BreakerFailures, 1)
+	if c.SlowCall < 0 {
+		errs = append(errs, fmt.Errorf("slow_call %v must not be negative", c.SlowCall))
+	}
 	if c.RoomBatchWindow < 0 {
 		errs = append(errs, fmt.Errorf("room_batch_window %v must not be negative", c.RoomBatchWindow))
 	}

@@ -132,12 +132,14 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 	m := d.Msg
 	if m == nil {
 		pushesTotal.WithLabelValues("unknown", resultPoison).Inc()
+		poisonTotal.WithLabelValues("unknown", poisonInvalid).Inc()
 		return fmt.Errorf("%w: delivery %s carries no message", queue.ErrPoison, d.ID)
 	}
 	kind := queue.KindLabel(m.Kind)
 	targets, lane, speed, err := j.targets(m)
 	if err != nil {
 		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
+		poisonTotal.WithLabelValues(kind, poisonInvalid).Inc()
 		return err
 	}
 	if len(targets) == 0 {
@@ -175,6 +177,14 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 	if w.aborted.Load() > 0 {
 		pushesTotal.WithLabelValues(kind, resultAborted).Inc()
 		return fmt.Errorf("job: %s message %s: stopped mid fan-out: %w", kind, m.Id, context.Canceled)
+	}
+	if ref := w.refused.Load(); ref != nil {
+		// The queue logs it once (with this error, which names the
+		// message) and moves it to its dead letters.
+		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
+		poisonTotal.WithLabelValues(kind, poisonRefused).Inc()
+		return fmt.Errorf("%w: %s message %s refused by edge %s: code %d: %s",
+			queue.ErrPoison, kind, m.Id, ref.node, ref.err.GetCode(), ref.err.GetMessage())
 	}
 	switch failed := int(w.failed.Load()); {
 	case failed == 0:

@@ -46,6 +46,9 @@ func (r *edgeRPC) pushKeys(ctx context.Context, req *edge.PushKeysReq) (*edge.Pu
 	if err := r.call(ctx, "PushKeys", &args, &res); err != nil {
 		return nil, err
 	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
+	}
 	return res.GetSuccess(), nil
 }
 
@@ -55,6 +58,9 @@ func (r *edgeRPC) pushRoom(ctx context.Context, req *edge.PushRoomReq) (*edge.Pu
 	if err := r.call(ctx, "PushRoom", &args, &res); err != nil {
 		return nil, err
 	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
+	}
 	return res.GetSuccess(), nil
 }
 
@@ -63,6 +69,9 @@ func (r *edgeRPC) broadcast(ctx context.Context, req *edge.BroadcastReq) (*edge.
 	var res edge.EdgeBroadcastResult
 	if err := r.call(ctx, "Broadcast", &args, &res); err != nil {
 		return nil, err
+	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
 	}
 	return res.GetSuccess(), nil
 }
