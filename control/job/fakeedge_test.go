@@ -42,9 +42,9 @@ type recEdge struct {
 	// edge, recEdge refuses op 9 (raw), the message's own fault.
 	refused atomic.Int32
 	// delay, when positive, is how long every push takes (a slow edge).
-	delay atomic.Int64
-	svr       server.Server
-	stopped   chan struct{}
+	delay   atomic.Int64
+	svr     server.Server
+	stopped chan struct{}
 }
 
 func startRecEdge(t *testing.T, node string) *recEdge {
