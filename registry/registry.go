@@ -71,6 +71,18 @@ type Discovery interface {
 	Watch(ctx context.Context, service string, fn func([]Instance)) error
 }
 
+// ReadyWaiter is implemented by discoveries whose first view of a service
+// may be incomplete: etcd's, whose Watch delivers an empty list when etcd
+// cannot be reached at start. A consumer that must not act on an empty
+// view (job would acknowledge room pushes to nobody) waits for WaitReady
+// first; discoveries without it (static) are complete from the start.
+type ReadyWaiter interface {
+	// WaitReady returns nil once service's view is complete (listed from
+	// the source at least once) and every Watch subscriber has been given
+	// that view, or the context's error.
+	WaitReady(ctx context.Context, service string) error
+}
+
 // DefaultWeight is the weight of an instance registered without one
 // (goim's and Kitex's default).
 const DefaultWeight = 10

@@ -68,6 +68,13 @@ type Config struct {
 	// queue message it is part of, so after BreakerFailures slow calls in
 	// a row it is down and costs only its own devices. 0 disables it.
 	SlowCall time.Duration `toml:"slow_call"`
+	// EdgeGrace is how long an edge that left the registry stays a push
+	// target: a registration that lapsed (etcd stalled past the lease)
+	// comes back within it, and nothing addressed to the edge is dropped
+	// in between. Keys pushes for an edge job has never seen wait up to
+	// EdgeGrace after job's first complete view of the edges for it to
+	// appear. 0 removes edges at once.
+	EdgeGrace time.Duration `toml:"edge_grace"`
 	// How many messages are fanned out at once is the queue's
 	// delivery.workers: consumers call the handler from that many lanes,
 	// each keeping its targets' order, and job keeps no pool of its own.
@@ -91,6 +98,7 @@ func DefaultConfig() Config {
 		BreakerFailures:    5,
 		ProbeInterval:      time.Second,
 		SlowCall:           250 * time.Millisecond,
+		EdgeGrace:          30 * time.Second,
 	}
 }
 
@@ -117,6 +125,9 @@ func (c Config) Validate() error {
 	atLeast("edge_queue", c.EdgeQueue, c.MaxInflightPerEdge)
 	atLeast("room_batch_max", c.RoomBatchMax, 1)
 	atLeast("breaker_failures", c.BreakerFailures, 1)
+	if c.EdgeGrace < 0 {
+		errs = append(errs, fmt.Errorf("edge_grace %v must not be negative", c.EdgeGrace))
+	}
 	if c.SlowCall < 0 {
 		errs = append(errs, fmt.Errorf("slow_call %v must not be negative", c.SlowCall))
 	}

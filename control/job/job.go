@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,6 +36,15 @@ import (
 	"github.com/goim-edge/goim-edge/registry"
 )
 
+// Run's states (Job.state).
+const (
+	stateIdle int32 = iota
+	// stateWaitingForEdges: watching the registry, not consuming until
+	// the view of the edges is complete.
+	stateWaitingForEdges
+	stateConsuming
+)
+
 // Job is the fan-out service: New, then Run until Close.
 type Job struct {
 	cfg      Config
@@ -42,6 +52,9 @@ type Job struct {
 	disc     registry.Discovery
 	log      *slog.Logger
 	dropLog  rate.Sometimes
+
+	// state is where Run is (state* constants), for tests and operators.
+	state atomic.Int32
 
 	mu      sync.Mutex
 	running bool
@@ -105,6 +118,22 @@ func (j *Job) Run(ctx context.Context) error {
 	if err := j.disc.Watch(ctx, registry.ServiceEdge, j.edges.update); err != nil {
 		return fmt.Errorf("job: watch edges: %w", err)
 	}
+	// No consuming on an incomplete view: with etcd unreachable at start
+	// the view is empty, and room pushes to nobody would be acknowledged
+	// away, keys pushes held for edges that are only unknown.
+	if w, ok := j.disc.(registry.ReadyWaiter); ok {
+		j.state.Store(stateWaitingForEdges)
+		j.log.Info("job: waiting for a complete view of the edges before consuming")
+		if err := w.WaitReady(ctx, registry.ServiceEdge); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("job: wait for edges: %w", err)
+		}
+		j.log.Info("job: edges known, consuming", "edges", len(j.edges.all()))
+	}
+	j.edges.markReady()
+	j.state.Store(stateConsuming)
 	if err := j.consumer.Run(ctx, j.handle); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("job: consume: %w", err)
 	}
@@ -136,18 +165,23 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 		return fmt.Errorf("%w: delivery %s carries no message", queue.ErrPoison, d.ID)
 	}
 	kind := queue.KindLabel(m.Kind)
-	targets, lane, speed, err := j.targets(m)
+	targets, lane, speed, err := j.targets(ctx, m)
 	if err != nil {
 		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
 		poisonTotal.WithLabelValues(kind, poisonInvalid).Inc()
 		return err
 	}
 	if len(targets) == 0 {
+		if ctx.Err() != nil {
+			pushesTotal.WithLabelValues(kind, resultAborted).Inc()
+			return fmt.Errorf("job: %s message %s: %w", kind, m.Id, ctx.Err())
+		}
 		if m.Kind == common.PushKind_KEYS {
 			pushesTotal.WithLabelValues(kind, resultUnknownEdge).Inc()
+			lostTotal.WithLabelValues(kind, resultUnknownEdge).Inc()
 			j.dropLog.Do(func() {
-				j.log.Warn("job: keys push for an edge that is not registered dropped (it left with its devices)",
-					"edge", m.Server, "msg_id", m.Id, "keys", len(m.Keys))
+				j.log.Warn("job: keys push lost: its edge is not registered and did not come back within edge_grace",
+					"edge", m.Server, "msg_id", m.Id, "keys", len(m.Keys), "edge_grace", j.cfg.EdgeGrace)
 			})
 		} else {
 			pushesTotal.WithLabelValues(kind, resultNoTarget).Inc()
@@ -201,13 +235,13 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 // targets picks the edges for m, the lane key that keeps its target's
 // messages in order, and each edge's broadcast speed. Messages that name
 // nothing deliverable are poison.
-func (j *Job) targets(m *common.PushMsg) (edges []*edgeConn, lane string, speed int32, err error) {
+func (j *Job) targets(ctx context.Context, m *common.PushMsg) (edges []*edgeConn, lane string, speed int32, err error) {
 	switch m.Kind {
 	case common.PushKind_KEYS:
 		if m.Server == "" || len(m.Keys) == 0 {
 			return nil, "", 0, fmt.Errorf("%w: keys message %s needs a server and keys", queue.ErrPoison, m.Id)
 		}
-		if e := j.edges.node(m.Server); e != nil {
+		if e := j.edges.awaitNode(ctx, m.Server); e != nil {
 			edges = []*edgeConn{e}
 		}
 		return edges, "keys:" + m.Keys[0], 0, nil
