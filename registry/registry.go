@@ -121,6 +121,27 @@ func (i Instance) Validate() error {
 	return nil
 }
 
+// ErrDuplicateNode is wrapped by Register (and reported by
+// RegistrationChecker) when another live node holds the same key: two
+// nodes configured with one node id would otherwise overwrite each other's
+// registration, and pushes for one would go to the other.
+var ErrDuplicateNode = errors.New("registry: node id is registered by another live node")
+
+// ErrNotRegistered is reported by RegistrationChecker while the node is
+// not registered (its lease lapsed and registering again fails, or it
+// was never registered).
+var ErrNotRegistered = errors.New("registry: node is not registered")
+
+// RegistrationChecker is implemented by registrars whose registration can
+// lapse (etcd's). A node that is not registered is not discoverable: job
+// sends it nothing and new devices are not sent to it, so it reports
+// itself not ready.
+type RegistrationChecker interface {
+	// CheckRegistration is nil while the node is registered; otherwise an
+	// error wrapping ErrNotRegistered or ErrDuplicateNode says why.
+	CheckRegistration(ctx context.Context) error
+}
+
 // ErrRetrying is wrapped by Register when the first attempt failed (etcd
 // unreachable, say) and the registrar keeps retrying in the background
 // until it succeeds or Deregister is called. Callers that can serve

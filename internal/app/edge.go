@@ -181,6 +181,10 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
 		return nil, errors.Join(err, r.closeRest(context.Background()))
 	}
+	// An edge that cannot keep its registration gets no pushes: not ready.
+	if c, ok := r.edge.reg.r.(registry.RegistrationChecker); ok {
+		r.health.AddCheck("registration", c.CheckRegistration)
+	}
 	r.admin.serve(log)
 	r.health.SetStarted()
 	return r, nil
