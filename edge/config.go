@@ -85,6 +85,18 @@ type Config struct {
 	RouteRenewInterval time.Duration `toml:"route_renew_interval"`
 	// LogicTimeout bounds every call to logic.
 	LogicTimeout time.Duration `toml:"logic_timeout"`
+
+	// DedupWindow is how long the edge remembers the message ids of the
+	// pushes it delivered, to drop job's retries and the queue's
+	// redeliveries (at least once) instead of showing devices a push
+	// twice. It must cover the longest redelivery horizon: queue
+	// claim_min_idle + claim_interval, job's retries and edge_grace.
+	// 0 turns the filter off.
+	DedupWindow time.Duration `toml:"dedup_window"`
+	// DedupMaxIDs bounds the ids remembered per window (8 bytes and map
+	// overhead each, twice: current and previous window); past it the
+	// window shrinks (goim_edge_dedup_early_rotations_total).
+	DedupMaxIDs int `toml:"dedup_max_ids"`
 }
 
 // DefaultConfig returns goim's ports and timings.
@@ -118,6 +130,8 @@ func DefaultConfig() Config {
 		RenewOnlineInterval: 10 * time.Second,
 		RouteRenewInterval:  10 * time.Minute,
 		LogicTimeout:        3 * time.Second,
+		DedupWindow:         2 * time.Minute,
+		DedupMaxIDs:         1 << 20,
 	}
 }
 
@@ -179,6 +193,7 @@ func (c Config) Validate() error {
 	if c.WSWriteBuffer < 256 {
 		errs = append(errs, fmt.Errorf("ws_write_buffer %d must be at least 256", c.WSWriteBuffer))
 	}
+	errs = append(errs, c.dedupErrors()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("edge: config: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
@@ -23,6 +24,9 @@ import (
 // pushes job fans out, plus room listing, kick and drain for operators.
 type Handler struct {
 	srv *Server
+
+	dedupOnce sync.Once
+	dedup     *dedup // message ids delivered recently (dedup.go)
 }
 
 var _ edge.Edge = (*Handler)(nil)
@@ -46,6 +50,9 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 	}
 	if req.Op == protocol.OpRaw {
 		return nil, ErrRawOp
+	}
+	if h.dedupe().duplicate("keys", req.MsgId) {
+		return &edge.PushKeysResp{}, nil
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
@@ -76,11 +83,12 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 			return nil, fmt.Errorf("msgs[%d]: %w", i, ErrRawOp)
 		}
 	}
+	msgs := h.dedupe().freshRoomMsgs(req.Msgs)
 	r := h.srv.room(req.Room)
-	if r == nil {
+	if r == nil || len(msgs) == 0 {
 		return &edge.PushRoomResp{}, nil
 	}
-	return &edge.PushRoomResp{Members: int32(r.push(req.Msgs))}, nil
+	return &edge.PushRoomResp{Members: int32(r.push(msgs))}, nil
 }
 
 // Broadcast sends {op, body} to every connection accepting op, in the
@@ -93,6 +101,9 @@ func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.Br
 	pushesTotal.WithLabelValues("broadcast").Inc()
 	if req.Op == protocol.OpRaw {
 		return nil, ErrRawOp
+	}
+	if h.dedupe().duplicate("broadcast", req.MsgId) {
+		return &edge.BroadcastResp{}, nil
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	all := h.srv.sessionsSnapshot()
