@@ -103,6 +103,12 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		l.Wait() // handlers still running see ctx done and stop
 		acks.close()
 	}()
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		c.refreshLoop(ctx) // refresh.go: slow handlers keep their messages
+	}()
+	defer func() { <-refreshed }()
 	r := &runner{c: c, h: h, lanes: l, acks: acks, bo: retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
 	r.loop(ctx)
 	return nil
