@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,34 @@ func BenchmarkPushKeysDedup(b *testing.B) {
 		if _, err := h.PushKeys(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDedupConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string // substring of the error; "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"off", func(c *Config) { c.DedupWindow, c.DedupMaxIDs = 0, 0 }, ""},
+		{"negative window", func(c *Config) { c.DedupWindow = -time.Second }, "dedup_window"},
+		{"too few ids", func(c *Config) { c.DedupMaxIDs = 1 }, "dedup_max_ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Node = "n"
+			tc.edit(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate = %v, want ok", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate = %v, want an error about %s", err, tc.want)
+			}
+		})
+	}
+	if d := newDedup(0, 100); d != nil || d.seen("x") || d.seen("x") {
+		t.Error("a zero window must turn the filter off")
 	}
 }
