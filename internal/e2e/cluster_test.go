@@ -95,6 +95,7 @@ stream = "e2e-push"
 admin_addr = %q
 rpc_timeout = "500ms"
 retries = 1
+edge_grace = "3s"
 
 [queue]
 kind = "redis"
@@ -181,7 +182,7 @@ func TestClusterTwoEdges(t *testing.T) {
 	a.expect(1001, "room-after-kill", 10*time.Second)
 
 	// New devices still connect to edge-1, and the dead edge leaves etcd
-	// when its lease (2 s) runs out: job drops it.
+	// when its lease (2 s) runs out: job drops it after its grace (3 s).
 	d := dial(t, "new-device", c.edgeTCP[0], 8, "", "live://9")
 	httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"8"}}, "welcome")
 	d.expect(1000, "welcome", 10*time.Second)
