@@ -64,9 +64,13 @@ type Config struct {
 	// ProbeInterval is how often a down edge gets a trial message.
 	ProbeInterval time.Duration `toml:"probe_interval"`
 	// SlowCall is how long a successful push RPC may take before it
-	// counts towards the breaker like a failure: a slow edge holds every
+	// counts towards the breaker like a failure, provided another edge
+	// answers faster than SlowCall on average: a slow edge holds every
 	// queue message it is part of, so after BreakerFailures slow calls in
-	// a row it is down and costs only its own devices. 0 disables it.
+	// a row it is down and costs only its own devices. When every edge is
+	// slow (job starved, a burst) nothing is counted: that slowness is not
+	// one edge's, and breakers would turn it into lost pushes everywhere.
+	// 0 disables it.
 	SlowCall time.Duration `toml:"slow_call"`
 	// EdgeGrace is how long an edge that left the registry stays a push
 	// target: a registration that lapsed (etcd stalled past the lease)

@@ -95,7 +95,7 @@ func (s *edgeSet) update(insts []registry.Instance) {
 			next[key] = old
 			continue
 		}
-		e, err := newEdgeConn(s.ctx, inst, s.cfg, s.log)
+		e, err := newEdgeConn(s.ctx, inst, s.cfg, s.log, s.fastPeer)
 		if err != nil {
 			s.log.Error("job: cannot create edge client, edge skipped", "edge", key, "err", err)
 			continue
@@ -216,6 +216,23 @@ func (s *edgeSet) awaitNode(ctx context.Context, id string) *edgeConn {
 			return nil
 		}
 	}
+}
+
+// fastPeer reports whether an edge other than self answers pushes well
+// under SlowCall on average (see edgeConn.slowCounts). It runs only after
+// a slow call, so walking the list is cheap enough.
+func (s *edgeSet) fastPeer(self *edgeConn) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.list {
+		if e == self || e.brk.isOpen() {
+			continue
+		}
+		if l := e.latency.Load(); l > 0 && time.Duration(l) < s.cfg.SlowCall {
+			return true
+		}
+	}
+	return false
 }
 
 // all is every edge; the slice must not be changed.

@@ -137,9 +137,11 @@ func (e *edgeConn) deliver(batch []*task) (string, *edge.EdgeError) {
 		}
 		observeRPC(method, start, err)
 		if err == nil {
-			if e.cfg.SlowCall > 0 && took > e.cfg.SlowCall {
-				// Delivered, but an edge this slow holds every message it
-				// is part of: it counts towards the breaker like a failure.
+			e.observeLatency(took)
+			if e.slowCounts(took) {
+				// Delivered, but an edge this slow, next to others that
+				// are not, holds every message it is part of: it counts
+				// towards the breaker like a failure.
 				edgeSlowCalls.WithLabelValues(method).Inc()
 				e.brk.failure()
 			} else {

@@ -99,17 +99,24 @@ func TestRefusedMessageInRoomBatchIsIsolated(t *testing.T) {
 	}
 }
 
-// Slow calls count towards the breaker: an edge whose every push takes
-// longer than slow_call is down after breaker_failures of them, while
-// the pushes themselves were delivered.
+// Slow calls count towards the breaker when another edge answers fast:
+// the slow edge is down after breaker_failures of them (its pushes were
+// still delivered), and the fast one is untouched.
 func TestSlowCallsOpenBreaker(t *testing.T) {
-	slow := startRecEdge(t, "edge-slow")
+	fast, slow := startRecEdge(t, "edge-fast"), startRecEdge(t, "edge-slow")
 	cfg := testConfig()
-	cfg.SlowCall = 20 * time.Millisecond
+	cfg.SlowCall = 150 * time.Millisecond
 	cfg.RPCTimeout = 5 * time.Second
 	cfg.ProbeInterval = time.Hour
-	slow.delay.Store(int64(60 * time.Millisecond))
-	h := startJob(t, cfg, slow)
+	slow.delay.Store(int64(400 * time.Millisecond))
+	h := startJob(t, cfg, fast, slow)
+	h.publish(keysMsg("f0", "edge-fast", "dev1"))
+	fast.waitFor("a push on the fast edge", func() bool { return len(fast.keyMsgIDs()) == 1 })
+	if l := time.Duration(h.conn("edge-fast").latency.Load()); l <= 0 || l >= cfg.SlowCall {
+		// A loaded machine can make even a loopback call slow; then the
+		// premise of this test does not hold and it says so.
+		t.Fatalf("fast edge's average latency %v, want under slow_call %v", l, cfg.SlowCall)
+	}
 	slowBefore := value(edgeSlowCalls.WithLabelValues("PushKeys"))
 	for i := range cfg.BreakerFailures {
 		h.publish(keysMsg(fmt.Sprintf("k%d", i), "edge-slow", "dev1"))
@@ -119,6 +126,38 @@ func TestSlowCallsOpenBreaker(t *testing.T) {
 	eventually(t, "breaker open after slow calls", c.brk.isOpen)
 	if n := value(edgeSlowCalls.WithLabelValues("PushKeys")) - slowBefore; n != float64(cfg.BreakerFailures) {
 		t.Errorf("slow calls counted %v, want %d", n, cfg.BreakerFailures)
+	}
+	if h.conn("edge-fast").brk.isOpen() {
+		t.Error("the fast edge's breaker opened")
+	}
+}
+
+// When every edge is slow (job starved, a burst everyone works through),
+// slowness is nobody's fault: no breaker opens and every push arrives.
+func TestAllEdgesSlowOpensNoBreaker(t *testing.T) {
+	a, b := startRecEdge(t, "edge-a"), startRecEdge(t, "edge-b")
+	cfg := testConfig()
+	cfg.SlowCall = 10 * time.Millisecond
+	cfg.RPCTimeout = 5 * time.Second
+	for _, e := range []*recEdge{a, b} {
+		e.delay.Store(int64(30 * time.Millisecond))
+	}
+	h := startJob(t, cfg, a, b)
+	const n = 12 // four times breaker_failures
+	var sent []string
+	for i := range n {
+		id := fmt.Sprintf("r%d", i)
+		sent = append(sent, id)
+		h.publish(roomMsg(id, "live://1"))
+	}
+	for _, e := range []*recEdge{a, b} {
+		e.waitFor("every room push", func() bool { return len(e.roomMsgIDs()) >= n })
+		if tl := count(sent, e.roomMsgIDs()); tl.lost != 0 || tl.duplicated != 0 {
+			t.Errorf("%s: %v", e.node, tl)
+		}
+		if h.conn(e.node).brk.isOpen() {
+			t.Errorf("%s: breaker open although every edge was as slow", e.node)
+		}
 	}
 }
 
