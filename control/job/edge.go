@@ -50,12 +50,12 @@ func newEdgeConn(ctx context.Context, inst registry.Instance, cfg Config, log *s
 		return nil, err
 	}
 	e := &edgeConn{
-		inst:    inst,
-		cfg:     cfg,
-		rpc:     rpc,
-		ctx:     ctx,
-		lanes:   make([]chan *task, cfg.MaxInflightPerEdge),
-		log:     log.With("edge", inst.Node, "addr", inst.Addrs.RPC),
+		inst:     inst,
+		cfg:      cfg,
+		rpc:      rpc,
+		ctx:      ctx,
+		lanes:    make([]chan *task, cfg.MaxInflightPerEdge),
+		log:      log.With("edge", inst.Node, "addr", inst.Addrs.RPC),
 		closing:  make(chan struct{}),
 		sealed:   make(chan struct{}),
 		fastPeer: fastPeer,
