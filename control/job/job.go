@@ -18,9 +18,12 @@
 // Redis queue keeps its pending entry fresh, so another job never claims
 // it from a live job (that was the source of duplicates and reordering
 // behind a slow edge). What a slow edge costs others is bounded: a call
-// slower than SlowCall counts towards its breaker like a failure, and
-// after BreakerFailures of them the edge is down, given up on at once,
-// and costs only its own devices. Below that threshold, the messages of
+// slower than SlowCall, while another edge answers faster than that,
+// counts towards its breaker like a failure, and after BreakerFailures of
+// them the edge is down, given up on at once, and costs only its own
+// devices. When every edge is slow (job starved of CPU, a burst) no
+// breaker opens: that slowness is nobody's alone, and breaking would
+// only lose pushes everywhere. Below that threshold, the messages of
 // one target (room, key list, broadcasts) wait for their slowest edge
 // before the next message of that target is handed over: that is the
 // price of per-target order with at-least-once acknowledgement.
