@@ -110,13 +110,17 @@ func TestSlowCallsOpenBreaker(t *testing.T) {
 	cfg.ProbeInterval = time.Hour
 	slow.delay.Store(int64(400 * time.Millisecond))
 	h := startJob(t, cfg, fast, slow)
-	h.publish(keysMsg("f0", "edge-fast", "dev1"))
-	fast.waitFor("a push on the fast edge", func() bool { return len(fast.keyMsgIDs()) == 1 })
-	if l := time.Duration(h.conn("edge-fast").latency.Load()); l <= 0 || l >= cfg.SlowCall {
-		// A loaded machine can make even a loopback call slow; then the
-		// premise of this test does not hold and it says so.
-		t.Fatalf("fast edge's average latency %v, want under slow_call %v", l, cfg.SlowCall)
-	}
+	// The fast edge answers under slow_call on average (pushes until it
+	// does: the first call also dials, and the machine may be loaded).
+	fc := h.conn("edge-fast")
+	sentFast := 0
+	eventually(t, "fast edge's average latency under slow_call", func() bool {
+		sentFast++
+		h.publish(keysMsg(fmt.Sprintf("f%d", sentFast), "edge-fast", "dev1"))
+		fast.waitFor("a push on the fast edge", func() bool { return len(fast.keyMsgIDs()) == sentFast })
+		l := time.Duration(fc.latency.Load())
+		return l > 0 && l < cfg.SlowCall
+	})
 	slowBefore := value(edgeSlowCalls.WithLabelValues("PushKeys"))
 	for i := range cfg.BreakerFailures {
 		h.publish(keysMsg(fmt.Sprintf("k%d", i), "edge-slow", "dev1"))
