@@ -292,10 +292,13 @@ func TestLeasesLapseNothingDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	eventually(t, "discovery shows the edges gone", func() bool { return gaps.Load() > 0 })
 	eventually(t, "both edges registered again", func() bool {
 		return ra.Lease() != 0 && ra.Lease() != leaseA && rb.Lease() != 0 && rb.Lease() != leaseB
 	})
-	eventually(t, "discovery sees both again", func() bool { return value(edgesLeaving) == 0 })
+	eventually(t, "job sees both again", func() bool {
+		return value(edgesLeaving) == 0 && len(disc.Instances(registry.ServiceEdge)) == 2
+	})
 	close(stop)
 	sent := <-sentc
 	var gotA, gotB []string
