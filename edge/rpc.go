@@ -11,6 +11,8 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
@@ -55,10 +57,18 @@ var (
 	ErrNegative = errors.New("edge: rate must not be negative")
 )
 
-// badRequest is err as the IDL exception a caller treats as poison. The
-// message keeps err's text; the sentinels above stay the Go-side names of
-// each case.
-func badRequest(err error) *edge.EdgeError {
+// refusedRPCTotal counts requests refused as their own fault, so a caller
+// sending poison shows on the edge as well as in job.
+var refusedRPCTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "goim_edge_rpc_refused_total",
+	Help: "Edge RPC requests refused as the request's own fault (EdgeError 400), by method.",
+}, []string{"method"})
+
+// badRequest counts a refusal of method and returns err as the IDL
+// exception a caller treats as poison. The message keeps err's text; the
+// sentinels above stay the Go-side names of each case.
+func badRequest(method string, err error) *edge.EdgeError {
+	refusedRPCTotal.WithLabelValues(method).Inc()
 	return &edge.EdgeError{Code: CodeBadRequest, Message: err.Error()}
 }
 
@@ -82,10 +92,10 @@ func checkPush(op int32, body []byte) error {
 func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
 	pushesTotal.WithLabelValues("keys").Inc()
 	if len(req.Keys) == 0 {
-		return nil, badRequest(ErrNoKeys)
+		return nil, badRequest("PushKeys", ErrNoKeys)
 	}
 	if err := checkPush(req.Op, req.Body); err != nil {
-		return nil, badRequest(err)
+		return nil, badRequest("PushKeys", err)
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
@@ -104,20 +114,20 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
 	pushesTotal.WithLabelValues("room").Inc()
 	if req.Room == "" {
-		return nil, badRequest(ErrNoRoom)
+		return nil, badRequest("PushRoom", ErrNoRoom)
 	}
 	if len(req.Room) > protocol.MaxRoomID {
-		return nil, badRequest(fmt.Errorf("%w: %d bytes, the limit is %d", ErrRoomTooLong, len(req.Room), protocol.MaxRoomID))
+		return nil, badRequest("PushRoom", fmt.Errorf("%w: %d bytes, the limit is %d", ErrRoomTooLong, len(req.Room), protocol.MaxRoomID))
 	}
 	if len(req.Msgs) == 0 {
-		return nil, badRequest(ErrNoMessage)
+		return nil, badRequest("PushRoom", ErrNoMessage)
 	}
 	for i, m := range req.Msgs {
 		if m == nil {
-			return nil, badRequest(fmt.Errorf("edge: msgs[%d] is null", i))
+			return nil, badRequest("PushRoom", fmt.Errorf("edge: msgs[%d] is null", i))
 		}
 		if err := checkPush(m.Op, m.Body); err != nil {
-			return nil, badRequest(fmt.Errorf("msgs[%d]: %w", i, err))
+			return nil, badRequest("PushRoom", fmt.Errorf("msgs[%d]: %w", i, err))
 		}
 	}
 	r := h.srv.room(req.Room)
@@ -136,10 +146,10 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
 	pushesTotal.WithLabelValues("broadcast").Inc()
 	if err := checkPush(req.Op, req.Body); err != nil {
-		return nil, badRequest(err)
+		return nil, badRequest("Broadcast", err)
 	}
 	if req.Speed < 0 {
-		return nil, badRequest(fmt.Errorf("%w: speed %d", ErrNegative, req.Speed))
+		return nil, badRequest("Broadcast", fmt.Errorf("%w: speed %d", ErrNegative, req.Speed))
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	all := h.srv.sessionsSnapshot()
@@ -188,7 +198,7 @@ func (h *Handler) Kick(_ context.Context, req *edge.KickReq) (*edge.KickResp, er
 // rather than read as "all at once".
 func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp, error) {
 	if req.Rate < 0 {
-		return nil, badRequest(fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
+		return nil, badRequest("Drain", fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
 	}
 	h.srv.draining.Store(true)
 	all := h.srv.sessionsSnapshot()

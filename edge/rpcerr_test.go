@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -72,12 +74,16 @@ func TestRPCRefusesPoisonWithEdgeError(t *testing.T) {
 			return err
 		}, "rate -5"},
 	}
+	refusedBefore := refusedCount(t)
 	for _, tc := range cases {
 		err := tc.call()
 		var ee *edge.EdgeError
 		if !errors.As(err, &ee) || ee.Code != CodeBadRequest || !strings.Contains(ee.Message, tc.want) {
 			t.Errorf("%s: err = %#v, want *edge.EdgeError 400 saying %q", tc.name, err, tc.want)
 		}
+	}
+	if got := refusedCount(t) - refusedBefore; got != float64(len(cases)) {
+		t.Errorf("goim_edge_rpc_refused_total rose by %v, want %d", got, len(cases))
 	}
 	if cl.edge.Stats().Draining {
 		t.Fatal("a refused Drain left the edge draining")
@@ -131,4 +137,18 @@ func TestHandlerRefusesOversizedBody(t *testing.T) {
 	if _, err := h.PushKeys(ctx, &edge.PushKeysReq{Keys: []string{"k"}, Op: 1000, Body: big[:protocol.MaxPushBody]}); err != nil {
 		t.Fatalf("body at the limit: %v", err)
 	}
+}
+
+// refusedCount is goim_edge_rpc_refused_total summed over methods.
+func refusedCount(t *testing.T) float64 {
+	t.Helper()
+	var sum float64
+	for _, m := range []string{"PushKeys", "PushRoom", "Broadcast", "Drain"} {
+		var d dto.Metric
+		if err := refusedRPCTotal.WithLabelValues(m).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		sum += d.GetCounter().GetValue()
+	}
+	return sum
 }
