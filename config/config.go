@@ -134,8 +134,8 @@ type EdgeConfig struct {
 // [logic], the HTTP API's in [logic.http], and where it listens.
 type LogicConfig struct {
 	logic.Config
-	// HTTP is the push API's api_key and max_body_bytes.
-	HTTP httpapi.Config `toml:"http"`
+	// HTTP is the push API's api_key (its limits are logic's, above).
+	HTTP LogicHTTPConfig `toml:"http"`
 	// HTTPAddr is goim's HTTP push API, the demo page, health and metrics.
 	HTTPAddr string `toml:"http_addr"`
 	// OpenAPI serves the push API without api_key on a non-loopback
@@ -148,6 +148,18 @@ type LogicConfig struct {
 	// DemoWSURL tells the demo page where devices connect; empty: the
 	// standalone edge's port, else the first node of /goim/nodes/weighted.
 	DemoWSURL string `toml:"demo_ws_url"`
+}
+
+// LogicHTTPConfig is [logic.http]: the HTTP API's settings, plus the old
+// name of logic.max_body_bytes.
+type LogicHTTPConfig struct {
+	httpapi.Config
+	// MaxBodyBytes is the old name of logic.max_body_bytes, from when the
+	// limit applied to the HTTP API only; it now covers the Kitex Push
+	// service too. Still honoured: a non-zero value sets
+	// logic.max_body_bytes (Load refuses the two set to different values).
+	// 0, the default, leaves it to logic.max_body_bytes.
+	MaxBodyBytes int `toml:"max_body_bytes"`
 }
 
 // JobConfig is the job role: job's fan-out settings plus its admin port.
@@ -180,7 +192,7 @@ func Default() *Config {
 		},
 		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: ":3108"},
 		Logic: LogicConfig{
-			Config: logic.DefaultConfig(), HTTP: httpapi.DefaultConfig(),
+			Config: logic.DefaultConfig(), HTTP: LogicHTTPConfig{Config: httpapi.DefaultConfig()},
 			HTTPAddr: ":3111", RPCAddr: ":3119", DemoPage: true,
 		},
 		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/goim-edge/goim-edge/control/logic"
 )
 
 // Options says where the configuration comes from, in increasing priority:
@@ -42,10 +44,29 @@ func Load(o Options) (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := cfg.applyRenamed(); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// applyRenamed moves values given under a key's old name to the new one,
+// so configuration written for an earlier version keeps its meaning.
+// Giving both names different values is an error: which one was meant
+// cannot be known.
+func (c *Config) applyRenamed() error {
+	old := c.Logic.HTTP.MaxBodyBytes
+	if old == 0 {
+		return nil
+	}
+	if cur := c.Logic.MaxBodyBytes; cur != old && cur != logic.DefaultMaxBodyBytes {
+		return fmt.Errorf("config: logic.http.max_body_bytes = %d and logic.max_body_bytes = %d: the first is the old name of the second (which now covers the Kitex Push service too); keep only logic.max_body_bytes", old, cur)
+	}
+	c.Logic.MaxBodyBytes = old
+	return nil
 }
 
 // Check loads file on top of the defaults (no environment, no flags) and

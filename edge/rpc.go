@@ -11,6 +11,8 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
@@ -27,7 +29,15 @@ type Handler struct {
 
 var _ edge.Edge = (*Handler)(nil)
 
-// Errors returned to RPC callers for requests that cannot be served.
+// CodeBadRequest is the edge.EdgeError code of a request that is its own
+// fault (a poison message): retrying it cannot succeed and it says
+// nothing about the edge's health.
+const CodeBadRequest int32 = 400
+
+// Errors returned to RPC callers for requests that cannot be served. They
+// travel as *edge.EdgeError{Code: CodeBadRequest} (see badRequest), the
+// only error shape a Kitex client receives intact and can tell from the
+// edge's own failures with errors.As.
 var (
 	ErrNoRoom    = errors.New("edge: room is required")
 	ErrNoKeys    = errors.New("edge: keys are required")
@@ -35,17 +45,57 @@ var (
 	// ErrRawOp refuses pushes with op 9: the edge builds OpRaw batches
 	// itself, and a TCP device would read a pushed op-9 body as frames.
 	ErrRawOp = errors.New("edge: op 9 (raw) cannot be pushed")
+	// ErrReservedOp refuses the other protocol ops (protocol.Pushable): a
+	// device would read them as a protocol step, not a message.
+	ErrReservedOp = errors.New("edge: reserved protocol op cannot be pushed")
+	// ErrBodyTooLarge refuses a body over protocol.MaxPushBody.
+	ErrBodyTooLarge = errors.New("edge: message body too large")
+	// ErrRoomTooLong refuses a room id no device can be in.
+	ErrRoomTooLong = errors.New("edge: room id too long")
+	// ErrNegative refuses a negative speed or drain rate, which would
+	// otherwise mean "no pacing" and close or reach everything at once.
+	ErrNegative = errors.New("edge: rate must not be negative")
 )
 
+// refusedRPCTotal counts requests refused as their own fault, so a caller
+// sending poison shows on the edge as well as in job.
+var refusedRPCTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "goim_edge_rpc_refused_total",
+	Help: "Edge RPC requests refused as the request's own fault (EdgeError 400), by method.",
+}, []string{"method"})
+
+// badRequest counts a refusal of method and returns err as the IDL
+// exception a caller treats as poison. The message keeps err's text; the
+// sentinels above stay the Go-side names of each case.
+func badRequest(method string, err error) *edge.EdgeError {
+	refusedRPCTotal.WithLabelValues(method).Inc()
+	return &edge.EdgeError{Code: CodeBadRequest, Message: err.Error()}
+}
+
+// checkPush refuses a message no device may receive: a protocol op, or a
+// body larger than any push may carry.
+func checkPush(op int32, body []byte) error {
+	switch {
+	case op == protocol.OpRaw:
+		return ErrRawOp
+	case !protocol.Pushable(op):
+		return fmt.Errorf("%w: op %d", ErrReservedOp, op)
+	case len(body) > protocol.MaxPushBody:
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, len(body), protocol.MaxPushBody)
+	}
+	return nil
+}
+
 // PushKeys queues {op, body} to the connections of keys whose accept set
-// holds op; it returns how many took it.
+// holds op; it returns how many took it. A request that is its own fault
+// is refused with an edge.EdgeError before anything is queued.
 func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
 	pushesTotal.WithLabelValues("keys").Inc()
 	if len(req.Keys) == 0 {
-		return nil, ErrNoKeys
+		return nil, badRequest("PushKeys", ErrNoKeys)
 	}
-	if req.Op == protocol.OpRaw {
-		return nil, ErrRawOp
+	if err := checkPush(req.Op, req.Body); err != nil {
+		return nil, badRequest("PushKeys", err)
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
@@ -59,21 +109,25 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 }
 
 // PushRoom adds msgs to the room's batch (every member gets them, accept
-// sets notwithstanding) and returns the members here.
+// sets notwithstanding) and returns the members here. The whole batch is
+// refused, with an edge.EdgeError, when any message in it is bad.
 func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
 	pushesTotal.WithLabelValues("room").Inc()
 	if req.Room == "" {
-		return nil, ErrNoRoom
+		return nil, badRequest("PushRoom", ErrNoRoom)
+	}
+	if len(req.Room) > protocol.MaxRoomID {
+		return nil, badRequest("PushRoom", fmt.Errorf("%w: %d bytes, the limit is %d", ErrRoomTooLong, len(req.Room), protocol.MaxRoomID))
 	}
 	if len(req.Msgs) == 0 {
-		return nil, ErrNoMessage
+		return nil, badRequest("PushRoom", ErrNoMessage)
 	}
 	for i, m := range req.Msgs {
 		if m == nil {
-			return nil, fmt.Errorf("edge: msgs[%d] is null", i)
+			return nil, badRequest("PushRoom", fmt.Errorf("edge: msgs[%d] is null", i))
 		}
-		if m.Op == protocol.OpRaw {
-			return nil, fmt.Errorf("msgs[%d]: %w", i, ErrRawOp)
+		if err := checkPush(m.Op, m.Body); err != nil {
+			return nil, badRequest("PushRoom", fmt.Errorf("msgs[%d]: %w", i, err))
 		}
 	}
 	r := h.srv.room(req.Room)
@@ -91,8 +145,11 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 // speed connections per second.
 func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
 	pushesTotal.WithLabelValues("broadcast").Inc()
-	if req.Op == protocol.OpRaw {
-		return nil, ErrRawOp
+	if err := checkPush(req.Op, req.Body); err != nil {
+		return nil, badRequest("Broadcast", err)
+	}
+	if req.Speed < 0 {
+		return nil, badRequest("Broadcast", fmt.Errorf("%w: speed %d", ErrNegative, req.Speed))
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	all := h.srv.sessionsSnapshot()
@@ -137,8 +194,12 @@ func (h *Handler) Kick(_ context.Context, req *edge.KickReq) (*edge.KickResp, er
 // Drain stops new connections and closes the existing ones at rate per
 // second (0: all at once) so devices reconnect to other edges. It returns
 // the connections left to close; main also marks the node draining in the
-// registry (Stats().Draining).
+// registry (Stats().Draining). A negative rate is refused (EdgeError 400)
+// rather than read as "all at once".
 func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp, error) {
+	if req.Rate < 0 {
+		return nil, badRequest("Drain", fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
+	}
 	h.srv.draining.Store(true)
 	all := h.srv.sessionsSnapshot()
 	h.srv.loops.Add(1)

@@ -152,7 +152,7 @@ func httpListenAddr(cfg *config.Config, log *slog.Logger) string {
 }
 
 func (n *logicNode) serveHTTP(d logicDeps) error {
-	maxBody := max(n.cfg.Logic.HTTP.MaxBodyBytes+4096, 1<<20)
+	maxBody := max(n.cfg.Logic.MaxBodyBytes+4096, 1<<20)
 	hz := server.New(
 		server.WithListener(n.httpLn),
 		server.WithMaxRequestBodySize(maxBody),
@@ -163,7 +163,7 @@ func (n *logicNode) serveHTTP(d logicDeps) error {
 		server.WithReadTimeout(30*time.Second),
 		server.WithIdleTimeout(2*time.Minute),
 	)
-	httpapi.Register(hz, n.l, n.cfg.Logic.HTTP)
+	httpapi.Register(hz, n.l, n.cfg.Logic.HTTP.Config)
 	obs.RegisterHertz(hz, d.health)
 	if n.cfg.Logic.DemoPage {
 		if err := demo.Register(hz, demo.Config{WSURL: n.cfg.Logic.DemoWSURL, WSPort: d.demoWSPort}); err != nil {
