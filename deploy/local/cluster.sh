@@ -195,6 +195,11 @@ rpc_addr = "127.0.0.1:$LOGIC_RPC"
 admin_addr = "127.0.0.1:$LOGIC_ADMIN"
 demo_ws_url = "ws://127.0.0.1:$(p 3102)/sub"
 
+[auth]
+# Everything here listens on loopback: the trusted network json needs
+# (it believes whatever a device claims; docs/security.md).
+mode = "json"
+
 [store]
 kind = "redis"
 
