@@ -125,7 +125,10 @@ type StaticEdge struct {
 // timeouts, batching, limits) flattened into [edge], plus its admin port.
 type EdgeConfig struct {
 	edge.Config
-	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables). They
+	// need no credential, so the default binds loopback; a non-loopback
+	// address is an explicit choice and the log says it is exposed.
+	// Standalone serves logic.admin_addr instead.
 	AdminAddr string `toml:"admin_addr"`
 }
 
@@ -136,8 +139,13 @@ type LogicConfig struct {
 	logic.Config
 	// HTTP is the push API's api_key (its limits are logic's, above).
 	HTTP LogicHTTPConfig `toml:"http"`
-	// HTTPAddr is goim's HTTP push API, the demo page, health and metrics.
+	// HTTPAddr is goim's HTTP push API, the demo page and /healthz;
+	// /readyz and /metrics are on AdminAddr only.
 	HTTPAddr string `toml:"http_addr"`
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables), loopback
+	// by default like edge.admin_addr and job.admin_addr. Standalone serves
+	// its one admin port here.
+	AdminAddr string `toml:"admin_addr"`
 	// OpenAPI serves the push API without api_key on a non-loopback
 	// address. Off: with no api_key the HTTP server binds 127.0.0.1.
 	OpenAPI bool `toml:"open_api"`
@@ -165,7 +173,9 @@ type LogicHTTPConfig struct {
 // JobConfig is the job role: job's fan-out settings plus its admin port.
 type JobConfig struct {
 	job.Config
-	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables),
+	// loopback by default like edge.admin_addr. Standalone serves
+	// logic.admin_addr instead.
 	AdminAddr string `toml:"admin_addr"`
 }
 
@@ -175,6 +185,14 @@ type StoreConfig struct {
 	Kind  string            `toml:"kind"`
 	Redis storeredis.Config `toml:"redis"`
 }
+
+// Default admin addresses: loopback, since /readyz and /metrics take no
+// credential (a scrape from another host needs an explicit address).
+const (
+	DefaultEdgeAdminAddr  = "127.0.0.1:3108"
+	DefaultLogicAdminAddr = "127.0.0.1:3118"
+	DefaultJobAdminAddr   = "127.0.0.1:3128"
+)
 
 // Default is the standalone configuration on goim's default ports.
 func Default() *Config {
@@ -190,12 +208,12 @@ func Default() *Config {
 			Kind: "static",
 			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
 		},
-		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: ":3108"},
+		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: DefaultEdgeAdminAddr},
 		Logic: LogicConfig{
 			Config: logic.DefaultConfig(), HTTP: LogicHTTPConfig{Config: httpapi.DefaultConfig()},
-			HTTPAddr: ":3111", RPCAddr: ":3119", DemoPage: true,
+			HTTPAddr: ":3111", RPCAddr: ":3119", AdminAddr: DefaultLogicAdminAddr, DemoPage: true,
 		},
-		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},
+		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: DefaultJobAdminAddr},
 		Auth:    auth.DefaultConfig(),
 		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
 		Queue:   queue.DefaultConfig(),

@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	}
 	addr(&errs, "logic.http_addr", c.Logic.HTTPAddr, false)
 	addr(&errs, "logic.rpc_addr", c.Logic.RPCAddr, false)
+	addr(&errs, "logic.admin_addr", c.Logic.AdminAddr, true)
 	addr(&errs, "job.admin_addr", c.Job.AdminAddr, true)
 	if c.Logic.HTTP.MaxBodyBytes < 0 {
 		bad("logic.http.max_body_bytes (renamed logic.max_body_bytes): must be > 0")
@@ -90,6 +91,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+
+	errs = append(errs, c.checkSecrets()...)
 
 	oneOf(&errs, "store.kind", c.Store.Kind, "memory", "redis")
 	if c.Store.Kind == "redis" {

@@ -162,13 +162,13 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	// The admin port is bound first and served only once the edge's
 	// Start has bound (and begun serving) all of its own ports.
 	var err error
-	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health); err != nil {
+	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health, log); err != nil {
 		return nil, err
 	}
 	if r.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, errors.Join(err, r.admin.shutdown(context.Background()))
 	}
-	r.health.AddCheck("logic", func(context.Context) error {
+	r.health.AddGate("logic", func() error {
 		if len(r.rk.disc.Instances(registry.ServiceLogic)) == 0 {
 			return errors.New("no logic node in the registry")
 		}
@@ -181,8 +181,10 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
 		return nil, errors.Join(err, r.closeRest(context.Background()))
 	}
+	r.health.AddGate("edge", r.edge.srv.Refusing)
 	r.admin.serve(log)
 	r.health.SetStarted()
+	r.health.Start(log)
 	return r, nil
 }
 
@@ -191,6 +193,7 @@ func (r *edgeRole) stop(ctx context.Context) error {
 	r.health.SetDraining()
 	r.edge.stop(ctx, st)
 	st.do("close", func() error { return r.closeRest(ctx) })
+	r.health.Close()
 	return st.err()
 }
 

@@ -30,7 +30,8 @@ import (
 )
 
 // logicNode is a running logic: the service, its HTTP server (goim API,
-// health, metrics, demo page) and its Kitex server (Logic + Push).
+// demo page, /healthz) and its Kitex server (Logic + Push). /readyz and
+// /metrics are on the role's admin port (logic.admin_addr), not here.
 type logicNode struct {
 	cfg  *config.Config
 	log  *slog.Logger
@@ -164,7 +165,7 @@ func (n *logicNode) serveHTTP(d logicDeps) error {
 		server.WithIdleTimeout(2*time.Minute),
 	)
 	httpapi.Register(hz, n.l, n.cfg.Logic.HTTP.Config)
-	obs.RegisterHertz(hz, d.health)
+	obs.RegisterLiveness(hz, d.health)
 	if n.cfg.Logic.DemoPage {
 		if err := demo.Register(hz, demo.Config{WSURL: n.cfg.Logic.DemoWSURL, WSPort: d.demoWSPort}); err != nil {
 			return fmt.Errorf("logic: demo page: %w", err)
@@ -267,6 +268,7 @@ type logicRole struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	health   *obs.Health
+	admin    *adminServer
 	rk       *registryKit
 	store    store.Store
 	producer queue.Producer
@@ -275,18 +277,24 @@ type logicRole struct {
 
 func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	r := &logicRole{cfg: cfg, log: log, health: obs.NewHealth()}
-	// Ports first: a busy one fails at once, before any connection.
+	// Ports first: a busy one fails at once, before any connection. The
+	// admin port is served once the API is.
 	httpLn, rpcLn, err := bindLogic(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if r.rk, err = openRegistry(cfg, log); err != nil {
+	if r.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, r.health, log); err != nil {
 		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
+	unbind := func() error { return r.admin.shutdown(context.Background()) }
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		closeAll(httpLn, rpcLn)
+		return nil, errors.Join(err, unbind())
+	}
 	if r.store, err = openStore(cfg); err != nil {
 		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.rk.close())
+		return nil, errors.Join(err, r.rk.close(), unbind())
 	}
 	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
 		r.health.AddCheck("store", p.Ping)
@@ -295,17 +303,19 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
 	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
 		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, r.store.Close(), r.rk.close(), unbind())
 	}
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}
 	if r.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
-		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
 	if err := r.logic.serve(d); err != nil {
-		return nil, errors.Join(err, closeAuth(r.logic.auth), r.producer.Close(), r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, closeAuth(r.logic.auth), r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
+	r.admin.serve(log)
 	r.health.SetStarted()
-	log.Info("logic serving", "http", r.logic.httpAddr, "rpc", r.logic.rpcAddr)
+	r.health.Start(log)
+	log.Info("logic serving", "http", r.logic.httpAddr, "rpc", r.logic.rpcAddr, "admin", r.admin.addr())
 	return r, nil
 }
 
@@ -323,5 +333,7 @@ func (r *logicRole) stop(ctx context.Context) error {
 	st.do("queue close", r.producer.Close)
 	st.do("store close", r.store.Close)
 	st.do("registry close", r.rk.close)
+	st.do("admin close", func() error { return r.admin.shutdown(ctx) })
+	r.health.Close()
 	return st.err()
 }

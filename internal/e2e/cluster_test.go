@@ -23,6 +23,7 @@ type cluster struct {
 	logic, job  *proc
 	edges       [2]*proc
 	httpAddr    string
+	logicAdmin  string
 	jobAdmin    string
 	edgeTCP     [2]string
 	edgeAdmin   [2]string
@@ -64,11 +65,12 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	c := &cluster{redis: testenv.Redis(t), etcd: testenv.Etcd(t)}
 	var ports []string
-	c.logic, ports = startReady(t, "logic", 2, func(ports []string) ([]string, []string, string) {
+	c.logic, ports = startReady(t, "logic", 3, func(ports []string) ([]string, []string, string) {
 		cfg := commonConfig("logic-1", c.etcd.Addr) + fmt.Sprintf(`
 [logic]
 http_addr = %q
 rpc_addr = %q
+admin_addr = %q
 demo_page = false
 online_ttl = "10s"
 
@@ -84,10 +86,10 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-push"
-`, ports[0], ports[1], c.redis.Addr, c.redis.Addr)
-		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[0] + "/readyz"
+`, ports[0], ports[1], ports[2], c.redis.Addr, c.redis.Addr)
+		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[2] + "/readyz"
 	})
-	c.httpAddr = ports[0]
+	c.httpAddr, c.logicAdmin = ports[0], ports[2]
 
 	c.job, ports = startReady(t, "job", 1, func(ports []string) ([]string, []string, string) {
 		cfg := commonConfig("job-1", c.etcd.Addr) + fmt.Sprintf(`
@@ -189,12 +191,13 @@ func TestClusterTwoEdges(t *testing.T) {
 
 	// Redis goes away: logic stays alive but unready, and recovers.
 	c.redis.Stop()
-	waitStatus(t, "http://"+c.httpAddr+"/readyz", 503, 10*time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/readyz", 503, 15*time.Second)
 	waitStatus(t, "http://"+c.httpAddr+"/healthz", 200, time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/healthz", 200, time.Second)
 	if err := c.redis.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, "http://"+c.httpAddr+"/readyz", 200, 10*time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/readyz", 200, 15*time.Second)
 
 	// SIGTERM edge-1: it deregisters first (logic's node list drops it)
 	// while it still serves its devices through the drain delay, then

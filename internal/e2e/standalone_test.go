@@ -19,14 +19,14 @@ import (
 
 // standaloneAddrs are the listen addresses of one standalone process.
 type standaloneAddrs struct {
-	tcp, ws, edgeRPC, http, logicRPC string
+	tcp, ws, edgeRPC, http, logicRPC, admin string
 }
 
 // startStandalone runs `goim-edge standalone` on free loopback ports and
 // waits for /readyz.
 func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 	t.Helper()
-	p, ports := startReady(t, "standalone", 5, func(ports []string) ([]string, []string, string) {
+	p, ports := startReady(t, "standalone", 6, func(ports []string) ([]string, []string, string) {
 		args := []string{"standalone",
 			"-set", "node.id=standalone-e2e",
 			"-set", "edge.tcp_addr=" + ports[0],
@@ -34,11 +34,12 @@ func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 			"-set", "edge.rpc_addr=" + ports[2],
 			"-set", "logic.http_addr=" + ports[3],
 			"-set", "logic.rpc_addr=" + ports[4],
+			"-set", "logic.admin_addr=" + ports[5],
 			"-set", "shutdown.timeout=10s",
 		}
-		return nil, append(args, extra...), "http://" + ports[3] + "/readyz"
+		return nil, append(args, extra...), "http://" + ports[5] + "/readyz"
 	})
-	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4]}
+	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4], admin: ports[5]}
 }
 
 func TestStandaloneDeviceGetsPushes(t *testing.T) {
@@ -92,20 +93,29 @@ func TestStandaloneDeviceGetsPushes(t *testing.T) {
 		}
 	}
 
-	// Operational endpoints on the HTTP port.
-	for path, want := range map[string]string{
-		"/healthz": `"status":"ok"`,
-		"/metrics": "goim_build_info",
-		"/":        "goim-edge demo",
+	// Operational endpoints: /readyz and /metrics on the admin port only;
+	// the public HTTP port has /healthz and the demo page.
+	for _, tt := range []struct {
+		host, path string
+		code       int
+		want       string
+	}{
+		{a.http, "/healthz", 200, `"status":"ok"`},
+		{a.http, "/", 200, "goim-edge demo"},
+		{a.http, "/metrics", 404, ""},
+		{a.http, "/readyz", 404, ""},
+		{a.admin, "/healthz", 200, `"status":"ok"`},
+		{a.admin, "/readyz", 200, `"ready":true`},
+		{a.admin, "/metrics", 200, "goim_build_info"},
 	} {
-		resp, err := http.Get("http://" + a.http + path)
+		resp, err := http.Get("http://" + tt.host + tt.path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
-			t.Fatalf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		if resp.StatusCode != tt.code || !strings.Contains(string(body), tt.want) {
+			t.Fatalf("GET %s%s: %d, want %d with %q", tt.host, tt.path, resp.StatusCode, tt.code, tt.want)
 		}
 	}
 
@@ -189,7 +199,7 @@ func TestStandaloneAPIKey(t *testing.T) {
 	if code := post("Bearer e2e-secret"); code != 200 {
 		t.Fatalf("push with key: %d, want 200", code)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/goim/nodes/weighted?platform=web"} {
+	for _, path := range []string{"/healthz", "/goim/nodes/weighted?platform=web"} {
 		resp, err := http.Get("http://" + a.http + path)
 		if err != nil {
 			t.Fatal(err)

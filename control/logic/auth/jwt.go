@@ -16,6 +16,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	configsecret "github.com/goim-edge/goim-edge/config/secret"
 )
 
 // Claims read in jwt mode besides the configurable rooms/accepts claims.
@@ -90,6 +92,9 @@ func loadKey(alg, path string) (any, error) {
 	switch alg {
 	case "HS256":
 		secret := bytes.TrimSpace(data)
+		if err := configsecret.Check("auth.jwt.key_file "+path, string(secret)); err != nil {
+			return nil, err
+		}
 		if len(secret) < minSecret {
 			return nil, fmt.Errorf("key file %s: HS256 secret is %d bytes, want at least %d", path, len(secret), minSecret)
 		}
