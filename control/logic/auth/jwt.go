@@ -64,9 +64,13 @@ func newJWT(cfg JWTConfig) (*jwtAuth, error) {
 			Client:      &http.Client{Timeout: 10 * time.Second},
 			HTTPTimeout: 10 * time.Second,
 			// An unknown kid (key rotation) may refresh the set once a
-			// minute; a token must not wait for the limiter.
+			// minute. jwkset bounds the limiter wait AND the refetch that
+			// follows with one RateLimitWaitMax deadline, so it must be long
+			// enough for an HTTP round trip (1 ms failed the refetch under
+			// load). A token still never waits for the limiter: rate.Limiter
+			// refuses at once when the next token comes after the deadline.
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
-			RateLimitWaitMax:  time.Millisecond,
+			RateLimitWaitMax:  jwksRefetchTimeout,
 		})
 		if err != nil {
 			stop()
@@ -117,6 +121,10 @@ func loadKey(alg, path string) (any, error) {
 	}
 	return nil, fmt.Errorf("alg %q not supported", alg)
 }
+
+// jwksRefetchTimeout bounds the refetch of the key set that a token
+// with an unknown kid triggers.
+const jwksRefetchTimeout = 5 * time.Second
 
 // Close stops the JWKS refresher.
 func (a *jwtAuth) Close() error {
