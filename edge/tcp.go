@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cloudwego/netpoll"
 
@@ -146,10 +147,29 @@ func (s *Server) onTCPPrepare(c netpoll.Connection) context.Context {
 	}
 	t := &tcpConn{Context: ctx, c: c}
 	if t.sess = newSession(s, t); t.sess == nil {
-		_ = c.Close() // over MaxConnections; OnRequest finds no session
+		_ = c.Close() // refused by a limit; OnRequest finds no session
 		return ctx
 	}
+	limitReceiveBuffer(c, s.cfg.MaxInputBuffer)
 	return t
+}
+
+// limitReceiveBuffer caps the kernel's receive buffer of a device
+// connection at about max bytes (Linux doubles the value for its own
+// bookkeeping). netpoll reads whatever the kernel holds in one go, so
+// this caps how much one poller read can add to a connection's input
+// between two checks of MaxInputBuffer, and it keeps the TCP window a
+// device sees small: goim devices send small frames, and the
+// autotuned default (up to tcp_rmem's maximum, tens of MiB) only serves
+// bulk uploads.
+func limitReceiveBuffer(c netpoll.Connection, max int) {
+	fc, ok := c.(interface{ Fd() int })
+	if !ok {
+		return
+	}
+	if err := syscall.SetsockoptInt(fc.Fd(), syscall.SOL_SOCKET, syscall.SO_RCVBUF, max); err != nil {
+		slog.Debug("edge: set receive buffer", "err", err)
+	}
 }
 
 // onTCPDisconnect closes the session of a connection the poller found
