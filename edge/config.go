@@ -61,7 +61,8 @@ type Config struct {
 	// UpstreamRate and UpstreamBurst are each connection's token bucket
 	// for frames that make the edge or logic work on its behalf: upstream
 	// messages (ops 4, 18–21, ≥ 1000), room changes (12, 22, 24) and
-	// sub/unsub (14, 16). Heartbeats (op 2) draw nothing. A frame over
+	// sub/unsub (14, 16). Heartbeats (op 2) draw nothing unless they
+	// come less than a second apart (no client does). A frame over
 	// the rate is dropped without a reply and counted
 	// (goim_edge_upstream_refused_total); a connection with more than
 	// UpstreamMaxRefused dropped frames within 10 s is closed (reason

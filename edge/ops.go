@@ -22,6 +22,13 @@ func (s *session) handle(f protocol.Frame) error {
 		return s.auth(f)
 	}
 	if f.Op == protocol.OpHeartbeat {
+		if now := time.Now(); s.fastHeartbeat(now) {
+			// A device heartbeating far faster than any client does
+			// pays like any other frame (see heartbeatFreeGap).
+			if ok, err := s.allowUpstream(monotonic(now)); !ok {
+				return err
+			}
+		}
 		return s.heartbeat(f)
 	}
 	if limitedOp(f.Op) {
@@ -152,6 +159,22 @@ func (s *session) auth(f protocol.Frame) error {
 		old.close("replaced")
 	}
 	return nil
+}
+
+// heartbeatFreeGap is the least time since the previous heartbeat (or
+// auth) for a heartbeat to be free of the upstream rate limit. goim's
+// clients heartbeat every 30 s to 4 min; a heartbeat flood would
+// otherwise cost a reply write per 16 bytes received, and a flooder that
+// never reads those replies would fill its socket and hold the reader in
+// a write while its input piles up.
+const heartbeatFreeGap = time.Second
+
+// fastHeartbeat reports whether a heartbeat at now comes within
+// heartbeatFreeGap of the previous one. The previous heartbeat is where
+// the current deadline came from, so this costs no state.
+func (s *session) fastHeartbeat(now time.Time) bool {
+	last := s.deadline.Load() - int64(s.hb())
+	return now.UnixNano()-last < int64(heartbeatFreeGap)
 }
 
 func (s *session) heartbeat(f protocol.Frame) error {

@@ -95,8 +95,8 @@ func TestRoomGranted(t *testing.T) {
 }
 
 // TestUpstreamRateLimit: past its burst a device's upstream frames get
-// no reply and no call to logic, heartbeats still work, and a device
-// that keeps going is closed as rate_limited.
+// no reply and no call to logic, heartbeats at a client's pace still
+// work, and a device that keeps going is closed as rate_limited.
 func TestUpstreamRateLimit(t *testing.T) {
 	cl := newCluster(t, func(c *Config) {
 		c.UpstreamRate, c.UpstreamBurst, c.UpstreamMaxRefused = 0.001, 3, 5
@@ -112,6 +112,10 @@ func TestUpstreamRateLimit(t *testing.T) {
 		}
 	}
 	c.send(protocol.OpSendMsg, 4, []byte("over"))
+	// A heartbeat at a client's pace (not within heartbeatFreeGap of
+	// auth) is answered although the bucket is empty. Sleeping only
+	// makes the gap longer, whatever the machine's load.
+	time.Sleep(heartbeatFreeGap)
 	c.send(protocol.OpHeartbeat, 5, nil)
 	if f := c.read(); f.Op != protocol.OpHeartbeatReply || f.Seq != 5 {
 		t.Fatalf("after a refused frame got op %d seq %d, want the heartbeat reply (seq 5)", f.Op, f.Seq)
@@ -362,5 +366,43 @@ func TestRoomGrantsNoneInJSONMode(t *testing.T) {
 	c.send(protocol.OpChangeRoom, 1, []byte("anything://2"))
 	if f := c.read(); string(f.Body) != "anything://2" {
 		t.Fatalf("json-mode change room reply %q", f.Body)
+	}
+}
+
+// TestHeartbeatFlood: heartbeats at a client's pace are free, but a
+// device heartbeating back to back pays from the upstream bucket: past
+// the burst its heartbeats go unanswered, and it is closed.
+func TestHeartbeatFlood(t *testing.T) {
+	cl := newCluster(t, func(c *Config) {
+		c.UpstreamRate, c.UpstreamBurst, c.UpstreamMaxRefused = 0.001, 5, 3
+	}, nil)
+	closed0 := counterValue(t, closesTotal.WithLabelValues("rate_limited"))
+	c := dialTCP(t, cl.edge.Addrs().TCP)
+	c.auth(token(1, "k-hb-flood", nil))
+	for seq := int32(1); seq <= 5; seq++ {
+		c.send(protocol.OpHeartbeat, seq, nil)
+		if f := c.read(); f.Op != protocol.OpHeartbeatReply || f.Seq != seq {
+			t.Fatalf("heartbeat %d within the burst: op %d seq %d", seq, f.Op, f.Seq)
+		}
+	}
+	for seq := int32(6); seq <= 9; seq++ {
+		c.send(protocol.OpHeartbeat, seq, nil)
+	}
+	c.expectClosed()
+	eventually(t, "the rate_limited close", func() bool {
+		return counterValue(t, closesTotal.WithLabelValues("rate_limited"))-closed0 == 1
+	})
+}
+
+func TestFastHeartbeat(t *testing.T) {
+	s := &session{}
+	s.setHeartbeat(time.Minute)
+	now := time.Now()
+	s.deadline.Store(now.Add(time.Minute).UnixNano()) // a heartbeat just now
+	if !s.fastHeartbeat(now.Add(10 * time.Millisecond)) {
+		t.Error("a heartbeat 10ms after the last is not fast")
+	}
+	if s.fastHeartbeat(now.Add(30 * time.Second)) {
+		t.Error("a heartbeat 30s after the last is fast")
 	}
 }
