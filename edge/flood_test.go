@@ -245,7 +245,9 @@ func TestUpstreamFlood(t *testing.T) {
 		}
 		worstPush = max(worstPush, time.Since(t0))
 		rounds++
-		time.Sleep(10 * time.Millisecond)
+		// Under 20 heartbeats/s: back-to-back heartbeats draw from the
+		// neighbour's own upstream bucket (heartbeatFreeGap).
+		time.Sleep(100 * time.Millisecond)
 	}
 	wg.Wait()
 	close(stopWatch)
