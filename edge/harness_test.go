@@ -40,13 +40,19 @@ func never() <-chan error { return make(chan error) }
 
 func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *cluster {
 	t.Helper()
+	return newClusterAuth(t, mod, lmod, auth.DefaultConfig())
+}
+
+// newClusterAuth is newCluster with logic authenticating by acfg.
+func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config), acfg auth.Config) *cluster {
+	t.Helper()
 	lcfg := logicsvc.DefaultConfig()
 	if lmod != nil {
 		lmod(&lcfg)
 	}
 	st := memory.New()
 	q := qmemory.New(qmemory.DefaultConfig())
-	a, err := auth.New(auth.DefaultConfig())
+	a, err := auth.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,14 @@ import (
 
 // Server is one edge node.
 type Server struct {
-	cfg     Config
-	logic   logic.Client
-	shards  shards
-	ips     *ipCounter
+	cfg    Config
+	logic  logic.Client
+	shards shards
+	ips    *ipCounter
+	admit  *admission
+	// upSlots bounds upstream messages being forwarded to logic at once
+	// (UpstreamParallel).
+	upSlots chan struct{}
 	wheel   *wheel
 	handler *Handler
 
@@ -84,6 +88,8 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 		logic:    logicClient,
 		shards:   newShards(cfg.Buckets),
 		ips:      newIPCounter(cfg.Buckets),
+		admit:    newAdmission(cfg),
+		upSlots:  make(chan struct{}, cfg.UpstreamParallel),
 		wheel:    newWheel(cfg.TimerTick),
 		stop:     make(chan struct{}),
 		logicSem: make(chan struct{}, logicParallel),
@@ -276,26 +282,6 @@ func (s *Server) roomOnline(r *room) int32 {
 		}
 	}
 	return n
-}
-
-// reserveConn takes a connection slot for a new connection of transport
-// kind; false, counted, when MaxConnections are open. session.close gives
-// the slot back.
-func (s *Server) reserveConn(kind string) bool {
-	n := s.open.Add(1)
-	if max := s.cfg.MaxConnections; max > 0 && n > int64(max) {
-		s.open.Add(-1)
-		refusedTotal.WithLabelValues(kind, "max_connections").Inc()
-		return false
-	}
-	return true
-}
-
-// full reports whether MaxConnections are open, so a WebSocket upgrade
-// can be refused before its handshake; reserveConn still decides.
-func (s *Server) full() bool {
-	max := s.cfg.MaxConnections
-	return max > 0 && s.open.Load() >= int64(max)
 }
 
 func (s *Server) sessionOpened(sess *session) {

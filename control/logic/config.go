@@ -55,6 +55,11 @@ type ReceiveConfig struct {
 	Token string `toml:"token"`
 	// Timeout bounds one POST.
 	Timeout time.Duration `toml:"timeout"`
+	// Parallel bounds upstream messages handled at once by this logic
+	// instance (each is a webhook POST when URL is set). More are refused
+	// at once with ErrBusy rather than queued, so a flood from devices
+	// costs bounded memory and the webhook sees bounded concurrency.
+	Parallel int `toml:"parallel"`
 }
 
 // Defaults of the push limits.
@@ -76,7 +81,7 @@ func DefaultConfig() Config {
 		CallTimeout:  3 * time.Second,
 		MaxBodyBytes: DefaultMaxBodyBytes,
 		MaxTargets:   DefaultMaxTargets,
-		Receive:      ReceiveConfig{Timeout: 3 * time.Second},
+		Receive:      ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
 		Nodes:        nodes.DefaultConfig(),
 	}
 }
@@ -109,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTargets <= 0 {
 		errs = append(errs, fmt.Errorf("max_targets %d must be positive", c.MaxTargets))
+	}
+	if c.Receive.Parallel <= 0 {
+		errs = append(errs, fmt.Errorf("receive.parallel %d must be positive", c.Receive.Parallel))
 	}
 	if c.Receive.URL != "" && c.Receive.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("receive.timeout %v must be positive", c.Receive.Timeout))

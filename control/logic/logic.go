@@ -48,6 +48,9 @@ type Logic struct {
 	auth      auth.Authenticator
 	discovery registry.Discovery
 	receiver  Receiver
+	// receiving holds a token per upstream message being handled
+	// (Config.Receive.Parallel).
+	receiving chan struct{}
 	nodes     NodeSelector
 	log       *slog.Logger
 	now       func() time.Time
@@ -88,6 +91,7 @@ func New(cfg Config, deps Deps) (*Logic, error) {
 		auth:       deps.Auth,
 		discovery:  deps.Discovery,
 		receiver:   deps.Receiver,
+		receiving:  make(chan struct{}, cfg.Receive.Parallel),
 		nodes:      deps.Nodes,
 		log:        deps.Logger,
 		now:        time.Now,

@@ -40,6 +40,6 @@ var (
 	}, []string{"result"})
 	receivesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "goim_logic_receives_total",
-		Help: "Upstream device messages, by result (ok, error).",
+		Help: "Upstream device messages, by result (ok, error, busy: refused over receive.parallel).",
 	}, []string{"result"})
 )

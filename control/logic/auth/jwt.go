@@ -187,6 +187,14 @@ func (a *jwtAuth) identity(c jwt.MapClaims) (Identity, error) {
 	if id.Rooms, err = roomSet(rooms); err != nil {
 		return id, fmt.Errorf("claim %s: %w", a.cfg.RoomsClaim, err)
 	}
+	patterns, err := claimStrings(c, a.cfg.GrantsClaim)
+	if err != nil {
+		return id, err
+	}
+	if id.RoomGrants, err = grantSet(id.Rooms, patterns); err != nil {
+		return id, fmt.Errorf("claim %s: %w", a.cfg.GrantsClaim, err)
+	}
+	id.Restricted = true
 	if raw, ok := c[a.cfg.AcceptsClaim]; ok && raw != nil {
 		list, ok := raw.([]any)
 		if !ok {
