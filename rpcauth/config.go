@@ -38,7 +38,9 @@ type Config struct {
 }
 
 // DefaultConfig has no secret and the default payload limit.
-func DefaultConfig() Config { return Config{MaxPayloadBytes: DefaultMaxPayloadBytes} }
+func DefaultConfig() Config {
+	return Config{PreviousSecrets: []string{}, MaxPayloadBytes: DefaultMaxPayloadBytes}
+}
 
 // Required reports whether servers with this configuration check a secret.
 func (c Config) Required() bool { return c.Secret != "" }
