@@ -15,7 +15,9 @@ const HeaderKey = "goim-rpc-secret"
 // server: the TTHeader transport (framed, and able to carry the header)
 // and a MetaHandler that writes secret into every request, retries
 // included. An empty secret sends none, for servers that check none.
-// Append the caller's own options after these.
+// Append the caller's own options after these, and leave the transport
+// alone: a client moved back to Framed or Buffered cannot carry the
+// secret.
 func ClientOptions(secret string) []client.Option {
 	return []client.Option{
 		client.WithTransportProtocol(transport.TTHeader),

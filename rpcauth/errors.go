@@ -30,7 +30,7 @@ func (e *RefusedError) Error() string {
 
 // TypeId makes Kitex send the refusal with type id TypeUnauthenticated
 // (remote.NewTransError looks for this method).
-func (e *RefusedError) TypeId() int32 { return TypeUnauthenticated } //nolint:revive // Kitex's name
+func (e *RefusedError) TypeId() int32 { return TypeUnauthenticated }
 
 // IsRefused reports whether err is a call refused for its secret: on the
 // server side a *RefusedError, on the caller's side the application
