@@ -3,12 +3,16 @@ package rpcauth_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/klog"
 	"github.com/cloudwego/kitex/pkg/remote"
 	"github.com/cloudwego/kitex/transport"
 	"github.com/prometheus/client_golang/prometheus"
@@ -252,6 +256,12 @@ func TestListenAddr(t *testing.T) {
 // server without a secret and on one that requires it (TTHeader, header
 // write, read, check): the difference is what auth costs a call.
 func BenchmarkRoundTrip(b *testing.B) {
+	// Kitex's and the edge's start-up lines would split the benchmark's
+	// result lines.
+	klog.SetOutput(io.Discard)
+	defer klog.SetOutput(os.Stdout)
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, bc := range []struct {
 		name string
 		cfg  rpcauth.Config
