@@ -15,10 +15,11 @@ import (
 	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
-// Config is the whole file. Every role reads [log], [node], [shutdown] and
-// [registry] and [runtime]; edge reads [edge]; logic reads [logic],
+// Config is the whole file. Every role reads [log], [node], [shutdown],
+// [registry], [rpc] and [runtime]; edge reads [edge]; logic reads [logic],
 // [auth], [store] and [queue]; job reads [job] and [queue]; standalone
 // reads them all.
 type Config struct {
@@ -26,6 +27,7 @@ type Config struct {
 	Node     NodeConfig     `toml:"node"`
 	Shutdown ShutdownConfig `toml:"shutdown"`
 	Registry RegistryConfig `toml:"registry"`
+	RPC      rpcauth.Config `toml:"rpc"`
 	Edge     EdgeConfig     `toml:"edge"`
 	Logic    LogicConfig    `toml:"logic"`
 	Job      JobConfig      `toml:"job"`
@@ -208,6 +210,7 @@ func Default() *Config {
 			Kind: "static",
 			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
 		},
+		RPC:  rpcauth.DefaultConfig(),
 		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: DefaultEdgeAdminAddr},
 		Logic: LogicConfig{
 			Config: logic.DefaultConfig(), HTTP: LogicHTTPConfig{Config: httpapi.DefaultConfig()},

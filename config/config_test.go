@@ -237,19 +237,21 @@ func TestEncodeRedactsSecrets(t *testing.T) {
 	c.Store.Redis.Password = "redis-pass"
 	c.Registry.Etcd.Password = "etcd-pass"
 	c.Logic.Receive.Token = "hook-token"
+	c.RPC.Secret = "rpc-secret-current"
+	c.RPC.PreviousSecrets = []string{"rpc-secret-old-1", "rpc-secret-old-2"}
 	text, err := Encode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"s3cret-key", "redis-pass", "etcd-pass", "hook-token"} {
+	for _, secret := range []string{"s3cret-key", "redis-pass", "etcd-pass", "hook-token", "rpc-secret-current", "rpc-secret-old-1", "rpc-secret-old-2"} {
 		if strings.Contains(text, secret) {
 			t.Errorf("config print leaks %q", secret)
 		}
 	}
-	if c.Logic.HTTP.APIKey != "s3cret-key" {
+	if c.Logic.HTTP.APIKey != "s3cret-key" || c.RPC.PreviousSecrets[1] != "rpc-secret-old-2" {
 		t.Fatal("Encode changed the config it printed")
 	}
-	if strings.Count(text, Redacted) != 4 {
-		t.Fatalf("want 4 redactions:\n%s", text)
+	if strings.Count(text, Redacted) != 7 {
+		t.Fatalf("want 7 redactions:\n%s", text)
 	}
 }

@@ -102,8 +102,9 @@ func decodeFile(path string, cfg *Config) error {
 	return nil
 }
 
-// secretSuffixes mark keys whose values Encode hides.
-var secretSuffixes = []string{"password", "api_key", "token", "secret"}
+// secretSuffixes mark keys whose values Encode hides (strings, and each
+// item of string lists such as rpc.previous_secrets).
+var secretSuffixes = []string{"password", "api_key", "token", "secret", "secrets"}
 
 // Redacted is what Encode prints instead of a secret.
 const Redacted = "<redacted>"
@@ -115,8 +116,19 @@ func Encode(cfg *Config) (string, error) {
 	c := *cfg
 	for _, f := range leaves(&c) {
 		for _, suf := range secretSuffixes {
-			if strings.HasSuffix(f.path, suf) && f.value.Kind() == reflect.String && f.value.String() != "" {
+			if !strings.HasSuffix(f.path, suf) {
+				continue
+			}
+			switch {
+			case f.value.Kind() == reflect.String && f.value.String() != "":
 				f.value.SetString(Redacted)
+			case f.value.Kind() == reflect.Slice && f.value.Type().Elem().Kind() == reflect.String && f.value.Len() > 0:
+				// A fresh slice: c shares the caller's backing array.
+				red := reflect.MakeSlice(f.value.Type(), f.value.Len(), f.value.Len())
+				for i := range red.Len() {
+					red.Index(i).SetString(Redacted)
+				}
+				f.value.Set(red)
 			}
 		}
 	}

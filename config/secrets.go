@@ -16,14 +16,17 @@ import (
 // when logic loads it (package auth), since config check does not read
 // files.
 //
-// A new secret setting gets its line here; rpc.secret and
-// rpc.previous_secrets must be checked the same way.
+// A new secret setting gets its line here.
 func (c *Config) checkSecrets() []error {
 	var errs []error
 	add := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	add(secret.Check("rpc.secret", c.RPC.Secret))
+	for i, prev := range c.RPC.PreviousSecrets {
+		add(secret.Check(fmt.Sprintf("rpc.previous_secrets[%d]", i), prev))
 	}
 	add(secret.Check("logic.http.api_key", c.Logic.HTTP.APIKey))
 	add(secret.Check("registry.etcd.password", c.Registry.Etcd.Password))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // Config is one edge node's listeners, timing and limits. Zero fields are
@@ -31,6 +32,12 @@ type Config struct {
 	TLSKeyFile  string `toml:"tls_key_file"`
 	// RPCAddr is the Kitex Edge service job calls (3109).
 	RPCAddr string `toml:"rpc_addr"`
+	// RPCAuth guards the Edge service: the secret every call must carry
+	// and the payload limit (package rpcauth). The process fills it from
+	// [rpc]; the zero value checks no secret and limits payloads to
+	// rpcauth.DefaultMaxPayloadBytes. Where RPCAddr binds without a
+	// secret is the caller's choice (rpcauth.ListenAddr).
+	RPCAuth rpcauth.Config `toml:"-"`
 
 	// MaxConnections caps open device connections (TCP and WebSocket
 	// together, authenticated or not); more are refused at once: a TCP

@@ -22,6 +22,7 @@ import (
 	edgeclient "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	logicclient "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // cluster is an edge on loopback ports with the real logic service
@@ -37,6 +38,9 @@ type cluster struct {
 }
 
 func never() <-chan error { return make(chan error) }
+
+// harnessRPCSecret is the rpc secret of the harness edges' Edge service.
+const harnessRPCSecret = "edge-harness-rpc-secret"
 
 func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *cluster {
 	t.Helper()
@@ -78,6 +82,8 @@ func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)
 	cfg.RoomBatchWindow = 5 * time.Millisecond
 	cfg.TimerTick = 100 * time.Millisecond
 	cfg.RenewOnlineInterval = 200 * time.Millisecond
+	// Job's calls carry the secret, as in production.
+	cfg.RPCAuth = rpcauth.Config{Secret: harnessRPCSecret, MaxPayloadBytes: rpcauth.DefaultMaxPayloadBytes}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -88,7 +94,8 @@ func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rpc, err := edgeclient.NewClient("goim.edge", client.WithHostPorts(e.Addrs().RPC), client.WithRPCTimeout(5*time.Second))
+	rpc, err := edgeclient.NewClient("goim.edge", append(rpcauth.ClientOptions(cfg.RPCAuth.Secret),
+		client.WithHostPorts(e.Addrs().RPC), client.WithRPCTimeout(5*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // Handler implements the Kitex Edge service (kitex_gen/edge.Edge): the
@@ -253,12 +254,13 @@ func (s *Server) startRPC() error {
 	// itself. (Stop called before Run has built its transport would leave
 	// Run serving forever.)
 	exit := make(chan error)
-	svr := edgeservice.NewServer(s.handler,
+	opts := append(rpcauth.ServerOptions(s.cfg.RPCAuth, registry.ServiceEdge),
 		kitexserver.WithListener(ln),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(2*time.Second),
 	)
+	svr := edgeservice.NewServer(s.handler, opts...)
 	s.rpc, s.rpcExit, s.rpcDone = svr, exit, make(chan struct{})
 	go func() {
 		defer close(s.rpcDone)
@@ -266,14 +268,14 @@ func (s *Server) startRPC() error {
 			slog.Error("edge: rpc serve", "addr", s.addrs.RPC, "err", err)
 		}
 	}()
-	return waitRPC(s.addrs.RPC, s.rpcDone)
+	return waitRPC(s.addrs.RPC, s.cfg.RPCAuth.Secret, s.rpcDone)
 }
 
-// waitRPC returns once the Edge service at addr answers a call; see
-// package serving for why Start waits for it.
-func waitRPC(addr string, done <-chan struct{}) error {
-	cli, err := edgeservice.NewClient(registry.ServiceEdge,
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+// waitRPC returns once the Edge service at addr answers a call made with
+// secret; see package serving for why Start waits for it.
+func waitRPC(addr, secret string, done <-chan struct{}) error {
+	cli, err := edgeservice.NewClient(registry.ServiceEdge, append(rpcauth.ClientOptions(secret),
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("edge: rpc probe client: %w", err)
 	}

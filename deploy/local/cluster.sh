@@ -12,6 +12,8 @@
 # temporary folder that `up` prints. This script installs nothing: it says
 # what is missing. CLUSTER_BIN=path uses a prebuilt goim-edge binary;
 # CLUSTER_PORT_OFFSET=N adds N to every port (to run beside something else).
+# Every Kitex call carries rpc.secret: $GOIM_RPC_SECRET when set, else a
+# random one `up` generates and keeps in the folder (conf/rpc.secret).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -141,6 +143,9 @@ cmd_up() {
   wait_for etcd 20 test_http_ok "$ETCD_PORT" /health
   say "redis 127.0.0.1:$REDIS_PORT, etcd 127.0.0.1:$ETCD_PORT ready"
 
+  RPC_SECRET=${GOIM_RPC_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
+  [ ${#RPC_SECRET} -ge 16 ] || die "GOIM_RPC_SECRET must be at least 16 characters"
+  (umask 077 && printf '%s\n' "$RPC_SECRET" >"$DIR/conf/rpc.secret")
   write_configs
   start logic "$bin" logic -config "$DIR/conf/logic.toml"
   wait_for logic 30 test_http_ok "$LOGIC_ADMIN" /readyz
@@ -154,6 +159,7 @@ cmd_up() {
 cluster: up. Logs: $DIR/logs   Stop: $0 down
   demo page     http://127.0.0.1:$LOGIC_HTTP/
   push API      curl -d 'hello' 'http://127.0.0.1:$LOGIC_HTTP/goim/push/mids?operation=1000&mids=123'
+  Kitex Push    127.0.0.1:$LOGIC_RPC, rpc.secret in $DIR/conf/rpc.secret
   edge-1        tcp 127.0.0.1:$(p 3101)  ws ws://127.0.0.1:$(p 3102)/sub
   edge-2        tcp 127.0.0.1:$(p 3201)  ws ws://127.0.0.1:$(p 3202)/sub
 EOF
@@ -181,6 +187,9 @@ kind = "etcd"
 [registry.etcd]
 endpoints = ["127.0.0.1:$ETCD_PORT"]
 lease_ttl = "5s"
+
+[rpc]
+secret = "$RPC_SECRET"
 EOF
 }
 

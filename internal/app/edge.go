@@ -19,6 +19,7 @@ import (
 	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // registryRefresh is how often an edge republishes its load (connection
@@ -42,6 +43,10 @@ type edgeNode struct {
 func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *registryKit, loopbackRPC bool) (*edgeNode, error) {
 	ec := cfg.Edge.Config
 	ec.Node = cfg.EdgeNode()
+	ec.RPCAuth = cfg.RPC
+	if ec.RPCAddr != "" {
+		ec.RPCAddr = rpcListenAddr(cfg, log, "edge", ec.RPCAddr)
+	}
 	srv, err := edge.New(ec, lc)
 	if err != nil {
 		return nil, err
@@ -134,7 +139,7 @@ func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 func newLogicClient(cfg *config.Config, rk *registryKit) (logicsvc.Client, error) {
 	fp := retry.NewFailurePolicy()
 	fp.WithMaxRetryTimes(1)
-	opts := append(registry.NewResolver(rk.disc).ClientOptions(),
+	opts := append(append(rpcauth.ClientOptions(cfg.RPC.Secret), registry.NewResolver(rk.disc).ClientOptions()...),
 		client.WithRPCTimeout(cfg.Edge.LogicTimeout),
 		client.WithConnectTimeout(time.Second),
 		client.WithFailureRetry(fp),

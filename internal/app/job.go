@@ -25,7 +25,9 @@ type jobNode struct {
 
 // startJob runs a job over consumer, finding edges in disc.
 func startJob(cfg *config.Config, log *slog.Logger, consumer queue.Consumer, disc registry.Discovery) (*jobNode, error) {
-	j, err := job.New(cfg.Job.Config, consumer, disc)
+	jc := cfg.Job.Config
+	jc.RPCSecret = cfg.RPC.Secret
+	j, err := job.New(jc, consumer, disc)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // logicNode is a running logic: the service, its HTTP server (goim API,
@@ -96,7 +97,7 @@ func bindLogic(cfg *config.Config, log *slog.Logger) (httpLn, rpcLn net.Listener
 	if httpLn, err = listen("logic", "http", httpListenAddr(cfg, log)); err != nil {
 		return nil, nil, err
 	}
-	if rpcLn, err = listen("logic", "rpc", cfg.Logic.RPCAddr); err != nil {
+	if rpcLn, err = listen("logic", "rpc", rpcListenAddr(cfg, log, "logic", cfg.Logic.RPCAddr)); err != nil {
 		closeAll(httpLn)
 		return nil, nil, err
 	}
@@ -185,14 +186,15 @@ func (n *logicNode) serveRPC() error {
 	// itself. (Calling Stop before Run has built its transport would
 	// leave Run serving forever.)
 	exit := make(chan error)
-	svr := kitexserver.NewServer(
+	// rpcauth first: a refused call reaches no other middleware.
+	svr := kitexserver.NewServer(append(rpcauth.ServerOptions(n.cfg.RPC, registry.ServiceLogic),
 		kitexserver.WithListener(n.rpcLn),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceLogic}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(3*time.Second),
 		kitexserver.WithMiddleware(obs.ServerMetrics),
 		kitexserver.WithCompatibleMiddlewareForUnary(),
-	)
+	)...)
 	if err := n.l.RegisterKitex(svr); err != nil {
 		_ = n.rpcLn.Close()
 		return fmt.Errorf("logic: rpc: %w", err)
@@ -205,14 +207,15 @@ func (n *logicNode) serveRPC() error {
 			n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
 		}
 	}()
-	return waitLogicRPC(n.rpcAddr, n.rpcDone)
+	return waitLogicRPC(n.rpcAddr, n.cfg.RPC.Secret, n.rpcDone)
 }
 
-// waitLogicRPC returns once the server at addr answers a call (the Push
-// service's NodesInstances: read-only, no Redis); see package serving.
-func waitLogicRPC(addr string, done <-chan struct{}) error {
-	cli, err := pushclient.NewClient(registry.ServiceLogic,
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+// waitLogicRPC returns once the server at addr answers a call made with
+// secret (the Push service's NodesInstances: read-only, no Redis); see
+// package serving.
+func waitLogicRPC(addr, secret string, done <-chan struct{}) error {
+	cli, err := pushclient.NewClient(registry.ServiceLogic, append(rpcauth.ClientOptions(secret),
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("logic: rpc probe client: %w", err)
 	}

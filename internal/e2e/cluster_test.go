@@ -58,7 +58,10 @@ kind = "etcd"
 [registry.etcd]
 endpoints = [%q]
 lease_ttl = "2s"
-`, id, etcdAddr)
+
+[rpc]
+secret = %q
+`, id, etcdAddr, e2eRPCSecret)
 }
 
 func startCluster(t *testing.T) *cluster {

@@ -15,7 +15,12 @@ import (
 
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushsvc "github.com/goim-edge/goim-edge/kitex_gen/push/push"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
+
+// e2eRPCSecret is the rpc.secret every process of these tests runs with,
+// so every Kitex hop (edge → logic, job → edge, the Push client) carries it.
+const e2eRPCSecret = "e2e-rpc-secret-0123456789"
 
 // standaloneAddrs are the listen addresses of one standalone process.
 type standaloneAddrs struct {
@@ -37,7 +42,8 @@ func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 			"-set", "logic.admin_addr=" + ports[5],
 			"-set", "shutdown.timeout=10s",
 		}
-		return nil, append(args, extra...), "http://" + ports[5] + "/readyz"
+		// The secret comes from the environment, as deployments pass it.
+		return []string{"GOIM_RPC_SECRET=" + e2eRPCSecret}, append(args, extra...), "http://" + ports[5] + "/readyz"
 	})
 	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4], admin: ports[5]}
 }
@@ -63,8 +69,17 @@ func TestStandaloneDeviceGetsPushes(t *testing.T) {
 	bob.expect(1000, "to-all", 5*time.Second)
 
 	// Internal services push through the Kitex Push service on logic's
-	// RPC port, as the README shows.
-	cli, err := pushsvc.NewClient("goim.logic", client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))
+	// RPC port with the cluster's secret, as the README shows; without it
+	// they are refused.
+	anon, err := pushsvc.NewClient("goim.logic", client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.PushMids(context.Background(), &push.PushMidsReq{Op: 1001, Mids: []int64{42}, Body: []byte("anonymous")}); !rpcauth.IsRefused(err) {
+		t.Fatalf("Kitex PushMids without the secret: %v, want refused", err)
+	}
+	cli, err := pushsvc.NewClient("goim.logic", append(rpcauth.ClientOptions(e2eRPCSecret),
+		client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}

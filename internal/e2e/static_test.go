@@ -26,6 +26,9 @@ region = "local"
 [registry]
 kind = "static"
 
+[rpc]
+secret = %q
+
 [registry.static]
 logic = [%q]
 
@@ -61,7 +64,7 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-static"
-`, logicRPC, edgeRPC, edgeTCP, edgeWS, edgeTCP, edgeWS, edgeRPC, edgeAdmin, logicHTTP, logicRPC, logicAdmin, jobAdmin, redis.Addr, redis.Addr))
+`, e2eRPCSecret, logicRPC, edgeRPC, edgeTCP, edgeWS, edgeTCP, edgeWS, edgeRPC, edgeAdmin, logicHTTP, logicRPC, logicAdmin, jobAdmin, redis.Addr, redis.Addr))
 
 	logic := start(t, "logic", nil, "logic", "-config", shared, "-set", "node.id=logic-1")
 	waitReady(t, logic, "http://"+logicAdmin+"/readyz")
