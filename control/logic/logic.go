@@ -56,6 +56,8 @@ type Logic struct {
 	rooms      map[string]int64 // last cluster-wide room counts
 	roomsAt    time.Time
 	roomsFresh time.Duration
+
+	epoch epochCache // the store's generation; see restore.go
 }
 
 var (
