@@ -40,6 +40,9 @@ type Server struct {
 	closing atomic.Bool
 	// allRooms is the cluster-wide room counts from the last RenewOnline.
 	allRooms atomic.Pointer[map[string]int32]
+	// epoch is the route store's generation as logic names it; see
+	// restore.go.
+	epoch epochWatch
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -88,6 +91,7 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 		stop:     make(chan struct{}),
 		logicSem: make(chan struct{}, logicParallel),
 	}
+	s.epoch.kick = make(chan struct{}, 1)
 	s.handler = &Handler{srv: s}
 	return s, nil
 }
@@ -157,9 +161,10 @@ func (s *Server) Start() error {
 		}
 	}
 	s.started = true
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go func() { defer s.loops.Done(); s.wheel.run(s.stop) }()
 	go func() { defer s.loops.Done(); s.renewOnlineLoop() }()
+	go func() { defer s.loops.Done(); s.epochLoop() }()
 	if (s.ws != nil || s.wss != nil) && s.cfg.WSPingInterval > 0 {
 		s.loops.Add(1)
 		go func() { defer s.loops.Done(); s.pingLoop() }()

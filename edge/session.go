@@ -140,6 +140,13 @@ func (s *session) close(reason string) {
 	}
 }
 
+// isClosed reports whether close has run.
+func (s *session) isClosed() bool {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.closed
+}
+
 // monoBase anchors monotonic.
 var monoBase = time.Now()
 
