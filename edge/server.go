@@ -36,6 +36,11 @@ type Server struct {
 	// MaxConnections.
 	open     atomic.Int64
 	draining atomic.Bool
+	// drainCh is closed (drainOnce) when draining begins; ending is set
+	// while endSessions runs.
+	drainCh   chan struct{}
+	drainOnce sync.Once
+	ending    atomic.Bool
 	// closing is set once Shutdown begins: listener errors are expected.
 	closing atomic.Bool
 	// allRooms is the cluster-wide room counts from the last RenewOnline.
@@ -92,6 +97,7 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 		logicSem: make(chan struct{}, logicParallel),
 	}
 	s.epoch.kick = make(chan struct{}, 1)
+	s.drainCh = make(chan struct{})
 	s.handler = &Handler{srv: s}
 	return s, nil
 }
@@ -199,8 +205,12 @@ func (s *Server) Stats() Stats {
 // Shutdown stops taking connections, closes the ones it holds (their
 // routes are removed in logic), lets in-flight RPCs finish and waits for
 // background work until ctx ends.
+//
+// Shutdown alone closes the sessions at once, without a goodbye; to drain
+// gracefully, call Handler.Drain (or BeginDrain and wait for the sessions
+// to go) first, while the RPC service still serves pushes.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
+	s.BeginDrain()
 	s.closing.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
