@@ -3,6 +3,8 @@ package logic
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,4 +125,38 @@ func TestRestoreRefusesBadRequests(t *testing.T) {
 		t.Fatalf("refused restores wrote %v", got)
 	}
 	var _ store.Store = h.st
+}
+
+// countingStore is a real store that counts its Epoch reads.
+type countingStore struct {
+	store.Store
+	epochs atomic.Int64
+}
+
+func (s *countingStore) Epoch(ctx context.Context) (string, error) {
+	s.epochs.Add(1)
+	return s.Store.Epoch(ctx)
+}
+
+// TestEpochCached: edges asking for the epoch all the time cost one store
+// read per refresh interval, not one per call.
+func TestEpochCached(t *testing.T) {
+	st := &countingStore{Store: logictest.RedisStore(t)}
+	h := newHarness(t, st, func(c *Config) { c.EpochRefresh = time.Hour })
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if _, err := h.l.Epoch(ctx, &logic.EpochReq{Server: "edge-a"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := st.epochs.Load(); n < 1 || n > 8 {
+		t.Fatalf("800 Epoch calls read the store %d times, want 1 (at most one per concurrent first caller)", n)
+	}
 }
