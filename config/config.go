@@ -69,17 +69,19 @@ type NodeConfig struct {
 
 // ShutdownConfig bounds graceful shutdown on SIGTERM/SIGINT.
 type ShutdownConfig struct {
-	// Timeout is the whole budget: deregister, stop accepting, close
-	// connections, finish in-flight pushes. After it the process exits.
+	// Timeout is the whole budget: deregister (an edge: mark draining),
+	// stop accepting, close connections, finish in-flight pushes. After
+	// it the process exits.
 	Timeout time.Duration `toml:"timeout"`
-	// DrainDelay is how long to keep serving after deregistering and
-	// failing /readyz, so load balancers and watchers see the node leave
-	// before its listeners close.
+	// DrainDelay is how long to keep serving after failing /readyz and
+	// deregistering (logic, job) or being marked draining (edge), so load
+	// balancers and watchers see the node leave before it stops serving.
 	DrainDelay time.Duration `toml:"drain_delay"`
-	// CloseRate is how many device connections per second an edge closes
-	// when it shuts down, so clients reconnect elsewhere in a trickle
-	// instead of a storm; 0 closes them all at once. Whatever is still
-	// open when the budget nears its end is closed at once.
+	// CloseRate is how many device connections per second an edge ends
+	// when it shuts down, while it still delivers their pushes, so clients
+	// reconnect elsewhere in a trickle instead of a storm; 0 ends them
+	// all at once. Whatever is still open when the budget nears its end
+	// is closed at once. The edge deregisters after the last one.
 	CloseRate int `toml:"close_rate"`
 }
 

@@ -140,6 +140,18 @@ type Config struct {
 	RouteRenewInterval time.Duration `toml:"route_renew_interval"`
 	// LogicTimeout bounds every call to logic.
 	LogicTimeout time.Duration `toml:"logic_timeout"`
+
+	// EpochInterval is how often the edge asks logic for the route
+	// store's epoch (0: only the epoch in Connect, Heartbeat and
+	// RenewOnline answers counts). A new epoch means the store lost its
+	// data, and the edge re-registers every route it holds.
+	EpochInterval time.Duration `toml:"epoch_interval"`
+	// RestoreRate bounds that re-registration in routes per second, and
+	// RestoreBatch is how many routes one Restore call carries: with many
+	// edges restoring at once the store sees edges × RestoreRate writes
+	// per second.
+	RestoreRate  int `toml:"restore_rate"`
+	RestoreBatch int `toml:"restore_batch"`
 }
 
 // DefaultConfig returns goim's ports and timings.
@@ -183,6 +195,9 @@ func DefaultConfig() Config {
 		RenewOnlineInterval: 10 * time.Second,
 		RouteRenewInterval:  10 * time.Minute,
 		LogicTimeout:        3 * time.Second,
+		EpochInterval:       2 * time.Second,
+		RestoreRate:         10000,
+		RestoreBatch:        500,
 	}
 }
 
@@ -261,6 +276,15 @@ func (c Config) Validate() error {
 	if c.SendQueue <= 0 {
 		errs = append(errs, fmt.Errorf("send_queue %d must be positive", c.SendQueue))
 	}
+	if c.EpochInterval < 0 {
+		errs = append(errs, fmt.Errorf("epoch_interval %v must not be negative (0: no polling)", c.EpochInterval))
+	}
+	if c.RestoreRate <= 0 {
+		errs = append(errs, fmt.Errorf("restore_rate %d must be positive", c.RestoreRate))
+	}
+	if c.RestoreBatch <= 0 || c.RestoreBatch > maxRestoreBatch {
+		errs = append(errs, fmt.Errorf("restore_batch %d must be within [1, %d]", c.RestoreBatch, maxRestoreBatch))
+	}
 	if c.WSPingInterval < 0 {
 		errs = append(errs, fmt.Errorf("ws_ping_interval %v must not be negative", c.WSPingInterval))
 	}
@@ -275,6 +299,10 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// maxRestoreBatch is the most routes logic takes in one Restore call
+// (logic.MaxRestoreRoutes).
+const maxRestoreBatch = 10000
 
 // idleDeadline is the heartbeat deadline used when logic gives none.
 func (c Config) idleDeadline() time.Duration {

@@ -68,6 +68,14 @@ var (
 		Name: "goim_edge_room_refused_total",
 		Help: "Room changes (op 12) and joins (op 22) refused because the room is outside the device's grants, by op.",
 	}, []string{"op"})
+	restoresTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_restores_total",
+		Help: "Route restores completed: every route re-registered in logic after the route store lost its data (a new store epoch).",
+	})
+	routesRestoredTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_routes_restored_total",
+		Help: "Routes written back by route restores (keys that moved to another edge are not counted).",
+	})
 	upstreamTotal = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "goim_edge_upstream_total",
 		Help: "Upstream messages (op 4 and business ops) forwarded to logic.",

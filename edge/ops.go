@@ -106,6 +106,7 @@ func (s *session) auth(f protocol.Frame) error {
 		authTotal.WithLabelValues("error").Inc()
 		return errEmptyKey
 	}
+	srv.observeEpoch(resp.StoreEpoch)
 	s.mid, s.key = resp.Mid, resp.Key
 	hb := time.Duration(resp.HeartbeatMs) * time.Millisecond
 	if hb <= 0 {

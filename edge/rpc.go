@@ -192,30 +192,34 @@ func (h *Handler) Kick(_ context.Context, req *edge.KickReq) (*edge.KickResp, er
 	return &edge.KickResp{Kicked: int32(n)}, nil
 }
 
-// Drain stops new connections and closes the existing ones at rate per
-// second (0: all at once) so devices reconnect to other edges. It returns
-// the connections left to close; main also marks the node draining in the
-// registry (Stats().Draining). A negative rate is refused (EdgeError 400)
-// rather than read as "all at once".
+// Drain stops new connections and ends the existing ones at rate per
+// second (0: all at once) so devices reconnect to other edges: each
+// device gets what is queued for it, WebSocket devices a close frame with
+// code 1001, then its connection closes (see goaway.go). Pushes keep
+// being served meanwhile. It returns the connections left to end; main
+// publishes the node as draining in the registry (DrainStarted), and a
+// Drain while one is running leaves that one's pace alone. A negative
+// rate is refused (EdgeError 400) rather than read as "all at once".
 func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp, error) {
 	if req.Rate < 0 {
 		return nil, badRequest("Drain", fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
 	}
-	h.srv.draining.Store(true)
-	all := h.srv.sessionsSnapshot()
+	h.srv.BeginDrain()
+	n := h.srv.Stats().Conns
 	h.srv.loops.Add(1)
 	go func() {
 		defer h.srv.loops.Done()
-		h.srv.paced(all, int(req.Rate), func(s *session) { s.close("drain") })
+		h.srv.endSessions(int(req.Rate))
 	}()
-	return &edge.DrainResp{Connections: int32(len(all))}, nil
+	return &edge.DrainResp{Connections: int32(n)}, nil
 }
 
 // paceTick is how often paced work runs a slice of its connections.
 const paceTick = 10 * time.Millisecond
 
 // paced calls fn for each session, at most perSecond per second (0: no
-// limit), stopping early on Shutdown.
+// limit), stopping early on Shutdown. The allowance grows with the time
+// elapsed, so rates below one per tick are kept too.
 func (s *Server) paced(all []*session, perSecond int, fn func(*session)) {
 	if perSecond <= 0 {
 		for _, sess := range all {
@@ -223,15 +227,20 @@ func (s *Server) paced(all []*session, perSecond int, fn func(*session)) {
 		}
 		return
 	}
-	per := max(perSecond*int(paceTick)/int(time.Second), 1)
 	t := time.NewTicker(paceTick)
 	defer t.Stop()
-	for len(all) > 0 {
-		n := min(per, len(all))
-		for _, sess := range all[:n] {
+	start := time.Now()
+	done := 0
+	for {
+		allowed := 1 + int(float64(perSecond)*time.Since(start).Seconds())
+		n := min(allowed-done, len(all))
+		for _, sess := range all[:max(n, 0)] {
 			fn(sess)
 		}
-		all = all[n:]
+		if n > 0 {
+			all = all[n:]
+			done += n
+		}
 		if len(all) == 0 {
 			return
 		}

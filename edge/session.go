@@ -92,6 +92,10 @@ type session struct {
 
 	closed, authed   bool // under smu
 	qclosed, writing bool // under qmu; writing: a drain goroutine owns the queue
+	// goingAway (under qmu): a drain is ending the session; it takes no
+	// more pushes, and whoever owns the queue writes what is in it, says
+	// goodbye and closes (see goaway.go).
+	goingAway bool
 	// wdone (under wmu) forbids further writes: Hertz recycles a hijacked
 	// connection once the WebSocket reader returns.
 	wdone bool
@@ -152,6 +156,13 @@ func (s *session) close(reason string) {
 	if s.srv.bucketFor(s.key).delIfSame(s.key, s) {
 		s.disconnectLogic()
 	}
+}
+
+// isClosed reports whether close has run.
+func (s *session) isClosed() bool {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.closed
 }
 
 // monoBase anchors monotonic.

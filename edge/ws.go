@@ -93,6 +93,13 @@ func (t *wsConn) write(msgs [][]byte) error {
 	return nil
 }
 
+// goAway sends a close frame with code 1001 (going away) and reason, so
+// the device reconnects elsewhere. Callers hold session.wmu.
+func (t *wsConn) goAway(reason string) error {
+	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, reason)
+	return t.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.writeTimeout))
+}
+
 // wsWriteBuffers lends write buffers to connections only while they
 // write, so idle WebSocket connections hold none.
 type wsWriteBuffers struct{ p sync.Pool }

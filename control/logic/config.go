@@ -37,6 +37,11 @@ type Config struct {
 	// CallTimeout bounds each store/queue/auth call made while serving one
 	// request, so a hung dependency fails the request instead of piling up.
 	CallTimeout time.Duration `toml:"call_timeout"`
+	// EpochRefresh is how long logic trusts its cached copy of the store's
+	// epoch (the value that changes when the store loses its data) before
+	// it reads it again; edges learn of a loss within about this plus
+	// their own epoch_interval.
+	EpochRefresh time.Duration `toml:"epoch_refresh"`
 	// Receive is where upstream (device → server) messages go.
 	Receive ReceiveConfig `toml:"receive"`
 	// Nodes tunes /goim/nodes/weighted. Its heartbeat and heartbeat_max
@@ -81,6 +86,7 @@ func DefaultConfig() Config {
 		CallTimeout:  3 * time.Second,
 		MaxBodyBytes: DefaultMaxBodyBytes,
 		MaxTargets:   DefaultMaxTargets,
+		EpochRefresh: time.Second,
 		Receive:      ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
 		Nodes:        nodes.DefaultConfig(),
 	}
@@ -117,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.Receive.Parallel <= 0 {
 		errs = append(errs, fmt.Errorf("receive.parallel %d must be positive", c.Receive.Parallel))
+	}
+	if c.EpochRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("epoch_refresh %v must be positive", c.EpochRefresh))
 	}
 	if c.Receive.URL != "" && c.Receive.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("receive.timeout %v must be positive", c.Receive.Timeout))

@@ -56,6 +56,7 @@ func (l *Logic) connect(ctx context.Context, req *logic.ConnectReq) (*logic.Conn
 		Rooms:       id.Rooms,
 		Accepts:     id.Accepts,
 		HeartbeatMs: l.cfg.HeartbeatDeadline().Milliseconds(),
+		StoreEpoch:  l.storeEpoch(ctx),
 	}
 	if id.Restricted {
 		// Set even when empty: an empty list grants no room, where an
@@ -97,7 +98,7 @@ func (l *Logic) Heartbeat(ctx context.Context, req *logic.HeartbeatReq) (*logic.
 	if err != nil {
 		return nil, err
 	}
-	return &logic.HeartbeatResp{}, nil
+	return &logic.HeartbeatResp{StoreEpoch: l.storeEpoch(ctx)}, nil
 }
 
 func (l *Logic) heartbeat(ctx context.Context, req *logic.HeartbeatReq) (string, error) {

@@ -39,7 +39,11 @@ func testConnectLifecycle(t *testing.T, open logictest.Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &logic.ConnectResp{Mid: 123, Key: "dev-1", Rooms: []string{"live://1000"}, Accepts: []int32{1000, 1001}, HeartbeatMs: (8 * time.Minute).Milliseconds()}
+	epoch, err := h.st.Epoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &logic.ConnectResp{Mid: 123, Key: "dev-1", Rooms: []string{"live://1000"}, Accepts: []int32{1000, 1001}, HeartbeatMs: (8 * time.Minute).Milliseconds(), StoreEpoch: epoch}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("Connect = %+v, want %+v", resp, want)
 	}

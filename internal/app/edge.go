@@ -75,6 +75,16 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 	uctx, ucancel := context.WithCancel(context.Background())
 	n.cancel = ucancel
 	go registry.KeepUpdated(uctx, registrar, registryRefresh, n.current, log)
+	// A Drain RPC (an operator emptying the edge) is published at once.
+	go func() {
+		select {
+		case <-srv.DrainStarted():
+			if err := n.publish(uctx); err != nil && uctx.Err() == nil {
+				log.Warn("publish draining", "err", err)
+			}
+		case <-uctx.Done():
+		}
+	}()
 	return n, nil
 }
 
@@ -86,16 +96,51 @@ func (n *edgeNode) current() registry.Instance {
 	return inst
 }
 
-// stop deregisters first (job stops sending, nodes/weighted stops handing
-// the edge out), waits the drain delay, then closes the device
-// connections and the RPC server.
+// stop drains the edge so that no push to a connected device is lost:
+// it is published as draining (new devices and /goim/nodes/weighted
+// avoid it, job keeps pushing to it), waits the drain delay, ends its
+// device connections paced while its Edge RPC service still delivers
+// pushes, and deregisters only once its last device is gone; then the
+// RPC server and listeners stop.
 func (n *edgeNode) stop(ctx context.Context, st *steps) {
+	n.beginDrain(ctx, st)
+	st.do("edge drain delay", func() error { return sleepCtx(ctx, n.cfg.Shutdown.DrainDelay) })
+	n.endDevices(ctx, st)
+	n.finish(ctx, st)
+}
+
+// beginDrain refuses new devices and publishes the draining flag at once
+// (the periodic refresh would take up to registryRefresh).
+func (n *edgeNode) beginDrain(ctx context.Context, st *steps) {
+	st.do("edge mark draining", func() error {
+		n.srv.BeginDrain()
+		return n.publish(ctx)
+	})
+}
+
+// publish writes the edge's current registry value now. A registry that
+// is unreachable keeps the value for the re-registration, which is not
+// an error here.
+func (n *edgeNode) publish(ctx context.Context) error {
+	err := n.reg.r.Update(ctx, n.current())
+	if errors.Is(err, registry.ErrRetrying) {
+		n.log.Warn("registry unreachable; the draining flag is published on re-registration", "err", err)
+		return nil
+	}
+	return err
+}
+
+// endDevices ends the device connections (shutdown.close_rate per
+// second, 0: all at once) and waits for the last one.
+func (n *edgeNode) endDevices(ctx context.Context, st *steps) {
+	st.do("edge close connections", func() error { return n.closePaced(ctx, n.cfg.Shutdown.CloseRate) })
+}
+
+// finish deregisters the edge (its devices are gone, job may stop
+// pushing to it) and stops its servers.
+func (n *edgeNode) finish(ctx context.Context, st *steps) {
 	n.cancel()
 	st.do("edge deregister", func() error { return n.reg.deregister(ctx) })
-	st.do("edge drain delay", func() error { return sleepCtx(ctx, n.cfg.Shutdown.DrainDelay) })
-	if rate := n.cfg.Shutdown.CloseRate; rate > 0 {
-		st.do("edge close connections", func() error { return n.closePaced(ctx, rate) })
-	}
 	st.do("edge shutdown", func() error { return n.srv.Shutdown(ctx) })
 }
 
@@ -103,8 +148,9 @@ func (n *edgeNode) stop(ctx context.Context, st *steps) {
 // what a paced close has not reached yet.
 const shutdownReserve = 2 * time.Second
 
-// closePaced closes the edge's connections at rate per second (the edge's
-// Drain) and waits until none is left or the budget nears its end.
+// closePaced ends the edge's connections at rate per second (the edge's
+// Drain; 0: all at once) and waits until none is left or the budget
+// nears its end; Shutdown closes whatever is left.
 func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 	left := n.srv.Stats().Conns
 	if left == 0 {
@@ -130,6 +176,7 @@ func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 		case <-t.C:
 		}
 	}
+	n.log.Info("connections closed; deregistering")
 	return nil
 }
 

@@ -108,7 +108,8 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 
 // stop: fail /readyz and wait the drain delay; stop the HTTP API and RPC
 // (no new pushes); close the memory queue so job delivers what is queued
-// to the edge and returns; then close the edge's connections and the rest.
+// to the edge and returns; then end the edge's connections (paced, with
+// close codes), deregister it and close the rest.
 func (s *standalone) stop(ctx context.Context) error {
 	st := &steps{log: s.log}
 	s.health.SetDraining()
@@ -124,7 +125,12 @@ func (s *standalone) stop(ctx context.Context) error {
 		return s.job.wait(ctx)
 	})
 	st.do("job stop", s.job.close)
-	s.edge.stop(ctx, st)
+	// Nothing is queued any more: the edge's devices got every accepted
+	// push. End them (close codes, paced) and stop the edge; the drain
+	// delay above already covered the registry.
+	s.edge.beginDrain(ctx, st)
+	s.edge.endDevices(ctx, st)
+	s.edge.finish(ctx, st)
 	st.do("admin close", func() error { return s.admin.shutdown(ctx) })
 	st.do("close", func() error { s.closeRest(); return nil })
 	s.health.Close()
