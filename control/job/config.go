@@ -26,6 +26,9 @@ type Config struct {
 	RPCTimeout time.Duration `toml:"rpc_timeout"`
 	// ConnectTimeout bounds dialing an edge.
 	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// RPCSecret is sent with every call to an edge (package rpcauth).
+	// The process sets it from [rpc]; it is not a [job] key.
+	RPCSecret string `toml:"-"`
 	// Retries is how many times a failed RPC is retried before the edge is
 	// given up on for that message (counted, and the message acknowledged).
 	Retries int `toml:"retries"`
