@@ -236,7 +236,9 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	r.health.AddGate("edge", r.edge.srv.Refusing)
 	// An edge that cannot keep its registration gets no pushes: not ready.
 	if c, ok := r.edge.reg.r.(registry.RegistrationChecker); ok {
-		r.health.AddCheck("registration", c.CheckRegistration)
+		// A gate, not a background check: it reads the registrar's state,
+		// no I/O, so /readyz sees a lapse at once.
+		r.health.AddGate("registration", func() error { return c.CheckRegistration(context.Background()) })
 	}
 	r.admin.serve(log)
 	r.health.SetStarted()

@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/internal/obs"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/registry"
 )
@@ -31,9 +33,8 @@ func TestEdgeRegistrationReadyAndDuplicateRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stopNode(t, first)
-	report := first.(*edgeRole).health.Ready(context.Background())
-	if got := report.Checks["registration"]; got != "ok" {
-		t.Fatalf("/readyz registration check = %q, want ok (report %+v)", got, report)
+	if report := first.(*edgeRole).health.Ready(); report.Status == obs.StatusStarting || slices.Contains(report.Failing, "registration") {
+		t.Fatalf("/readyz fails the registration gate (report %+v)", report)
 	}
 
 	second, err := startWithin(t, func() (node, error) { return startEdgeRole(context.Background(), edgeConfig(), discardLog()) })
@@ -45,7 +46,7 @@ func TestEdgeRegistrationReadyAndDuplicateRefused(t *testing.T) {
 		t.Fatalf("second edge start = %v, want ErrDuplicateNode", err)
 	}
 	t.Logf("second edge refused: %v", err)
-	if got := first.(*edgeRole).health.Ready(context.Background()).Checks["registration"]; got != "ok" {
-		t.Errorf("first edge's registration after the duplicate = %q, want ok", got)
+	if report := first.(*edgeRole).health.Ready(); slices.Contains(report.Failing, "registration") {
+		t.Errorf("first edge's registration gate fails after the duplicate (report %+v)", report)
 	}
 }
