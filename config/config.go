@@ -15,10 +15,11 @@ import (
 	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
-// Config is the whole file. Every role reads [log], [node], [shutdown] and
-// [registry] and [runtime]; edge reads [edge]; logic reads [logic],
+// Config is the whole file. Every role reads [log], [node], [shutdown],
+// [registry], [rpc] and [runtime]; edge reads [edge]; logic reads [logic],
 // [auth], [store] and [queue]; job reads [job] and [queue]; standalone
 // reads them all.
 type Config struct {
@@ -26,6 +27,7 @@ type Config struct {
 	Node     NodeConfig     `toml:"node"`
 	Shutdown ShutdownConfig `toml:"shutdown"`
 	Registry RegistryConfig `toml:"registry"`
+	RPC      rpcauth.Config `toml:"rpc"`
 	Edge     EdgeConfig     `toml:"edge"`
 	Logic    LogicConfig    `toml:"logic"`
 	Job      JobConfig      `toml:"job"`
@@ -67,17 +69,19 @@ type NodeConfig struct {
 
 // ShutdownConfig bounds graceful shutdown on SIGTERM/SIGINT.
 type ShutdownConfig struct {
-	// Timeout is the whole budget: deregister, stop accepting, close
-	// connections, finish in-flight pushes. After it the process exits.
+	// Timeout is the whole budget: deregister (an edge: mark draining),
+	// stop accepting, close connections, finish in-flight pushes. After
+	// it the process exits.
 	Timeout time.Duration `toml:"timeout"`
-	// DrainDelay is how long to keep serving after deregistering and
-	// failing /readyz, so load balancers and watchers see the node leave
-	// before its listeners close.
+	// DrainDelay is how long to keep serving after failing /readyz and
+	// deregistering (logic, job) or being marked draining (edge), so load
+	// balancers and watchers see the node leave before it stops serving.
 	DrainDelay time.Duration `toml:"drain_delay"`
-	// CloseRate is how many device connections per second an edge closes
-	// when it shuts down, so clients reconnect elsewhere in a trickle
-	// instead of a storm; 0 closes them all at once. Whatever is still
-	// open when the budget nears its end is closed at once.
+	// CloseRate is how many device connections per second an edge ends
+	// when it shuts down, while it still delivers their pushes, so clients
+	// reconnect elsewhere in a trickle instead of a storm; 0 ends them
+	// all at once. Whatever is still open when the budget nears its end
+	// is closed at once. The edge deregisters after the last one.
 	CloseRate int `toml:"close_rate"`
 }
 
@@ -125,7 +129,10 @@ type StaticEdge struct {
 // timeouts, batching, limits) flattened into [edge], plus its admin port.
 type EdgeConfig struct {
 	edge.Config
-	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables). They
+	// need no credential, so the default binds loopback; a non-loopback
+	// address is an explicit choice and the log says it is exposed.
+	// Standalone serves logic.admin_addr instead.
 	AdminAddr string `toml:"admin_addr"`
 }
 
@@ -134,10 +141,15 @@ type EdgeConfig struct {
 // [logic], the HTTP API's in [logic.http], and where it listens.
 type LogicConfig struct {
 	logic.Config
-	// HTTP is the push API's api_key and max_body_bytes.
-	HTTP httpapi.Config `toml:"http"`
-	// HTTPAddr is goim's HTTP push API, the demo page, health and metrics.
+	// HTTP is the push API's api_key (its limits are logic's, above).
+	HTTP LogicHTTPConfig `toml:"http"`
+	// HTTPAddr is goim's HTTP push API, the demo page and /healthz;
+	// /readyz and /metrics are on AdminAddr only.
 	HTTPAddr string `toml:"http_addr"`
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables), loopback
+	// by default like edge.admin_addr and job.admin_addr. Standalone serves
+	// its one admin port here.
+	AdminAddr string `toml:"admin_addr"`
 	// OpenAPI serves the push API without api_key on a non-loopback
 	// address. Off: with no api_key the HTTP server binds 127.0.0.1.
 	OpenAPI bool `toml:"open_api"`
@@ -150,10 +162,24 @@ type LogicConfig struct {
 	DemoWSURL string `toml:"demo_ws_url"`
 }
 
+// LogicHTTPConfig is [logic.http]: the HTTP API's settings, plus the old
+// name of logic.max_body_bytes.
+type LogicHTTPConfig struct {
+	httpapi.Config
+	// MaxBodyBytes is the old name of logic.max_body_bytes, from when the
+	// limit applied to the HTTP API only; it now covers the Kitex Push
+	// service too. Still honoured: a non-zero value sets
+	// logic.max_body_bytes (Load refuses the two set to different values).
+	// 0, the default, leaves it to logic.max_body_bytes.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+}
+
 // JobConfig is the job role: job's fan-out settings plus its admin port.
 type JobConfig struct {
 	job.Config
-	// AdminAddr serves /healthz, /readyz and /metrics ("" disables).
+	// AdminAddr serves /healthz, /readyz and /metrics ("" disables),
+	// loopback by default like edge.admin_addr. Standalone serves
+	// logic.admin_addr instead.
 	AdminAddr string `toml:"admin_addr"`
 }
 
@@ -163,6 +189,14 @@ type StoreConfig struct {
 	Kind  string            `toml:"kind"`
 	Redis storeredis.Config `toml:"redis"`
 }
+
+// Default admin addresses: loopback, since /readyz and /metrics take no
+// credential (a scrape from another host needs an explicit address).
+const (
+	DefaultEdgeAdminAddr  = "127.0.0.1:3108"
+	DefaultLogicAdminAddr = "127.0.0.1:3118"
+	DefaultJobAdminAddr   = "127.0.0.1:3128"
+)
 
 // Default is the standalone configuration on goim's default ports.
 func Default() *Config {
@@ -178,12 +212,13 @@ func Default() *Config {
 			Kind: "static",
 			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
 		},
-		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: ":3108"},
+		RPC:  rpcauth.DefaultConfig(),
+		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: DefaultEdgeAdminAddr},
 		Logic: LogicConfig{
-			Config: logic.DefaultConfig(), HTTP: httpapi.DefaultConfig(),
-			HTTPAddr: ":3111", RPCAddr: ":3119", DemoPage: true,
+			Config: logic.DefaultConfig(), HTTP: LogicHTTPConfig{Config: httpapi.DefaultConfig()},
+			HTTPAddr: ":3111", RPCAddr: ":3119", AdminAddr: DefaultLogicAdminAddr, DemoPage: true,
 		},
-		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: ":3128"},
+		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: DefaultJobAdminAddr},
 		Auth:    auth.DefaultConfig(),
 		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
 		Queue:   queue.DefaultConfig(),

@@ -53,6 +53,36 @@ func TestLoadFile(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "push limits",
+			body: "[logic]\nmax_body_bytes = 1024\nmax_targets = 50\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Logic.MaxBodyBytes != 1024 || c.Logic.MaxTargets != 50 {
+					t.Fatalf("limits: %d %d", c.Logic.MaxBodyBytes, c.Logic.MaxTargets)
+				}
+			},
+		},
+		{
+			name: "old name of max_body_bytes still sets it",
+			body: "[logic.http]\nmax_body_bytes = 2048\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Logic.MaxBodyBytes != 2048 {
+					t.Fatalf("logic.max_body_bytes = %d, want 2048 from logic.http.max_body_bytes", c.Logic.MaxBodyBytes)
+				}
+			},
+		},
+		{
+			name: "old and new name agreeing",
+			body: "[logic]\nmax_body_bytes = 2048\n[logic.http]\nmax_body_bytes = 2048\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Logic.MaxBodyBytes != 2048 {
+					t.Fatalf("logic.max_body_bytes = %d", c.Logic.MaxBodyBytes)
+				}
+			},
+		},
+		{name: "old and new name disagreeing", body: "[logic]\nmax_body_bytes = 1024\n[logic.http]\nmax_body_bytes = 2048\n", wantErr: "keep only logic.max_body_bytes"},
+		{name: "body limit over the ceiling", body: "[logic]\nmax_body_bytes = 999999999\n", wantErr: "max_body_bytes 999999999"},
+		{name: "no targets", body: "[logic]\nmax_targets = 0\n", wantErr: "max_targets 0"},
 		{name: "unknown top-level key", body: "colour = 1\n", wantErr: "unknown key(s): colour"},
 		{name: "unknown nested key", body: "[edge]\ntcp_adr = \":1\"\n", wantErr: "edge.tcp_adr"},
 		{name: "bad duration", body: "[shutdown]\ntimeout = \"soon\"\n", wantErr: "soon"},
@@ -207,19 +237,21 @@ func TestEncodeRedactsSecrets(t *testing.T) {
 	c.Store.Redis.Password = "redis-pass"
 	c.Registry.Etcd.Password = "etcd-pass"
 	c.Logic.Receive.Token = "hook-token"
+	c.RPC.Secret = "rpc-secret-current"
+	c.RPC.PreviousSecrets = []string{"rpc-secret-old-1", "rpc-secret-old-2"}
 	text, err := Encode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"s3cret-key", "redis-pass", "etcd-pass", "hook-token"} {
+	for _, secret := range []string{"s3cret-key", "redis-pass", "etcd-pass", "hook-token", "rpc-secret-current", "rpc-secret-old-1", "rpc-secret-old-2"} {
 		if strings.Contains(text, secret) {
 			t.Errorf("config print leaks %q", secret)
 		}
 	}
-	if c.Logic.HTTP.APIKey != "s3cret-key" {
+	if c.Logic.HTTP.APIKey != "s3cret-key" || c.RPC.PreviousSecrets[1] != "rpc-secret-old-2" {
 		t.Fatal("Encode changed the config it printed")
 	}
-	if strings.Count(text, Redacted) != 4 {
-		t.Fatalf("want 4 redactions:\n%s", text)
+	if strings.Count(text, Redacted) != 7 {
+		t.Fatalf("want 7 redactions:\n%s", text)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/goim-edge/goim-edge/control/logic"
 )
 
 // Options says where the configuration comes from, in increasing priority:
@@ -42,10 +44,29 @@ func Load(o Options) (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := cfg.applyRenamed(); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// applyRenamed moves values given under a key's old name to the new one,
+// so configuration written for an earlier version keeps its meaning.
+// Giving both names different values is an error: which one was meant
+// cannot be known.
+func (c *Config) applyRenamed() error {
+	old := c.Logic.HTTP.MaxBodyBytes
+	if old == 0 {
+		return nil
+	}
+	if cur := c.Logic.MaxBodyBytes; cur != old && cur != logic.DefaultMaxBodyBytes {
+		return fmt.Errorf("config: logic.http.max_body_bytes = %d and logic.max_body_bytes = %d: the first is the old name of the second (which now covers the Kitex Push service too); keep only logic.max_body_bytes", old, cur)
+	}
+	c.Logic.MaxBodyBytes = old
+	return nil
 }
 
 // Check loads file on top of the defaults (no environment, no flags) and
@@ -81,8 +102,9 @@ func decodeFile(path string, cfg *Config) error {
 	return nil
 }
 
-// secretSuffixes mark keys whose values Encode hides.
-var secretSuffixes = []string{"password", "api_key", "token", "secret"}
+// secretSuffixes mark keys whose values Encode hides (strings, and each
+// item of string lists such as rpc.previous_secrets).
+var secretSuffixes = []string{"password", "api_key", "token", "secret", "secrets"}
 
 // Redacted is what Encode prints instead of a secret.
 const Redacted = "<redacted>"
@@ -94,8 +116,19 @@ func Encode(cfg *Config) (string, error) {
 	c := *cfg
 	for _, f := range leaves(&c) {
 		for _, suf := range secretSuffixes {
-			if strings.HasSuffix(f.path, suf) && f.value.Kind() == reflect.String && f.value.String() != "" {
+			if !strings.HasSuffix(f.path, suf) {
+				continue
+			}
+			switch {
+			case f.value.Kind() == reflect.String && f.value.String() != "":
 				f.value.SetString(Redacted)
+			case f.value.Kind() == reflect.Slice && f.value.Type().Elem().Kind() == reflect.String && f.value.Len() > 0:
+				// A fresh slice: c shares the caller's backing array.
+				red := reflect.MakeSlice(f.value.Type(), f.value.Len(), f.value.Len())
+				for i := range red.Len() {
+					red.Index(i).SetString(Redacted)
+				}
+				f.value.Set(red)
 			}
 		}
 	}

@@ -81,15 +81,18 @@ func (c *Config) Validate() error {
 	}
 	addr(&errs, "logic.http_addr", c.Logic.HTTPAddr, false)
 	addr(&errs, "logic.rpc_addr", c.Logic.RPCAddr, false)
+	addr(&errs, "logic.admin_addr", c.Logic.AdminAddr, true)
 	addr(&errs, "job.admin_addr", c.Job.AdminAddr, true)
-	if c.Logic.HTTP.MaxBodyBytes <= 0 {
-		bad("logic.http.max_body_bytes: must be > 0")
+	if c.Logic.HTTP.MaxBodyBytes < 0 {
+		bad("logic.http.max_body_bytes (renamed logic.max_body_bytes): must be > 0")
 	}
-	for _, err := range []error{c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate()} {
+	for _, err := range []error{c.RPC.Validate(), c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
+
+	errs = append(errs, c.checkSecrets()...)
 
 	oneOf(&errs, "store.kind", c.Store.Kind, "memory", "redis")
 	if c.Store.Kind == "redis" {

@@ -34,6 +34,13 @@ import (
 const childEnv = "EDGE_BENCH_CHILD"
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(edgeChildEnv); addr != "" {
+		if err := runEdgeChild(addr, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "edge child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(childEnv) != "" {
 		if err := runChild(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

@@ -3,8 +3,12 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
+
+	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // Config is one edge node's listeners, timing and limits. Zero fields are
@@ -28,12 +32,63 @@ type Config struct {
 	TLSKeyFile  string `toml:"tls_key_file"`
 	// RPCAddr is the Kitex Edge service job calls (3109).
 	RPCAddr string `toml:"rpc_addr"`
+	// RPCAuth guards the Edge service: the secret every call must carry
+	// and the payload limit (package rpcauth). The process fills it from
+	// [rpc]; the zero value checks no secret and limits payloads to
+	// rpcauth.DefaultMaxPayloadBytes. Where RPCAddr binds without a
+	// secret is the caller's choice (rpcauth.ListenAddr).
+	RPCAuth rpcauth.Config `toml:"-"`
 
 	// MaxConnections caps open device connections (TCP and WebSocket
 	// together, authenticated or not); more are refused at once: a TCP
 	// connection is closed before auth, a WebSocket upgrade answered 503.
-	// 0 means no cap.
+	// 0 means no cap. The default, 100,000, is about 0.5 GiB of edge
+	// memory for idle devices (see docs/configuration.md) and well inside
+	// what one process can hold open; raise it with the file limit.
 	MaxConnections int `toml:"max_connections"`
+	// MaxConnsPerIP caps open connections from one client IP, so one
+	// host cannot take the edge's whole connection budget (0: no cap).
+	// Carrier NAT puts many devices behind one address, hence the high
+	// default (1,000).
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// ConnLimitExempt lists networks (CIDR) the per-IP cap does not
+	// apply to. The default exempts loopback: a TLS terminator or proxy
+	// on the same host makes every device come from 127.0.0.1, and the
+	// benchmarks open many devices from 127.0.0.x. Add a load balancer's
+	// range here when it does not keep client addresses.
+	ConnLimitExempt []string `toml:"conn_limit_exempt"`
+	// AcceptRate bounds new device connections per second, edge-wide
+	// (0: no limit), with AcceptBurst connections taken at once; more are
+	// refused like connections over MaxConnections. It keeps a reconnect
+	// storm from turning into a storm of auth calls on logic; goim
+	// clients back off and retry.
+	AcceptRate  float64 `toml:"accept_rate"`
+	AcceptBurst int     `toml:"accept_burst"`
+
+	// UpstreamRate and UpstreamBurst are each connection's token bucket
+	// for frames that make the edge or logic work on its behalf: upstream
+	// messages (ops 4, 18–21, ≥ 1000), room changes (12, 22, 24) and
+	// sub/unsub (14, 16). Heartbeats (op 2) draw nothing unless they
+	// come less than a second apart (no client does). A frame over
+	// the rate is dropped without a reply and counted
+	// (goim_edge_upstream_refused_total); a connection with more than
+	// UpstreamMaxRefused dropped frames within 10 s is closed (reason
+	// "rate_limited"). UpstreamRate 0 turns the bucket off.
+	UpstreamRate       float64 `toml:"upstream_rate"`
+	UpstreamBurst      int     `toml:"upstream_burst"`
+	UpstreamMaxRefused int     `toml:"upstream_max_refused"`
+	// UpstreamParallel bounds upstream messages being forwarded to logic
+	// (Receive calls) at once, edge-wide. A device whose message waits
+	// for a slot is not served meanwhile (its later frames wait behind
+	// it); one that waits longer than logic_timeout has that message
+	// dropped and counted (goim_edge_logic_errors_total{method="receive"}).
+	UpstreamParallel int `toml:"upstream_parallel"`
+	// MaxInputBuffer bounds one connection's received but unprocessed
+	// bytes (the bytes the edge holds while the device's earlier frames
+	// are still being handled); past it the connection is closed (reason
+	// "input_overflow"). netpoll cannot stop reading a socket, so this is
+	// what bounds the edge's memory under an upstream flood; see tcp.go.
+	MaxInputBuffer int `toml:"max_input_buffer"`
 
 	// HandshakeTimeout is how long a new connection has to authenticate.
 	HandshakeTimeout time.Duration `toml:"handshake_timeout"`
@@ -85,6 +140,29 @@ type Config struct {
 	RouteRenewInterval time.Duration `toml:"route_renew_interval"`
 	// LogicTimeout bounds every call to logic.
 	LogicTimeout time.Duration `toml:"logic_timeout"`
+
+	// DedupWindow is how long the edge remembers the message ids of the
+	// pushes it delivered, to drop job's retries and the queue's
+	// redeliveries (at least once) instead of showing devices a push
+	// twice. It must cover the longest redelivery horizon: queue
+	// claim_min_idle + claim_interval, job's retries and edge_grace.
+	// 0 turns the filter off.
+	DedupWindow time.Duration `toml:"dedup_window"`
+	// DedupMaxIDs bounds the ids remembered per window (8 bytes and map
+	// overhead each, twice: current and previous window); past it the
+	// window shrinks (goim_edge_dedup_early_rotations_total).
+	DedupMaxIDs int `toml:"dedup_max_ids"`
+	// EpochInterval is how often the edge asks logic for the route
+	// store's epoch (0: only the epoch in Connect, Heartbeat and
+	// RenewOnline answers counts). A new epoch means the store lost its
+	// data, and the edge re-registers every route it holds.
+	EpochInterval time.Duration `toml:"epoch_interval"`
+	// RestoreRate bounds that re-registration in routes per second, and
+	// RestoreBatch is how many routes one Restore call carries: with many
+	// edges restoring at once the store sees edges × RestoreRate writes
+	// per second.
+	RestoreRate  int `toml:"restore_rate"`
+	RestoreBatch int `toml:"restore_batch"`
 }
 
 // DefaultConfig returns goim's ports and timings.
@@ -99,6 +177,16 @@ func DefaultConfig() Config {
 		WSAddr:              ":3102",
 		WSPath:              "/sub",
 		RPCAddr:             ":3109",
+		MaxConnections:      100000,
+		MaxConnsPerIP:       1000,
+		ConnLimitExempt:     []string{"127.0.0.0/8", "::1/128"},
+		AcceptRate:          10000,
+		AcceptBurst:         20000,
+		UpstreamRate:        20,
+		UpstreamBurst:       50,
+		UpstreamMaxRefused:  50,
+		UpstreamParallel:    128,
+		MaxInputBuffer:      64 << 10,
 		HandshakeTimeout:    5 * time.Second,
 		ReadTimeout:         10 * time.Second,
 		WriteTimeout:        5 * time.Second,
@@ -118,6 +206,11 @@ func DefaultConfig() Config {
 		RenewOnlineInterval: 10 * time.Second,
 		RouteRenewInterval:  10 * time.Minute,
 		LogicTimeout:        3 * time.Second,
+		DedupWindow:         2 * time.Minute,
+		DedupMaxIDs:         1 << 20,
+		EpochInterval:       2 * time.Second,
+		RestoreRate:         10000,
+		RestoreBatch:        500,
 	}
 }
 
@@ -155,6 +248,32 @@ func (c Config) Validate() error {
 	if c.MaxConnections < 0 {
 		errs = append(errs, fmt.Errorf("max_connections %d must not be negative (0: no cap)", c.MaxConnections))
 	}
+	if c.MaxConnsPerIP < 0 {
+		errs = append(errs, fmt.Errorf("max_conns_per_ip %d must not be negative (0: no cap)", c.MaxConnsPerIP))
+	}
+	for _, p := range c.ConnLimitExempt {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("conn_limit_exempt %q: want a CIDR such as 127.0.0.0/8: %w", p, err))
+		}
+	}
+	if c.AcceptRate < 0 {
+		errs = append(errs, fmt.Errorf("accept_rate %v must not be negative (0: no limit)", c.AcceptRate))
+	}
+	if c.AcceptRate > 0 && c.AcceptBurst <= 0 {
+		errs = append(errs, fmt.Errorf("accept_burst %d must be positive when accept_rate is set", c.AcceptBurst))
+	}
+	if c.UpstreamRate < 0 {
+		errs = append(errs, fmt.Errorf("upstream_rate %v must not be negative (0: no limit)", c.UpstreamRate))
+	}
+	if c.UpstreamRate > 0 && (c.UpstreamBurst <= 0 || c.UpstreamMaxRefused <= 0) {
+		errs = append(errs, fmt.Errorf("upstream_burst %d and upstream_max_refused %d must be positive when upstream_rate is set", c.UpstreamBurst, c.UpstreamMaxRefused))
+	}
+	if c.UpstreamParallel <= 0 {
+		errs = append(errs, fmt.Errorf("upstream_parallel %d must be positive", c.UpstreamParallel))
+	}
+	if c.MaxInputBuffer < 2*protocol.MaxPackSize {
+		errs = append(errs, fmt.Errorf("max_input_buffer %d must be at least %d (two frames)", c.MaxInputBuffer, 2*protocol.MaxPackSize))
+	}
 	if c.HeartbeatMax <= 0 {
 		errs = append(errs, fmt.Errorf("heartbeat_max %d must be positive", c.HeartbeatMax))
 	}
@@ -170,6 +289,15 @@ func (c Config) Validate() error {
 	if c.SendQueue <= 0 {
 		errs = append(errs, fmt.Errorf("send_queue %d must be positive", c.SendQueue))
 	}
+	if c.EpochInterval < 0 {
+		errs = append(errs, fmt.Errorf("epoch_interval %v must not be negative (0: no polling)", c.EpochInterval))
+	}
+	if c.RestoreRate <= 0 {
+		errs = append(errs, fmt.Errorf("restore_rate %d must be positive", c.RestoreRate))
+	}
+	if c.RestoreBatch <= 0 || c.RestoreBatch > maxRestoreBatch {
+		errs = append(errs, fmt.Errorf("restore_batch %d must be within [1, %d]", c.RestoreBatch, maxRestoreBatch))
+	}
 	if c.WSPingInterval < 0 {
 		errs = append(errs, fmt.Errorf("ws_ping_interval %v must not be negative", c.WSPingInterval))
 	}
@@ -179,11 +307,16 @@ func (c Config) Validate() error {
 	if c.WSWriteBuffer < 256 {
 		errs = append(errs, fmt.Errorf("ws_write_buffer %d must be at least 256", c.WSWriteBuffer))
 	}
+	errs = append(errs, c.dedupErrors()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("edge: config: %w", err)
 	}
 	return nil
 }
+
+// maxRestoreBatch is the most routes logic takes in one Restore call
+// (logic.MaxRestoreRoutes).
+const maxRestoreBatch = 10000
 
 // idleDeadline is the heartbeat deadline used when logic gives none.
 func (c Config) idleDeadline() time.Duration {

@@ -32,6 +32,16 @@ func TestConfigValidate(t *testing.T) {
 			c.TCPAddr, c.WSAddr, c.WSSAddr, c.TLSCertFile, c.TLSKeyFile = "", "", ":3103", "c.pem", "k.pem"
 		}, ""},
 		{"capped", func(c *Config) { c.MaxConnections = 100000 }, ""},
+		{"per-ip cap", func(c *Config) { c.MaxConnsPerIP = -1 }, "max_conns_per_ip"},
+		{"exempt cidr", func(c *Config) { c.ConnLimitExempt = []string{"10.0.0.1"} }, "conn_limit_exempt"},
+		{"accept rate", func(c *Config) { c.AcceptRate = -1 }, "accept_rate"},
+		{"accept burst", func(c *Config) { c.AcceptBurst = 0 }, "accept_burst"},
+		{"no accept limit", func(c *Config) { c.AcceptRate, c.AcceptBurst = 0, 0 }, ""},
+		{"upstream rate", func(c *Config) { c.UpstreamRate = -1 }, "upstream_rate"},
+		{"upstream burst", func(c *Config) { c.UpstreamBurst = 0 }, "upstream_burst"},
+		{"no upstream limit", func(c *Config) { c.UpstreamRate, c.UpstreamBurst, c.UpstreamMaxRefused = 0, 0, 0 }, ""},
+		{"upstream parallel", func(c *Config) { c.UpstreamParallel = 0 }, "upstream_parallel"},
+		{"input buffer", func(c *Config) { c.MaxInputBuffer = 4096 }, "max_input_buffer"},
 		{"several at once", func(c *Config) { c.Buckets, c.SendQueue = 0, 0 }, "send_queue"},
 	}
 	for _, tt := range tests {

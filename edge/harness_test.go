@@ -22,6 +22,7 @@ import (
 	edgeclient "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	logicclient "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // cluster is an edge on loopback ports with the real logic service
@@ -38,7 +39,16 @@ type cluster struct {
 
 func never() <-chan error { return make(chan error) }
 
+// harnessRPCSecret is the rpc secret of the harness edges' Edge service.
+const harnessRPCSecret = "edge-harness-rpc-secret"
+
 func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *cluster {
+	t.Helper()
+	return newClusterAuth(t, mod, lmod, auth.DefaultConfig())
+}
+
+// newClusterAuth is newCluster with logic authenticating by acfg.
+func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config), acfg auth.Config) *cluster {
 	t.Helper()
 	lcfg := logicsvc.DefaultConfig()
 	if lmod != nil {
@@ -46,7 +56,7 @@ func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *c
 	}
 	st := memory.New()
 	q := qmemory.New(qmemory.DefaultConfig())
-	a, err := auth.New(auth.DefaultConfig())
+	a, err := auth.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +82,8 @@ func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *c
 	cfg.RoomBatchWindow = 5 * time.Millisecond
 	cfg.TimerTick = 100 * time.Millisecond
 	cfg.RenewOnlineInterval = 200 * time.Millisecond
+	// Job's calls carry the secret, as in production.
+	cfg.RPCAuth = rpcauth.Config{Secret: harnessRPCSecret, MaxPayloadBytes: rpcauth.DefaultMaxPayloadBytes}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -82,7 +94,8 @@ func newCluster(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)) *c
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rpc, err := edgeclient.NewClient("goim.edge", client.WithHostPorts(e.Addrs().RPC), client.WithRPCTimeout(5*time.Second))
+	rpc, err := edgeclient.NewClient("goim.edge", append(rpcauth.ClientOptions(cfg.RPCAuth.Secret),
+		client.WithHostPorts(e.Addrs().RPC), client.WithRPCTimeout(5*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,8 @@ func newUnitServer(t testing.TB, mod func(*Config)) *Server {
 		cfg:      cfg,
 		shards:   newShards(cfg.Buckets),
 		ips:      newIPCounter(cfg.Buckets),
+		admit:    newAdmission(cfg),
+		upSlots:  make(chan struct{}, cfg.UpstreamParallel),
 		wheel:    newWheel(cfg.TimerTick),
 		stop:     make(chan struct{}),
 		logicSem: make(chan struct{}, logicParallel),

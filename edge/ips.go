@@ -36,6 +36,18 @@ func (c *ipCounter) add(ip string) {
 	sh.mu.Unlock()
 }
 
+// addBelow counts one more connection from ip unless it has max already.
+func (c *ipCounter) addBelow(ip string, max int32) bool {
+	sh := c.shard(ip)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.m[ip] >= max {
+		return false
+	}
+	sh.m[ip]++
+	return true
+}
+
 func (c *ipCounter) remove(ip string) {
 	sh := c.shard(ip)
 	sh.mu.Lock()

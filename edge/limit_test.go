@@ -63,11 +63,11 @@ func TestMaxConnections(t *testing.T) {
 	}
 }
 
-// TestMaxConnectionsZeroIsUnlimited: the default 0 caps nothing.
+// TestMaxConnectionsZeroIsUnlimited: 0 caps nothing.
 func TestMaxConnectionsZeroIsUnlimited(t *testing.T) {
-	srv := newUnitServer(t, nil)
+	srv := newUnitServer(t, func(c *Config) { c.MaxConnections, c.MaxConnsPerIP, c.AcceptRate = 0, 0, 0 })
 	for range 100 {
-		if !srv.reserveConn("tcp") {
+		if !srv.reserveConn("tcp", "10.0.0.1:1") {
 			t.Fatal("refused a connection with max_connections = 0")
 		}
 	}

@@ -14,7 +14,7 @@ var (
 	}, []string{"transport"})
 	refusedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "goim_edge_connections_refused_total",
-		Help: "Device connections refused before auth, by transport (tcp, ws) and reason (max_connections, draining).",
+		Help: "Device connections refused before auth, by transport (tcp, ws) and reason (max_connections, per_ip, accept_rate, draining).",
 	}, []string{"transport", "reason"})
 	sessionsGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "goim_edge_sessions",
@@ -56,6 +56,26 @@ var (
 		Name: "goim_edge_logic_errors_total",
 		Help: "Failed calls to logic, by method.",
 	}, []string{"method"})
+	upstreamRefusedTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_upstream_refused_total",
+		Help: "Device frames dropped by the per-connection upstream rate limit (upstream_rate, upstream_burst).",
+	})
+	inputOverflowTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_input_overflows_total",
+		Help: "Connections closed because their unprocessed input passed max_input_buffer.",
+	})
+	roomRefusedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_edge_room_refused_total",
+		Help: "Room changes (op 12) and joins (op 22) refused because the room is outside the device's grants, by op.",
+	}, []string{"op"})
+	restoresTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_restores_total",
+		Help: "Route restores completed: every route re-registered in logic after the route store lost its data (a new store epoch).",
+	})
+	routesRestoredTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_edge_routes_restored_total",
+		Help: "Routes written back by route restores (keys that moved to another edge are not counted).",
+	})
 	upstreamTotal = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "goim_edge_upstream_total",
 		Help: "Upstream messages (op 4 and business ops) forwarded to logic.",

@@ -44,6 +44,7 @@ func (s *Server) renewOnline() {
 		slog.Warn("edge: renew online", "err", logicError(err))
 		return
 	}
+	s.observeEpoch(resp.StoreEpoch)
 	all := resp.AllRoomCount
 	if all == nil {
 		all = map[string]int32{}
@@ -73,7 +74,10 @@ func (s *Server) background(method string, fn func(ctx context.Context) error) {
 // renewRoute extends the route of (mid, key) in logic.
 func (s *Server) renewRoute(mid int64, key string) {
 	s.background("heartbeat", func(ctx context.Context) error {
-		_, err := s.logic.Heartbeat(ctx, &logic.HeartbeatReq{Mid: mid, Key: key, Server: s.cfg.Node})
+		resp, err := s.logic.Heartbeat(ctx, &logic.HeartbeatReq{Mid: mid, Key: key, Server: s.cfg.Node})
+		if err == nil {
+			s.observeEpoch(resp.StoreEpoch)
+		}
 		return err
 	})
 }

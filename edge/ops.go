@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
@@ -22,12 +21,29 @@ func (s *session) handle(f protocol.Frame) error {
 	if !authed {
 		return s.auth(f)
 	}
-	switch f.Op {
-	case protocol.OpHeartbeat:
+	if f.Op == protocol.OpHeartbeat {
+		if now := time.Now(); s.fastHeartbeat(now) {
+			// A device heartbeating far faster than any client does
+			// pays like any other frame (see heartbeatFreeGap).
+			if ok, err := s.allowUpstream(monotonic(now)); !ok {
+				return err
+			}
+		}
 		return s.heartbeat(f)
+	}
+	if limitedOp(f.Op) {
+		ok, err := s.allowUpstream(monotonic(time.Now()))
+		if !ok {
+			return err // dropped without a reply; an error closes
+		}
+	}
+	switch f.Op {
 	case protocol.OpChangeRoom:
-		s.changeRoom(string(f.Body))
-		return s.reply(f, protocol.OpChangeRoomReply, f.Body)
+		body := f.Body
+		if !s.changeRoom(string(f.Body)) {
+			body = nil
+		}
+		return s.reply(f, protocol.OpChangeRoomReply, body)
 	case protocol.OpJoinRoom:
 		body := f.Body
 		if !s.join(string(f.Body)) {
@@ -90,6 +106,7 @@ func (s *session) auth(f protocol.Frame) error {
 		authTotal.WithLabelValues("error").Inc()
 		return errEmptyKey
 	}
+	srv.observeEpoch(resp.StoreEpoch)
 	s.mid, s.key = resp.Mid, resp.Key
 	hb := time.Duration(resp.HeartbeatMs) * time.Millisecond
 	if hb <= 0 {
@@ -99,8 +116,9 @@ func (s *session) auth(f protocol.Frame) error {
 	s.qmu.Lock()
 	s.accepts = newAcceptSet(resp.Accepts)
 	s.qmu.Unlock()
+	s.setGrants(resp.RoomGrants, resp.IsSetRoomGrants())
 	now := time.Now()
-	s.lastRenew = monotonic(now)
+	s.lastRenew = monoMillis(now)
 	s.deadline.Store(now.Add(s.hb()).UnixNano())
 
 	// Publish (key and rooms) while owning the send queue, then reply:
@@ -144,10 +162,26 @@ func (s *session) auth(f protocol.Frame) error {
 	return nil
 }
 
+// heartbeatFreeGap is the least time since the previous heartbeat (or
+// auth) for a heartbeat to be free of the upstream rate limit. goim's
+// clients heartbeat every 30 s to 4 min; a heartbeat flood would
+// otherwise cost a reply write per 16 bytes received, and a flooder that
+// never reads those replies would fill its socket and hold the reader in
+// a write while its input piles up.
+const heartbeatFreeGap = time.Second
+
+// fastHeartbeat reports whether a heartbeat at now comes within
+// heartbeatFreeGap of the previous one. The previous heartbeat is where
+// the current deadline came from, so this costs no state.
+func (s *session) fastHeartbeat(now time.Time) bool {
+	last := s.deadline.Load() - int64(s.hb())
+	return now.UnixNano()-last < int64(heartbeatFreeGap)
+}
+
 func (s *session) heartbeat(f protocol.Frame) error {
 	now := time.Now()
 	s.deadline.Store(now.Add(s.hb()).UnixNano())
-	if mono := monotonic(now); time.Duration(mono-s.lastRenew) >= s.srv.cfg.RouteRenewInterval {
+	if mono := monoMillis(now); time.Duration(mono-s.lastRenew)*time.Millisecond >= s.srv.cfg.RouteRenewInterval {
 		s.lastRenew = mono
 		s.srv.renewRoute(s.mid, s.key)
 	}
@@ -172,38 +206,36 @@ func (s *session) onlineCount() int32 {
 	return s.srv.roomOnline(r)
 }
 
-func (s *session) receive(f protocol.Frame) {
-	upstreamTotal.Inc()
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.LogicTimeout)
-	defer cancel()
-	_, err := s.srv.logic.Receive(ctx, &logic.ReceiveReq{
-		Mid: s.mid, Key: s.key, Op: f.Op, Body: f.Body, Server: s.srv.cfg.Node,
-	})
-	if err != nil {
-		// goim logs and still acknowledges; the device cannot do better.
-		logicErrorsTotal.WithLabelValues("receive").Inc()
-		slog.Debug("edge: forward upstream message", "key", s.key, "op", f.Op, "err", logicError(err))
-	}
-}
-
 // changeRoom is goim's op 12: leave every room, then join id ("" = none).
-func (s *session) changeRoom(id string) {
+// A room outside the connection's grants is refused (false) and leaves
+// its rooms as they were.
+func (s *session) changeRoom(id string) bool {
+	if id != "" && !s.mayJoin(id) {
+		roomRefusedTotal.WithLabelValues("12").Inc()
+		return false
+	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	if s.closed {
-		return
+		return false
 	}
 	for _, r := range s.rooms {
 		r.leave(s)
 	}
 	s.rooms = s.rooms[:0]
 	if id != "" {
-		s.joinLocked(id)
+		s.joinLocked(id) // an over-long id joins nothing; goim echoes it anyway
 	}
+	return true
 }
 
-// join adds one room (extension op 22); false when refused.
+// join adds one room (extension op 22); false when refused (outside the
+// grants, or see joinLocked).
 func (s *session) join(id string) bool {
+	if id != "" && !s.mayJoin(id) {
+		roomRefusedTotal.WithLabelValues("22").Inc()
+		return false
+	}
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	if s.closed {

@@ -6,28 +6,43 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // Handler implements the Kitex Edge service (kitex_gen/edge.Edge): the
 // pushes job fans out, plus room listing, kick and drain for operators.
 type Handler struct {
 	srv *Server
+
+	dedupOnce sync.Once
+	dedup     *dedup // message ids delivered recently (dedup.go)
 }
 
 var _ edge.Edge = (*Handler)(nil)
 
-// Errors returned to RPC callers for requests that cannot be served.
+// CodeBadRequest is the edge.EdgeError code of a request that is its own
+// fault (a poison message): retrying it cannot succeed and it says
+// nothing about the edge's health.
+const CodeBadRequest int32 = 400
+
+// Errors returned to RPC callers for requests that cannot be served. They
+// travel as *edge.EdgeError{Code: CodeBadRequest} (see badRequest), the
+// only error shape a Kitex client receives intact and can tell from the
+// edge's own failures with errors.As.
 var (
 	ErrNoRoom    = errors.New("edge: room is required")
 	ErrNoKeys    = errors.New("edge: keys are required")
@@ -35,17 +50,60 @@ var (
 	// ErrRawOp refuses pushes with op 9: the edge builds OpRaw batches
 	// itself, and a TCP device would read a pushed op-9 body as frames.
 	ErrRawOp = errors.New("edge: op 9 (raw) cannot be pushed")
+	// ErrReservedOp refuses the other protocol ops (protocol.Pushable): a
+	// device would read them as a protocol step, not a message.
+	ErrReservedOp = errors.New("edge: reserved protocol op cannot be pushed")
+	// ErrBodyTooLarge refuses a body over protocol.MaxPushBody.
+	ErrBodyTooLarge = errors.New("edge: message body too large")
+	// ErrRoomTooLong refuses a room id no device can be in.
+	ErrRoomTooLong = errors.New("edge: room id too long")
+	// ErrNegative refuses a negative speed or drain rate, which would
+	// otherwise mean "no pacing" and close or reach everything at once.
+	ErrNegative = errors.New("edge: rate must not be negative")
 )
 
+// refusedRPCTotal counts requests refused as their own fault, so a caller
+// sending poison shows on the edge as well as in job.
+var refusedRPCTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "goim_edge_rpc_refused_total",
+	Help: "Edge RPC requests refused as the request's own fault (EdgeError 400), by method.",
+}, []string{"method"})
+
+// badRequest counts a refusal of method and returns err as the IDL
+// exception a caller treats as poison. The message keeps err's text; the
+// sentinels above stay the Go-side names of each case.
+func badRequest(method string, err error) *edge.EdgeError {
+	refusedRPCTotal.WithLabelValues(method).Inc()
+	return &edge.EdgeError{Code: CodeBadRequest, Message: err.Error()}
+}
+
+// checkPush refuses a message no device may receive: a protocol op, or a
+// body larger than any push may carry.
+func checkPush(op int32, body []byte) error {
+	switch {
+	case op == protocol.OpRaw:
+		return ErrRawOp
+	case !protocol.Pushable(op):
+		return fmt.Errorf("%w: op %d", ErrReservedOp, op)
+	case len(body) > protocol.MaxPushBody:
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, len(body), protocol.MaxPushBody)
+	}
+	return nil
+}
+
 // PushKeys queues {op, body} to the connections of keys whose accept set
-// holds op; it returns how many took it.
+// holds op; it returns how many took it. A request that is its own fault
+// is refused with an edge.EdgeError before anything is queued.
 func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
 	pushesTotal.WithLabelValues("keys").Inc()
 	if len(req.Keys) == 0 {
-		return nil, ErrNoKeys
+		return nil, badRequest("PushKeys", ErrNoKeys)
 	}
-	if req.Op == protocol.OpRaw {
-		return nil, ErrRawOp
+	if err := checkPush(req.Op, req.Body); err != nil {
+		return nil, badRequest("PushKeys", err)
+	}
+	if h.dedupe().duplicate("keys", req.MsgId) {
+		return &edge.PushKeysResp{}, nil
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
@@ -59,28 +117,33 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 }
 
 // PushRoom adds msgs to the room's batch (every member gets them, accept
-// sets notwithstanding) and returns the members here.
+// sets notwithstanding) and returns the members here. The whole batch is
+// refused, with an edge.EdgeError, when any message in it is bad.
 func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
 	pushesTotal.WithLabelValues("room").Inc()
 	if req.Room == "" {
-		return nil, ErrNoRoom
+		return nil, badRequest("PushRoom", ErrNoRoom)
+	}
+	if len(req.Room) > protocol.MaxRoomID {
+		return nil, badRequest("PushRoom", fmt.Errorf("%w: %d bytes, the limit is %d", ErrRoomTooLong, len(req.Room), protocol.MaxRoomID))
 	}
 	if len(req.Msgs) == 0 {
-		return nil, ErrNoMessage
+		return nil, badRequest("PushRoom", ErrNoMessage)
 	}
 	for i, m := range req.Msgs {
 		if m == nil {
-			return nil, fmt.Errorf("edge: msgs[%d] is null", i)
+			return nil, badRequest("PushRoom", fmt.Errorf("edge: msgs[%d] is null", i))
 		}
-		if m.Op == protocol.OpRaw {
-			return nil, fmt.Errorf("msgs[%d]: %w", i, ErrRawOp)
+		if err := checkPush(m.Op, m.Body); err != nil {
+			return nil, badRequest("PushRoom", fmt.Errorf("msgs[%d]: %w", i, err))
 		}
 	}
+	msgs := h.dedupe().freshRoomMsgs(req.Msgs)
 	r := h.srv.room(req.Room)
-	if r == nil {
+	if r == nil || len(msgs) == 0 {
 		return &edge.PushRoomResp{}, nil
 	}
-	return &edge.PushRoomResp{Members: int32(r.push(req.Msgs))}, nil
+	return &edge.PushRoomResp{Members: int32(r.push(msgs))}, nil
 }
 
 // Broadcast sends {op, body} to every connection accepting op, in the
@@ -91,8 +154,14 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 // speed connections per second.
 func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
 	pushesTotal.WithLabelValues("broadcast").Inc()
-	if req.Op == protocol.OpRaw {
-		return nil, ErrRawOp
+	if err := checkPush(req.Op, req.Body); err != nil {
+		return nil, badRequest("Broadcast", err)
+	}
+	if req.Speed < 0 {
+		return nil, badRequest("Broadcast", fmt.Errorf("%w: speed %d", ErrNegative, req.Speed))
+	}
+	if h.dedupe().duplicate("broadcast", req.MsgId) {
+		return &edge.BroadcastResp{}, nil
 	}
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	all := h.srv.sessionsSnapshot()
@@ -134,26 +203,34 @@ func (h *Handler) Kick(_ context.Context, req *edge.KickReq) (*edge.KickResp, er
 	return &edge.KickResp{Kicked: int32(n)}, nil
 }
 
-// Drain stops new connections and closes the existing ones at rate per
-// second (0: all at once) so devices reconnect to other edges. It returns
-// the connections left to close; main also marks the node draining in the
-// registry (Stats().Draining).
+// Drain stops new connections and ends the existing ones at rate per
+// second (0: all at once) so devices reconnect to other edges: each
+// device gets what is queued for it, WebSocket devices a close frame with
+// code 1001, then its connection closes (see goaway.go). Pushes keep
+// being served meanwhile. It returns the connections left to end; main
+// publishes the node as draining in the registry (DrainStarted), and a
+// Drain while one is running leaves that one's pace alone. A negative
+// rate is refused (EdgeError 400) rather than read as "all at once".
 func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp, error) {
-	h.srv.draining.Store(true)
-	all := h.srv.sessionsSnapshot()
+	if req.Rate < 0 {
+		return nil, badRequest("Drain", fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
+	}
+	h.srv.BeginDrain()
+	n := h.srv.Stats().Conns
 	h.srv.loops.Add(1)
 	go func() {
 		defer h.srv.loops.Done()
-		h.srv.paced(all, int(req.Rate), func(s *session) { s.close("drain") })
+		h.srv.endSessions(int(req.Rate))
 	}()
-	return &edge.DrainResp{Connections: int32(len(all))}, nil
+	return &edge.DrainResp{Connections: int32(n)}, nil
 }
 
 // paceTick is how often paced work runs a slice of its connections.
 const paceTick = 10 * time.Millisecond
 
 // paced calls fn for each session, at most perSecond per second (0: no
-// limit), stopping early on Shutdown.
+// limit), stopping early on Shutdown. The allowance grows with the time
+// elapsed, so rates below one per tick are kept too.
 func (s *Server) paced(all []*session, perSecond int, fn func(*session)) {
 	if perSecond <= 0 {
 		for _, sess := range all {
@@ -161,15 +238,20 @@ func (s *Server) paced(all []*session, perSecond int, fn func(*session)) {
 		}
 		return
 	}
-	per := max(perSecond*int(paceTick)/int(time.Second), 1)
 	t := time.NewTicker(paceTick)
 	defer t.Stop()
-	for len(all) > 0 {
-		n := min(per, len(all))
-		for _, sess := range all[:n] {
+	start := time.Now()
+	done := 0
+	for {
+		allowed := 1 + int(float64(perSecond)*time.Since(start).Seconds())
+		n := min(allowed-done, len(all))
+		for _, sess := range all[:max(n, 0)] {
 			fn(sess)
 		}
-		all = all[n:]
+		if n > 0 {
+			all = all[n:]
+			done += n
+		}
 		if len(all) == 0 {
 			return
 		}
@@ -192,12 +274,13 @@ func (s *Server) startRPC() error {
 	// itself. (Stop called before Run has built its transport would leave
 	// Run serving forever.)
 	exit := make(chan error)
-	svr := edgeservice.NewServer(s.handler,
+	opts := append(rpcauth.ServerOptions(s.cfg.RPCAuth, registry.ServiceEdge),
 		kitexserver.WithListener(ln),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(2*time.Second),
 	)
+	svr := edgeservice.NewServer(s.handler, opts...)
 	s.rpc, s.rpcExit, s.rpcDone = svr, exit, make(chan struct{})
 	go func() {
 		defer close(s.rpcDone)
@@ -205,14 +288,14 @@ func (s *Server) startRPC() error {
 			slog.Error("edge: rpc serve", "addr", s.addrs.RPC, "err", err)
 		}
 	}()
-	return waitRPC(s.addrs.RPC, s.rpcDone)
+	return waitRPC(s.addrs.RPC, s.cfg.RPCAuth.Secret, s.rpcDone)
 }
 
-// waitRPC returns once the Edge service at addr answers a call; see
-// package serving for why Start waits for it.
-func waitRPC(addr string, done <-chan struct{}) error {
-	cli, err := edgeservice.NewClient(registry.ServiceEdge,
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+// waitRPC returns once the Edge service at addr answers a call made with
+// secret; see package serving for why Start waits for it.
+func waitRPC(addr, secret string, done <-chan struct{}) error {
+	cli, err := edgeservice.NewClient(registry.ServiceEdge, append(rpcauth.ClientOptions(secret),
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("edge: rpc probe client: %w", err)
 	}

@@ -10,7 +10,7 @@ package edge
 // and with DisconnectSlow closes the connection.
 func (s *session) push(msg []byte, op int32, filter bool) bool {
 	s.qmu.Lock()
-	if s.qclosed || (filter && !s.accepts.has(op)) {
+	if s.qclosed || s.goingAway || (filter && !s.accepts.has(op)) {
 		s.qmu.Unlock()
 		return false
 	}
@@ -43,7 +43,7 @@ func (s *session) push(msg []byte, op int32, filter bool) bool {
 // had). A session already writing gets msg queued as usual.
 func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
 	s.qmu.Lock()
-	if s.qclosed || (filter && !s.accepts.has(op)) {
+	if s.qclosed || s.goingAway || (filter && !s.accepts.has(op)) {
 		s.qmu.Unlock()
 		return false
 	}
@@ -82,6 +82,11 @@ func (s *session) takeWriter() bool {
 func (s *session) releaseWriter() {
 	s.qmu.Lock()
 	if len(s.queue) == 0 || s.qclosed {
+		if s.goingAway && !s.qclosed {
+			s.qmu.Unlock()
+			s.finishGoAway() // still the writer: nobody else writes
+			return
+		}
 		s.writing = false
 		s.qmu.Unlock()
 		return
@@ -113,6 +118,11 @@ func (s *session) drain() {
 		q := s.queue
 		s.queue = nil
 		if len(q) == 0 || s.qclosed {
+			if s.goingAway && !s.qclosed {
+				s.qmu.Unlock()
+				s.finishGoAway() // still the writer: nobody else writes
+				return
+			}
 			s.writing = false
 			s.qmu.Unlock()
 			return

@@ -24,10 +24,14 @@ import (
 
 // Server is one edge node.
 type Server struct {
-	cfg     Config
-	logic   logic.Client
-	shards  shards
-	ips     *ipCounter
+	cfg    Config
+	logic  logic.Client
+	shards shards
+	ips    *ipCounter
+	admit  *admission
+	// upSlots bounds upstream messages being forwarded to logic at once
+	// (UpstreamParallel).
+	upSlots chan struct{}
 	wheel   *wheel
 	handler *Handler
 
@@ -36,10 +40,18 @@ type Server struct {
 	// MaxConnections.
 	open     atomic.Int64
 	draining atomic.Bool
+	// drainCh is closed (drainOnce) when draining begins; ending is set
+	// while endSessions runs.
+	drainCh   chan struct{}
+	drainOnce sync.Once
+	ending    atomic.Bool
 	// closing is set once Shutdown begins: listener errors are expected.
 	closing atomic.Bool
 	// allRooms is the cluster-wide room counts from the last RenewOnline.
 	allRooms atomic.Pointer[map[string]int32]
+	// epoch is the route store's generation as logic names it; see
+	// restore.go.
+	epoch epochWatch
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -84,10 +96,14 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 		logic:    logicClient,
 		shards:   newShards(cfg.Buckets),
 		ips:      newIPCounter(cfg.Buckets),
+		admit:    newAdmission(cfg),
+		upSlots:  make(chan struct{}, cfg.UpstreamParallel),
 		wheel:    newWheel(cfg.TimerTick),
 		stop:     make(chan struct{}),
 		logicSem: make(chan struct{}, logicParallel),
 	}
+	s.epoch.kick = make(chan struct{}, 1)
+	s.drainCh = make(chan struct{})
 	s.handler = &Handler{srv: s}
 	return s, nil
 }
@@ -157,9 +173,10 @@ func (s *Server) Start() error {
 		}
 	}
 	s.started = true
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go func() { defer s.loops.Done(); s.wheel.run(s.stop) }()
 	go func() { defer s.loops.Done(); s.renewOnlineLoop() }()
+	go func() { defer s.loops.Done(); s.epochLoop() }()
 	if (s.ws != nil || s.wss != nil) && s.cfg.WSPingInterval > 0 {
 		s.loops.Add(1)
 		go func() { defer s.loops.Done(); s.pingLoop() }()
@@ -194,8 +211,12 @@ func (s *Server) Stats() Stats {
 // Shutdown stops taking connections, closes the ones it holds (their
 // routes are removed in logic), lets in-flight RPCs finish and waits for
 // background work until ctx ends.
+//
+// Shutdown alone closes the sessions at once, without a goodbye; to drain
+// gracefully, call Handler.Drain (or BeginDrain and wait for the sessions
+// to go) first, while the RPC service still serves pushes.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
+	s.BeginDrain()
 	s.closing.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,26 +297,6 @@ func (s *Server) roomOnline(r *room) int32 {
 		}
 	}
 	return n
-}
-
-// reserveConn takes a connection slot for a new connection of transport
-// kind; false, counted, when MaxConnections are open. session.close gives
-// the slot back.
-func (s *Server) reserveConn(kind string) bool {
-	n := s.open.Add(1)
-	if max := s.cfg.MaxConnections; max > 0 && n > int64(max) {
-		s.open.Add(-1)
-		refusedTotal.WithLabelValues(kind, "max_connections").Inc()
-		return false
-	}
-	return true
-}
-
-// full reports whether MaxConnections are open, so a WebSocket upgrade
-// can be refused before its handshake; reserveConn still decides.
-func (s *Server) full() bool {
-	max := s.cfg.MaxConnections
-	return max > 0 && s.open.Load() >= int64(max)
 }
 
 func (s *Server) sessionOpened(sess *session) {

@@ -3,7 +3,6 @@ package edge
 import (
 	"errors"
 	"math"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +40,9 @@ var (
 //
 // An edge holds one per idle device, so the struct is kept within Go's
 // 192-byte size class: the client IP and the bucket are derived when
-// needed instead of stored, times are int64 nanoseconds, and the flags
-// share one word (each still guarded by the lock named beside it).
+// needed instead of stored, times are int64 nanoseconds or wrapping
+// int32 milliseconds, the flags share one word (each still guarded by the
+// lock named beside it), and state few connections need is behind ext.
 type session struct {
 	srv *Server
 	t   transport
@@ -54,6 +54,12 @@ type session struct {
 
 	rooms []*room // under smu
 
+	// ext holds what only some connections need: the upstream token
+	// bucket (made on the first limited frame) and room grants (jwt and
+	// webhook modes). Kept out of line so an idle json-mode device pays
+	// one pointer for it. Set by the reader, and at auth before publish.
+	ext *sessionExt
+
 	// The send queue and the accept set, under qmu: pushes from RPC
 	// goroutines read them.
 	queue   [][]byte
@@ -62,9 +68,6 @@ type session struct {
 	// deadline is when the wheel closes the session (unix nanos): the
 	// handshake deadline, then the heartbeat deadline.
 	deadline atomic.Int64
-	// lastRenew is when logic last renewed this route, as monotonic()
-	// (reader only).
-	lastRenew int64
 
 	// wheel links, guarded by the wheel's lock.
 	wprev, wnext *session
@@ -78,23 +81,38 @@ type session struct {
 	// netpoll's buffers, so every transport write goes through it.
 	wmu sync.Mutex
 
-	wslot int32 // wheel slot, under the wheel's lock
+	// lastRenew is when logic last renewed this route, as monoMillis()
+	// (reader only). 32 bits of milliseconds wrap every 24.8 days, but
+	// the differences taken are exact: two heartbeats are never further
+	// apart than the heartbeat deadline, which hbMillis caps below that.
+	lastRenew int32
 	// hbMillis is the heartbeat deadline in milliseconds (set in auth).
 	hbMillis int32
+	wslot    int16 // wheel slot (wheelSlots fit), under the wheel's lock
 
 	closed, authed   bool // under smu
 	qclosed, writing bool // under qmu; writing: a drain goroutine owns the queue
+	// goingAway (under qmu): a drain is ending the session; it takes no
+	// more pushes, and whoever owns the queue writes what is in it, says
+	// goodbye and closes (see goaway.go).
+	goingAway bool
 	// wdone (under wmu) forbids further writes: Hertz recycles a hijacked
 	// connection once the WebSocket reader returns.
 	wdone bool
 }
 
-// newSession registers a new connection, or returns nil when the edge
-// holds MaxConnections already (the caller closes the connection).
+// newSession registers a new connection, or returns nil when an
+// admission limit refuses it (the caller closes the connection).
 func newSession(srv *Server, t transport) *session {
-	if !srv.reserveConn(t.kind()) {
+	if !srv.reserveConn(t.kind(), t.remoteAddr()) {
 		return nil
 	}
+	return newReservedSession(srv, t)
+}
+
+// newReservedSession registers a connection whose slots reserveConn has
+// taken already (WebSocket takes them before the upgrade).
+func newReservedSession(srv *Server, t transport) *session {
 	s := &session{srv: srv, t: t, wslot: -1}
 	s.deadline.Store(time.Now().Add(srv.cfg.HandshakeTimeout).UnixNano())
 	connectionsGauge.WithLabelValues(t.kind()).Inc()
@@ -125,7 +143,7 @@ func (s *session) close(reason string) {
 	s.qmu.Unlock()
 
 	_ = s.t.close()
-	s.srv.open.Add(-1)
+	s.srv.releaseConn(s.t.remoteAddr())
 	s.srv.wheel.remove(s)
 	closesTotal.WithLabelValues(reason).Inc()
 	connectionsGauge.WithLabelValues(s.t.kind()).Dec()
@@ -140,6 +158,13 @@ func (s *session) close(reason string) {
 	}
 }
 
+// isClosed reports whether close has run.
+func (s *session) isClosed() bool {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.closed
+}
+
 // monoBase anchors monotonic.
 var monoBase = time.Now()
 
@@ -147,6 +172,10 @@ var monoBase = time.Now()
 // (a time.Time would cost a session 16 more bytes) that wall-clock
 // steps do not move.
 func monotonic(t time.Time) int64 { return int64(t.Sub(monoBase)) }
+
+// monoMillis is monotonic(t) in milliseconds, wrapped to 32 bits (see
+// session.lastRenew).
+func monoMillis(t time.Time) int32 { return int32(monotonic(t) / int64(time.Millisecond)) }
 
 // hb is the heartbeat deadline logic gave at auth.
 func (s *session) hb() time.Duration { return time.Duration(s.hbMillis) * time.Millisecond }
@@ -158,13 +187,7 @@ func (s *session) setHeartbeat(d time.Duration) {
 
 // ip is the client's address without the port, for the distinct-IP
 // count; derived on demand (at publish and close) rather than stored.
-func (s *session) ip() string {
-	addr := s.t.remoteAddr()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
-}
+func (s *session) ip() string { return hostOf(s.t.remoteAddr()) }
 
 // disconnectLogic removes this connection's route in logic, in the
 // background (bounded by the server's disconnect slots and LogicTimeout).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cloudwego/netpoll"
 
@@ -62,6 +63,9 @@ func (t *tcpConn) close() error {
 }
 
 func (t *tcpConn) remoteAddr() string { return t.c.RemoteAddr().String() }
+
+// inputLen is how many received bytes netpoll holds for the reader.
+func (t *tcpConn) inputLen() int { return t.c.Reader().Len() }
 
 // write hands msgs to netpoll and flushes. Callers hold session.wmu:
 // netpoll's Writer is not goroutine-safe. OpRaw batches go out as their
@@ -143,10 +147,29 @@ func (s *Server) onTCPPrepare(c netpoll.Connection) context.Context {
 	}
 	t := &tcpConn{Context: ctx, c: c}
 	if t.sess = newSession(s, t); t.sess == nil {
-		_ = c.Close() // over MaxConnections; OnRequest finds no session
+		_ = c.Close() // refused by a limit; OnRequest finds no session
 		return ctx
 	}
+	limitReceiveBuffer(c, s.cfg.MaxInputBuffer)
 	return t
+}
+
+// limitReceiveBuffer caps the kernel's receive buffer of a device
+// connection at about max bytes (Linux doubles the value for its own
+// bookkeeping). netpoll reads whatever the kernel holds in one go, so
+// this caps how much one poller read can add to a connection's input
+// between two checks of MaxInputBuffer, and it keeps the TCP window a
+// device sees small: goim devices send small frames, and the
+// autotuned default (up to tcp_rmem's maximum, tens of MiB) only serves
+// bulk uploads.
+func limitReceiveBuffer(c netpoll.Connection, max int) {
+	fc, ok := c.(interface{ Fd() int })
+	if !ok {
+		return
+	}
+	if err := syscall.SetsockoptInt(fc.Fd(), syscall.SOL_SOCKET, syscall.SO_RCVBUF, max); err != nil {
+		slog.Debug("edge: set receive buffer", "err", err)
+	}
 }
 
 // onTCPDisconnect closes the session of a connection the poller found
@@ -165,6 +188,24 @@ func onTCPDisconnect(ctx context.Context, _ netpoll.Connection) {
 // again at once while input remains, so it consumes frames until the
 // buffer is empty; a partial frame blocks in Peek/Next until the rest
 // arrives or ReadTimeout ends it (closing the connection).
+//
+// Memory under an upstream flood. Backpressure would be the natural
+// bound (stop reading a device whose frames are not processed yet, and
+// let TCP flow control slow it down), but netpoll v0.7.5 cannot stop
+// reading a connection: every epoll registration it makes carries
+// EPOLLIN, level-triggered (poll_default_linux.go, Control), and on each
+// readable event the poller books more input buffer and reads into it
+// (connection_reactor.go, inputs/inputAck, up to 8 MiB a read) whether or
+// not this handler is still busy; the Connection API has no pause, and
+// leaving input unread only makes netpoll call OnRequest again at once.
+// So the edge bounds what it holds instead: a connection whose buffered,
+// unprocessed input passes MaxInputBuffer is closed — checked here
+// before every frame, and every inputWatchEvery while the handler waits
+// for logic (upstream.go), the only place it waits on another party
+// besides a reply write to a device that stopped reading (bounded by
+// WriteTimeout). The rate limit in handle keeps a flooding device's
+// frames cheap (dropped without a reply or a call to logic) so that the
+// reader keeps up, and closes the device soon after.
 func (s *Server) onTCPRequest(ctx context.Context, c netpoll.Connection) error {
 	t := tcpConnOf(ctx)
 	if t == nil {
@@ -172,7 +213,13 @@ func (s *Server) onTCPRequest(ctx context.Context, c netpoll.Connection) error {
 	}
 	sess := t.sess
 	r := c.Reader()
+	limit := s.cfg.MaxInputBuffer
 	for r.Len() > 0 {
+		if r.Len() > limit {
+			inputOverflowTotal.Inc()
+			sess.close("input_overflow")
+			return nil
+		}
 		hdr, err := r.Peek(protocol.HeaderLen)
 		if err != nil {
 			sess.close("read_error")
@@ -213,6 +260,10 @@ func closeReason(err error) string {
 		return "unknown_op"
 	case errors.Is(err, errClosed):
 		return "closed"
+	case errors.Is(err, errRateLimited):
+		return "rate_limited"
+	case errors.Is(err, errInputOverflow):
+		return "input_overflow"
 	default:
 		return "write_error"
 	}

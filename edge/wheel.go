@@ -45,7 +45,7 @@ func (w *wheel) fileLocked(s *session) {
 	if max := w.cur + wheelSlots - 1; t > max {
 		t = max
 	}
-	i := int32(t % wheelSlots)
+	i := int16(t % wheelSlots)
 	s.wslot = i
 	s.wprev = nil
 	s.wnext = w.slots[i]

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,17 @@ func (t *wsConn) close() error {
 	return c.Close()
 }
 
+// inputLen is how many received bytes wait unread under the WebSocket
+// reader (netpoll's input buffer; 0 on Go's network stack, which reads
+// only what the reader asks for and so leaves the rest to TCP flow
+// control).
+func (t *wsConn) inputLen() int {
+	if l, ok := t.raw.(interface{ Len() int }); ok {
+		return l.Len()
+	}
+	return 0
+}
+
 func (t *wsConn) remoteAddr() string {
 	if t.raw != nil {
 		return t.raw.RemoteAddr().String()
@@ -79,6 +91,13 @@ func (t *wsConn) write(msgs [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// goAway sends a close frame with code 1001 (going away) and reason, so
+// the device reconnects elsewhere. Callers hold session.wmu.
+func (t *wsConn) goAway(reason string) error {
+	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, reason)
+	return t.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.writeTimeout))
 }
 
 // wsWriteBuffers lends write buffers to connections only while they
@@ -150,13 +169,19 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 			rc.AbortWithStatus(consts.StatusServiceUnavailable)
 			return
 		}
-		if s.full() {
-			refusedTotal.WithLabelValues("ws", "max_connections").Inc()
+		raw := rc.GetConn()
+		addr := raw.RemoteAddr().String()
+		// Take the connection's slots before the handshake, so a refusal
+		// is a plain 503 the client understands.
+		if !s.reserveConn("ws", addr) {
 			rc.SetConnectionClose()
 			rc.AbortWithStatus(consts.StatusServiceUnavailable)
 			return
 		}
-		raw := rc.GetConn()
+		// Upgrade hands the connection to Hertz's hijack handler, which
+		// runs the callback after this handler returns; the session made
+		// there owns the slots from then on. A failed upgrade never runs
+		// it.
 		err := up.Upgrade(rc, func(c *websocket.Conn) {
 			// Hertz keeps this RequestContext for as long as the
 			// connection lives (its Serve frame waits for this handler);
@@ -169,6 +194,7 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 			s.serveWS(c, raw)
 		})
 		if err != nil {
+			s.releaseConn(addr)
 			slog.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
 		}
 	}
@@ -209,16 +235,15 @@ const wsReadyTimeout = 5 * time.Second
 // per message (DecodeMessage refuses a frame whose length disagrees with
 // the message) and hands it to the session. Writes happen elsewhere,
 // under the session's write lock.
+//
+// A message that has begun must end within ReadTimeout, as a TCP frame
+// must: once its header is in, the reader sets a read deadline for the
+// rest, and clears it when the message is whole (the heartbeat deadline
+// watches idle connections).
 func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 	c.SetReadLimit(protocol.MaxPackSize)
-	sess := newSession(s, &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout})
-	if sess == nil {
-		// Upgrades that raced past the check in the handler: tell the
-		// client to retry later (1013) and hang up.
-		msg := websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "edge full")
-		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(s.cfg.WriteTimeout))
-		return
-	}
+	t := &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout}
+	sess := newReservedSession(s, t)
 	reason := "peer"
 	defer func() {
 		sess.close(reason)
@@ -236,13 +261,24 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 		if typ != websocket.BinaryMessage && typ != websocket.TextMessage {
 			continue
 		}
+		_ = c.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		bp := wsReadBuffers.Get().(*[]byte)
 		n, err := readMessage(r, *bp)
 		if err != nil {
 			wsReadBuffers.Put(bp)
-			if errors.Is(err, websocket.ErrReadLimit) {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
 				reason = "bad_frame"
+			case isTimeout(err):
+				reason = "read_timeout"
 			}
+			return
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		if t.inputLen() > s.cfg.MaxInputBuffer {
+			wsReadBuffers.Put(bp)
+			inputOverflowTotal.Inc()
+			reason = "input_overflow"
 			return
 		}
 		f, err := protocol.DecodeMessage((*bp)[:n], protocol.MaxPackSize)
@@ -260,6 +296,12 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 			return
 		}
 	}
+}
+
+// isTimeout reports whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // readMessage reads a whole message into buf, which holds the largest

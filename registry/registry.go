@@ -71,6 +71,18 @@ type Discovery interface {
 	Watch(ctx context.Context, service string, fn func([]Instance)) error
 }
 
+// ReadyWaiter is implemented by discoveries whose first view of a service
+// may be incomplete: etcd's, whose Watch delivers an empty list when etcd
+// cannot be reached at start. A consumer that must not act on an empty
+// view (job would acknowledge room pushes to nobody) waits for WaitReady
+// first; discoveries without it (static) are complete from the start.
+type ReadyWaiter interface {
+	// WaitReady returns nil once service's view is complete (listed from
+	// the source at least once) and every Watch subscriber has been given
+	// that view, or the context's error.
+	WaitReady(ctx context.Context, service string) error
+}
+
 // DefaultWeight is the weight of an instance registered without one
 // (goim's and Kitex's default).
 const DefaultWeight = 10
@@ -107,6 +119,27 @@ func (i Instance) Validate() error {
 		return fmt.Errorf("registry: instance %s weight %d is negative", i.Key(), i.Weight)
 	}
 	return nil
+}
+
+// ErrDuplicateNode is wrapped by Register (and reported by
+// RegistrationChecker) when another live node holds the same key: two
+// nodes configured with one node id would otherwise overwrite each other's
+// registration, and pushes for one would go to the other.
+var ErrDuplicateNode = errors.New("registry: node id is registered by another live node")
+
+// ErrNotRegistered is reported by RegistrationChecker while the node is
+// not registered (its lease lapsed and registering again fails, or it
+// was never registered).
+var ErrNotRegistered = errors.New("registry: node is not registered")
+
+// RegistrationChecker is implemented by registrars whose registration can
+// lapse (etcd's). A node that is not registered is not discoverable: job
+// sends it nothing and new devices are not sent to it, so it reports
+// itself not ready.
+type RegistrationChecker interface {
+	// CheckRegistration is nil while the node is registered; otherwise an
+	// error wrapping ErrNotRegistered or ErrDuplicateNode says why.
+	CheckRegistration(ctx context.Context) error
 }
 
 // ErrRetrying is wrapped by Register when the first attempt failed (etcd

@@ -10,6 +10,7 @@ import (
 
 	pushapi "github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // Kitex pushes through goim-edge's Kitex Push service (logic's RPC port).
@@ -17,13 +18,14 @@ type Kitex struct {
 	c pushclient.Client
 }
 
-// NewKitex returns a pusher for the Push service at addr (host:port).
-func NewKitex(addr string) (*Kitex, error) {
-	c, err := pushclient.NewClient("push",
+// NewKitex returns a pusher for the Push service at addr (host:port),
+// sending secret (the server's rpc.secret; empty for a server without).
+func NewKitex(addr, secret string) (*Kitex, error) {
+	c, err := pushclient.NewClient("push", append(rpcauth.ClientOptions(secret),
 		client.WithHostPorts(addr),
 		client.WithRPCTimeout(10*time.Second),
 		client.WithConnectTimeout(3*time.Second),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("push: kitex client %s: %w", addr, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/goim-edge/goim-edge/bench/payload"
 	pushapi "github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushserver "github.com/goim-edge/goim-edge/kitex_gen/push/push"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 func TestHTTPURLs(t *testing.T) {
@@ -129,11 +130,13 @@ func TestKitexPusher(t *testing.T) {
 	ln.Close()
 	h := &pushHandler{}
 	tcpAddr, _ := net.ResolveTCPAddr("tcp", addr)
-	svr := pushserver.NewServer(h, server.WithServiceAddr(tcpAddr))
+	const secret = "bench-push-secret-0123456789"
+	svr := pushserver.NewServer(h, append(rpcauth.ServerOptions(rpcauth.Config{Secret: secret}, "goim.logic"),
+		server.WithServiceAddr(tcpAddr))...)
 	go svr.Run()
 	defer svr.Stop()
 
-	k, err := NewKitex(addr)
+	k, err := NewKitex(addr, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +161,14 @@ func TestKitexPusher(t *testing.T) {
 	err = k.Push(ctx, Target{Kind: Mids, Op: 1000, Mids: []int64{1}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no mids") {
 		t.Fatalf("mids err = %v", err)
+	}
+	// A pusher without the server's secret is refused and reaches no handler.
+	anon, err := NewKitex(addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := anon.Push(ctx, Target{Kind: All, Op: 1000}, nil); !rpcauth.IsRefused(err) {
+		t.Fatalf("push without the secret: %v, want refused", err)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -48,6 +48,8 @@ type Options struct {
 	HTTPAddr string
 	RPCAddr  string
 	Via      string
+	// RPCSecret is the server's rpc.secret, sent by the Kitex pusher.
+	RPCSecret string
 
 	// Conns is the number of devices.
 	Conns int

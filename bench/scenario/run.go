@@ -206,7 +206,7 @@ func (s *session) liveDevices() []int {
 
 func (s *session) pusher() (push.Pusher, error) {
 	if s.o.Via == "kitex" {
-		return push.NewKitex(s.o.RPCAddr)
+		return push.NewKitex(s.o.RPCAddr, s.o.RPCSecret)
 	}
 	return push.NewHTTP(s.o.HTTPAddr, s.o.InFlight), nil
 }

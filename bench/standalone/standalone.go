@@ -39,7 +39,7 @@ type Server struct {
 // ports the standalone server listens on, each set with -set.
 var portKeys = []string{
 	"edge.tcp_addr", "edge.ws_addr", "edge.rpc_addr", "edge.admin_addr",
-	"logic.http_addr", "logic.rpc_addr", "job.admin_addr",
+	"logic.http_addr", "logic.rpc_addr", "logic.admin_addr", "job.admin_addr",
 }
 
 // Start runs bin standalone on free 127.0.0.1 ports, logging to a file in
@@ -92,7 +92,9 @@ func Start(ctx context.Context, bin, logDir string, extra ...string) (*Server, e
 		s.Stop()
 		return nil, err
 	}
-	s.MetricsURL = findMetrics(ctx, "http://"+addr["edge.admin_addr"]+"/metrics", "http://"+s.HTTP+"/metrics", "http://"+addr["job.admin_addr"]+"/metrics")
+	// Standalone serves /metrics on its one admin port, logic.admin_addr.
+	s.MetricsURL = findMetrics(ctx, "http://"+addr["logic.admin_addr"]+"/metrics", "http://"+addr["edge.admin_addr"]+"/metrics",
+		"http://"+s.HTTP+"/metrics", "http://"+addr["job.admin_addr"]+"/metrics")
 	return s, nil
 }
 

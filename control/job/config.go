@@ -26,6 +26,9 @@ type Config struct {
 	RPCTimeout time.Duration `toml:"rpc_timeout"`
 	// ConnectTimeout bounds dialing an edge.
 	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// RPCSecret is sent with every call to an edge (package rpcauth).
+	// The process sets it from [rpc]; it is not a [job] key.
+	RPCSecret string `toml:"-"`
 	// Retries is how many times a failed RPC is retried before the edge is
 	// given up on for that message (counted, and the message acknowledged).
 	Retries int `toml:"retries"`
@@ -63,6 +66,22 @@ type Config struct {
 	BreakerFailures int `toml:"breaker_failures"`
 	// ProbeInterval is how often a down edge gets a trial message.
 	ProbeInterval time.Duration `toml:"probe_interval"`
+	// SlowCall is how long a successful push RPC may take before it
+	// counts towards the breaker like a failure, provided another edge
+	// answers faster than SlowCall on average: a slow edge holds every
+	// queue message it is part of, so after BreakerFailures slow calls in
+	// a row it is down and costs only its own devices. When every edge is
+	// slow (job starved, a burst) nothing is counted: that slowness is not
+	// one edge's, and breakers would turn it into lost pushes everywhere.
+	// 0 disables it.
+	SlowCall time.Duration `toml:"slow_call"`
+	// EdgeGrace is how long an edge that left the registry stays a push
+	// target: a registration that lapsed (etcd stalled past the lease)
+	// comes back within it, and nothing addressed to the edge is dropped
+	// in between. Keys pushes for an edge job has never seen wait up to
+	// EdgeGrace after job's first complete view of the edges for it to
+	// appear. 0 removes edges at once.
+	EdgeGrace time.Duration `toml:"edge_grace"`
 	// How many messages are fanned out at once is the queue's
 	// delivery.workers: consumers call the handler from that many lanes,
 	// each keeping its targets' order, and job keeps no pool of its own.
@@ -85,6 +104,8 @@ func DefaultConfig() Config {
 		RoomsRefresh:       time.Second,
 		BreakerFailures:    5,
 		ProbeInterval:      time.Second,
+		SlowCall:           250 * time.Millisecond,
+		EdgeGrace:          30 * time.Second,
 	}
 }
 
@@ -111,6 +132,12 @@ func (c Config) Validate() error {
 	atLeast("edge_queue", c.EdgeQueue, c.MaxInflightPerEdge)
 	atLeast("room_batch_max", c.RoomBatchMax, 1)
 	atLeast("breaker_failures", c.BreakerFailures, 1)
+	if c.EdgeGrace < 0 {
+		errs = append(errs, fmt.Errorf("edge_grace %v must not be negative", c.EdgeGrace))
+	}
+	if c.SlowCall < 0 {
+		errs = append(errs, fmt.Errorf("slow_call %v must not be negative", c.SlowCall))
+	}
 	if c.RoomBatchWindow < 0 {
 		errs = append(errs, fmt.Errorf("room_batch_window %v must not be negative", c.RoomBatchWindow))
 	}

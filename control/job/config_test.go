@@ -28,6 +28,10 @@ func TestConfigValidate(t *testing.T) {
 		{"zero batch max", func(c *Config) { c.RoomBatchMax = 0 }, "room_batch_max"},
 		{"zero breaker", func(c *Config) { c.BreakerFailures = 0 }, "breaker_failures"},
 		{"zero probe", func(c *Config) { c.ProbeInterval = 0 }, "probe_interval"},
+		{"no slow-call breaker", func(c *Config) { c.SlowCall = 0 }, ""},
+		{"negative slow call", func(c *Config) { c.SlowCall = -1 }, "slow_call"},
+		{"no grace", func(c *Config) { c.EdgeGrace = 0 }, ""},
+		{"negative grace", func(c *Config) { c.EdgeGrace = -time.Second }, "edge_grace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/queue"
@@ -28,6 +29,11 @@ type edgeConn struct {
 	log   *slog.Logger
 	brk   breaker
 	rooms roomsView
+	// latency is a moving average of successful push RPCs, nanoseconds
+	// (0: none yet); fastPeer tells whether another edge is answering
+	// well under SlowCall (see slowCounts).
+	latency  atomic.Int64
+	fastPeer func(self *edgeConn) bool
 
 	// closing wakes handlers blocked on a full lane; sealed (closed after
 	// mu is taken with closed set) tells lanes that nothing more arrives.
@@ -38,20 +44,21 @@ type edgeConn struct {
 	wg      sync.WaitGroup
 }
 
-func newEdgeConn(ctx context.Context, inst registry.Instance, cfg Config, log *slog.Logger) (*edgeConn, error) {
+func newEdgeConn(ctx context.Context, inst registry.Instance, cfg Config, log *slog.Logger, fastPeer func(*edgeConn) bool) (*edgeConn, error) {
 	rpc, err := newEdgeRPC(inst.Addrs.RPC, cfg)
 	if err != nil {
 		return nil, err
 	}
 	e := &edgeConn{
-		inst:    inst,
-		cfg:     cfg,
-		rpc:     rpc,
-		ctx:     ctx,
-		lanes:   make([]chan *task, cfg.MaxInflightPerEdge),
-		log:     log.With("edge", inst.Node, "addr", inst.Addrs.RPC),
-		closing: make(chan struct{}),
-		sealed:  make(chan struct{}),
+		inst:     inst,
+		cfg:      cfg,
+		rpc:      rpc,
+		ctx:      ctx,
+		lanes:    make([]chan *task, cfg.MaxInflightPerEdge),
+		log:      log.With("edge", inst.Node, "addr", inst.Addrs.RPC),
+		closing:  make(chan struct{}),
+		sealed:   make(chan struct{}),
+		fastPeer: fastPeer,
 	}
 	e.brk.init(cfg.BreakerFailures, cfg.ProbeInterval, e.log)
 	for i := range e.lanes {
@@ -179,6 +186,28 @@ func (e *edgeConn) pollRooms() {
 		return
 	}
 	e.rooms.set(resp.GetRooms())
+}
+
+// observeLatency folds one successful push's duration into the average
+// (weight 1/8; concurrent lanes may lose an update, which only smooths).
+func (e *edgeConn) observeLatency(d time.Duration) {
+	old := e.latency.Load()
+	if old == 0 {
+		e.latency.Store(int64(d))
+		return
+	}
+	e.latency.Store(old + (int64(d)-old)/8)
+}
+
+// slowCounts reports whether a successful call that took d counts towards
+// the breaker. It must be slower than SlowCall, and some other edge must
+// be answering well (its average under SlowCall): then this edge is the
+// slow one, holding messages the others have already taken. When every
+// edge is slow the cause is common (job starved of CPU, a loaded network,
+// a burst every edge is working through), and opening breakers would only
+// turn that slowness into lost pushes everywhere.
+func (e *edgeConn) slowCounts(d time.Duration) bool {
+	return e.cfg.SlowCall > 0 && d > e.cfg.SlowCall && e.fastPeer != nil && e.fastPeer(e)
 }
 
 // observeRPC records one attempt's duration.

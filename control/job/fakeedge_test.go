@@ -38,8 +38,13 @@ type recEdge struct {
 	hang      chan struct{} // non-nil: pushes block until it is closed
 	failPush  atomic.Int32  // fail this many pushes before succeeding
 	roomsCall atomic.Int32
-	svr       server.Server
-	stopped   chan struct{}
+	// refused counts pushes refused with an EdgeError: like the real
+	// edge, recEdge refuses op 9 (raw), the message's own fault.
+	refused atomic.Int32
+	// delay, when positive, is how long every push takes (a slow edge).
+	delay   atomic.Int64
+	svr     server.Server
+	stopped chan struct{}
 }
 
 func startRecEdge(t *testing.T, node string) *recEdge {
@@ -138,13 +143,26 @@ func (e *recEdge) setMembers(m map[string]int32) {
 
 var errInjected = errors.New("injected failure")
 
-// enter waits while hung and reports an injected failure.
-func (e *recEdge) enter() error {
+// opRaw is the op the edge refuses (protocol.OpRaw).
+const opRaw = 9
+
+// enter waits while hung or slow, reports an injected failure, and
+// refuses op 9 with an EdgeError as the real edge does.
+func (e *recEdge) enter(ops ...int32) error {
 	e.mu.Lock()
 	hang := e.hang
 	e.mu.Unlock()
 	if hang != nil {
 		<-hang
+	}
+	if d := time.Duration(e.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	for _, op := range ops {
+		if op == opRaw {
+			e.refused.Add(1)
+			return &edge.EdgeError{Code: 400, Message: "op 9 (raw) cannot be pushed"}
+		}
 	}
 	if e.failPush.Add(-1) >= 0 {
 		return errInjected
@@ -161,7 +179,7 @@ func (e *recEdge) record(f func()) {
 }
 
 func (e *recEdge) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
-	if err := e.enter(); err != nil {
+	if err := e.enter(req.Op); err != nil {
 		return nil, err
 	}
 	if e.onPush != nil {
@@ -173,7 +191,11 @@ func (e *recEdge) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 }
 
 func (e *recEdge) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
-	if err := e.enter(); err != nil {
+	ops := make([]int32, 0, len(req.Msgs))
+	for _, m := range req.Msgs {
+		ops = append(ops, m.Op)
+	}
+	if err := e.enter(ops...); err != nil {
 		return nil, err
 	}
 	if e.onPush != nil {
@@ -187,7 +209,7 @@ func (e *recEdge) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 }
 
 func (e *recEdge) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
-	if err := e.enter(); err != nil {
+	if err := e.enter(req.Op); err != nil {
 		return nil, err
 	}
 	if e.onPush != nil {

@@ -3,21 +3,72 @@
 // broadcast pushes to every edge (or, with room targeting by members, to
 // the edges that hold members of the room).
 //
-// Delivery semantics. A message is acknowledged when every target edge
-// accepted it or was given up on: after Retries failed attempts, when the
-// edge's breaker is open (it kept failing; job does not wait on a hung
-// edge), when its queue stayed full for RPCTimeout, or when it left the
-// registry. Given-up edges are counted (goim_job_edge_sends_total) and the
-// message counts as "partial" or "failed" (goim_job_pushes_total); it is not
-// redelivered, because a redelivery would repeat it on every edge that did
-// accept it, and an edge that stays down loses its devices anyway (they
-// reconnect to another edge). Only when job stops mid fan-out is the
-// message left unacknowledged, so the queue delivers it again (edges that
-// had it may then see it twice: delivery is at least once).
+// # Guarantees
 //
-// Order. Messages for one room, one key list or all broadcasts go through
-// one lane per edge, so an edge receives them in the order the queue
-// handed them over (the queues keep order per target).
+// At least once, through a job crash. A queue message is acknowledged only
+// once every target edge's part is done: the edge accepted it, or job gave
+// up on that edge (below). A job killed mid fan-out acknowledged nothing
+// it was working on, so the queue delivers those messages again (Redis:
+// to the restarted job at once, or to another after claim_min_idle;
+// Kafka: after the rebalance; memory: it dies with the process). job
+// keeps no message of its own in memory that the queue has forgotten:
+// there are no outboxes to lose.
+//
+// A slow edge is not a dead one. While a message is being handled, the
+// Redis queue keeps its pending entry fresh, so another job never claims
+// it from a live job (that was the source of duplicates and reordering
+// behind a slow edge). What a slow edge costs others is bounded: a call
+// slower than SlowCall, while another edge answers faster than that,
+// counts towards its breaker like a failure, and after BreakerFailures of
+// them the edge is down, given up on at once, and costs only its own
+// devices. When every edge is slow (job starved of CPU, a burst) no
+// breaker opens: that slowness is nobody's alone, and breaking would
+// only lose pushes everywhere. Below that threshold, the messages of
+// one target (room, key list, broadcasts) wait for their slowest edge
+// before the next message of that target is handed over: that is the
+// price of per-target order with at-least-once acknowledgement.
+//
+// Given up on (counted in goim_job_edge_sends_total and the message's
+// "partial"/"failed" result, acknowledged, not redelivered): an edge whose
+// breaker is open (it kept failing, or kept being slow), that failed
+// Retries+1 attempts, whose lane stayed full for RPCTimeout, or that left
+// the registry and stayed gone for EdgeGrace. Redelivering such a
+// message would repeat it on every edge that took it, and an edge that
+// stays down loses its devices anyway (they reconnect elsewhere).
+//
+// Poison is not failure. A message that names nothing deliverable, or
+// that an edge refuses with an EdgeError (the message's own fault: a
+// reserved op, a malformed request), is set aside: the queue moves it to
+// its dead letters (Redis stream "<stream>:dead", Kafka "<topic>.dead",
+// memory Dead()) and logs it once with its id; job counts it in
+// goim_job_poison_total{kind,reason}. It is never retried and never
+// counts against the edge's breaker, so a caller's mistake cannot stop
+// delivery to anyone else. A refused message inside a coalesced room
+// batch is isolated by sending the batch's messages one by one.
+//
+// Registry blips are not outages. job consumes nothing before its first
+// complete view of the edges (registry.ReadyWaiter: etcd unreachable at
+// start means waiting, not acknowledging the backlog to zero edges). An
+// edge that leaves the registry stays a target for EdgeGrace (a lease
+// that lapsed during an etcd stall comes back within it); a keys push for
+// an edge job has not seen waits for it up to EdgeGrace after job's first
+// complete view. Past that a keys push for an unregistered edge is
+// acknowledged and counted lost (goim_job_lost_total, logged). Draining
+// edges stay targets until they deregister.
+//
+// What can be duplicated: a message redelivered after a job crash reaches
+// again the edges that had it; an RPC that timed out and is retried may
+// reach the edge twice; a queue message whose pending entry could not be
+// refreshed (Redis unreachable for claim_min_idle) may be claimed by
+// another job. Every push carries its message id and edges drop ids they
+// delivered within their dedup_window, so devices see each push once
+// unless the duplicate comes later than that window.
+//
+// Order holds per target and edge: messages for one room, one key list or
+// all broadcasts go through one lane per edge, in the order the queue
+// handed them over (the queues keep order per target within one consumer;
+// Kafka across jobs, Redis not across jobs). A redelivered message comes
+// after later ones that were already delivered.
 package job
 
 import (
@@ -26,6 +77,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,6 +87,15 @@ import (
 	"github.com/goim-edge/goim-edge/registry"
 )
 
+// Run's states (Job.state).
+const (
+	stateIdle int32 = iota
+	// stateWaitingForEdges: watching the registry, not consuming until
+	// the view of the edges is complete.
+	stateWaitingForEdges
+	stateConsuming
+)
+
 // Job is the fan-out service: New, then Run until Close.
 type Job struct {
 	cfg      Config
@@ -42,6 +103,9 @@ type Job struct {
 	disc     registry.Discovery
 	log      *slog.Logger
 	dropLog  rate.Sometimes
+
+	// state is where Run is (state* constants), for tests and operators.
+	state atomic.Int32
 
 	mu      sync.Mutex
 	running bool
@@ -105,6 +169,22 @@ func (j *Job) Run(ctx context.Context) error {
 	if err := j.disc.Watch(ctx, registry.ServiceEdge, j.edges.update); err != nil {
 		return fmt.Errorf("job: watch edges: %w", err)
 	}
+	// No consuming on an incomplete view: with etcd unreachable at start
+	// the view is empty, and room pushes to nobody would be acknowledged
+	// away, keys pushes held for edges that are only unknown.
+	if w, ok := j.disc.(registry.ReadyWaiter); ok {
+		j.state.Store(stateWaitingForEdges)
+		j.log.Info("job: waiting for a complete view of the edges before consuming")
+		if err := w.WaitReady(ctx, registry.ServiceEdge); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("job: wait for edges: %w", err)
+		}
+		j.log.Info("job: edges known, consuming", "edges", len(j.edges.all()))
+	}
+	j.edges.markReady()
+	j.state.Store(stateConsuming)
 	if err := j.consumer.Run(ctx, j.handle); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("job: consume: %w", err)
 	}
@@ -132,20 +212,27 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 	m := d.Msg
 	if m == nil {
 		pushesTotal.WithLabelValues("unknown", resultPoison).Inc()
+		poisonTotal.WithLabelValues("unknown", poisonInvalid).Inc()
 		return fmt.Errorf("%w: delivery %s carries no message", queue.ErrPoison, d.ID)
 	}
 	kind := queue.KindLabel(m.Kind)
-	targets, lane, speed, err := j.targets(m)
+	targets, lane, speed, err := j.targets(ctx, m)
 	if err != nil {
 		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
+		poisonTotal.WithLabelValues(kind, poisonInvalid).Inc()
 		return err
 	}
 	if len(targets) == 0 {
+		if ctx.Err() != nil {
+			pushesTotal.WithLabelValues(kind, resultAborted).Inc()
+			return fmt.Errorf("job: %s message %s: %w", kind, m.Id, ctx.Err())
+		}
 		if m.Kind == common.PushKind_KEYS {
 			pushesTotal.WithLabelValues(kind, resultUnknownEdge).Inc()
+			lostTotal.WithLabelValues(kind, resultUnknownEdge).Inc()
 			j.dropLog.Do(func() {
-				j.log.Warn("job: keys push for an edge that is not registered dropped (it left with its devices)",
-					"edge", m.Server, "msg_id", m.Id, "keys", len(m.Keys))
+				j.log.Warn("job: keys push lost: its edge is not registered and did not come back within edge_grace",
+					"edge", m.Server, "msg_id", m.Id, "keys", len(m.Keys), "edge_grace", j.cfg.EdgeGrace)
 			})
 		} else {
 			pushesTotal.WithLabelValues(kind, resultNoTarget).Inc()
@@ -176,6 +263,14 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 		pushesTotal.WithLabelValues(kind, resultAborted).Inc()
 		return fmt.Errorf("job: %s message %s: stopped mid fan-out: %w", kind, m.Id, context.Canceled)
 	}
+	if ref := w.refused.Load(); ref != nil {
+		// The queue logs it once (with this error, which names the
+		// message) and moves it to its dead letters.
+		pushesTotal.WithLabelValues(kind, resultPoison).Inc()
+		poisonTotal.WithLabelValues(kind, poisonRefused).Inc()
+		return fmt.Errorf("%w: %s message %s refused by edge %s: code %d: %s",
+			queue.ErrPoison, kind, m.Id, ref.node, ref.err.GetCode(), ref.err.GetMessage())
+	}
 	switch failed := int(w.failed.Load()); {
 	case failed == 0:
 		pushesTotal.WithLabelValues(kind, resultOK).Inc()
@@ -191,13 +286,13 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 // targets picks the edges for m, the lane key that keeps its target's
 // messages in order, and each edge's broadcast speed. Messages that name
 // nothing deliverable are poison.
-func (j *Job) targets(m *common.PushMsg) (edges []*edgeConn, lane string, speed int32, err error) {
+func (j *Job) targets(ctx context.Context, m *common.PushMsg) (edges []*edgeConn, lane string, speed int32, err error) {
 	switch m.Kind {
 	case common.PushKind_KEYS:
 		if m.Server == "" || len(m.Keys) == 0 {
 			return nil, "", 0, fmt.Errorf("%w: keys message %s needs a server and keys", queue.ErrPoison, m.Id)
 		}
-		if e := j.edges.node(m.Server); e != nil {
+		if e := j.edges.awaitNode(ctx, m.Server); e != nil {
 			edges = []*edgeConn{e}
 		}
 		return edges, "keys:" + m.Keys[0], 0, nil

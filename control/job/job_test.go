@@ -14,6 +14,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
+	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/registry/static"
 )
 
@@ -27,6 +28,7 @@ func testConfig() Config {
 	c.ProbeInterval = 100 * time.Millisecond
 	c.MaxInflightPerEdge = 4
 	c.EdgeQueue = 256
+	c.EdgeGrace = 200 * time.Millisecond
 	return c
 }
 
@@ -52,10 +54,18 @@ func startJobTB(t testing.TB, cfg Config, edges ...*recEdge) *harness {
 			t.Fatal(err)
 		}
 	}
+	h := startJobOn(t, cfg, reg)
+	h.reg = reg
+	return h
+}
+
+// startJobOn runs a job over a memory queue and disc until the test ends.
+func startJobOn(t testing.TB, cfg Config, disc registry.Discovery) *harness {
+	t.Helper()
 	q := memory.New(memory.Config{Size: 10000, DeliveryConfig: queue.DeliveryConfig{
 		MaxAttempts: 3, RetryBackoff: 10 * time.Millisecond, MaxRetryBackoff: 50 * time.Millisecond, Workers: 8,
 	}})
-	j, err := New(cfg, q, reg)
+	j, err := New(cfg, q, disc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +80,7 @@ func startJobTB(t testing.TB, cfg Config, edges ...*recEdge) *harness {
 		}
 		q.Close()
 	})
-	return &harness{t: t, q: q, reg: reg, job: j}
+	return &harness{t: t, q: q, job: j}
 }
 
 func (h *harness) publish(msgs ...*common.PushMsg) {

@@ -86,16 +86,27 @@ func (e *edgeConn) send(batch []*task) {
 	if len(live) == 0 {
 		return
 	}
-	result := e.deliver(live)
+	result, refused := e.deliver(live)
+	if refused != nil && len(live) > 1 {
+		// One message of a coalesced batch may be the one refused: send
+		// each alone so only the poison is set aside.
+		for _, t := range live {
+			r, ref := e.deliver([]*task{t})
+			t.w.finishRefused(e.count(t, r), e.inst.Node, ref)
+		}
+		return
+	}
 	for _, t := range live {
-		t.w.finish(e.count(t, result))
+		t.w.finishRefused(e.count(t, result), e.inst.Node, refused)
 	}
 }
 
 // deliver makes the RPC for batch, retrying with backoff, and returns the
-// outcome. A retry after a timeout may deliver twice (the edge may have
-// taken the first attempt): delivery to an edge is at least once.
-func (e *edgeConn) deliver(batch []*task) string {
+// outcome, with the edge's EdgeError when it refused the batch (poison:
+// not retried, not counted by the breaker). A retry after a timeout may
+// reach the edge twice (it may have taken the first attempt); the edge
+// drops the second by message id.
+func (e *edgeConn) deliver(batch []*task) (string, *edge.EdgeError) {
 	first := batch[0]
 	method := methodLabel(first.msg.Kind)
 	call := e.call(batch)
@@ -108,31 +119,47 @@ func (e *edgeConn) deliver(batch []*task) string {
 		// than each wait out a deadline; only a trial tries a down edge,
 		// and only once.
 		if e.brk.isOpen() && (!trial || attempt > 0) {
-			return sendDown
+			return sendDown, nil
 		}
 		if e.ctx.Err() != nil {
-			return sendAborted
+			return sendAborted, nil
 		}
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
 		start := time.Now()
 		err := call(ctx)
+		took := time.Since(start)
 		cancel()
+		if ref := refusal(err); ref != nil {
+			// The edge answered in time and refused the message: the
+			// message is at fault, not the edge.
+			observeRPC(method, start, nil)
+			return sendPoison, ref
+		}
 		observeRPC(method, start, err)
 		if err == nil {
-			e.brk.success()
-			return sendOK
+			e.observeLatency(took)
+			if e.slowCounts(took) {
+				// Delivered, but an edge this slow, next to others that
+				// are not, holds every message it is part of: it counts
+				// towards the breaker like a failure.
+				edgeSlowCalls.WithLabelValues(method).Inc()
+				e.brk.failure()
+			} else {
+				e.brk.success()
+			}
+			return sendOK, nil
 		}
 		if e.ctx.Err() != nil {
-			return sendAborted
+			return sendAborted, nil
 		}
 		e.brk.failure()
 		if attempt >= e.cfg.Retries {
 			e.log.Debug("job: edge rpc failed, giving up", "method", method, "msg_id", first.msg.Id, "attempts", attempt+1, "err", err)
-			return sendFailed
+			return sendFailed, nil
 		}
 		edgeRetries.Inc()
 		if !e.sleep(jitter(e.cfg.backoff(attempt + 1))) {
-			return sendAborted
+			return sendAborted, nil
 		}
 	}
 }

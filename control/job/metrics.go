@@ -18,7 +18,8 @@ const (
 	// of the room); acknowledged.
 	resultNoTarget = "no_target"
 	// resultUnknownEdge: a keys message names an edge that is not
-	// registered (it left, and its devices with it); acknowledged.
+	// registered and did not come back within EdgeGrace (it left, and its
+	// devices with it); acknowledged, and counted as lost.
 	resultUnknownEdge = "unknown_edge"
 	// resultPoison: the message cannot be delivered at all.
 	resultPoison = "poison"
@@ -35,6 +36,15 @@ const (
 	sendOverflow = "overflow" // the edge's lane stayed full for RPCTimeout
 	sendGone     = "gone"     // the edge left the registry first
 	sendAborted  = "aborted"  // job stopped
+	sendPoison   = "poison"   // the edge refused the message itself (EdgeError)
+)
+
+// Reasons a message is poison (goim_job_poison_total's reason label).
+const (
+	// poisonInvalid: the message names nothing deliverable.
+	poisonInvalid = "invalid"
+	// poisonRefused: an edge refused it with an EdgeError.
+	poisonRefused = "edge_refused"
 )
 
 var (
@@ -57,8 +67,28 @@ var (
 
 	edgeSends = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "goim_job_edge_sends_total",
-		Help: "Messages sent to one edge, by method and outcome (ok, failed, down, overflow, gone, aborted).",
+		Help: "Messages sent to one edge, by method and outcome (ok, failed, down, overflow, gone, aborted, poison).",
 	}, []string{"method", "result"})
+
+	poisonTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_job_poison_total",
+		Help: "Queue messages job set aside as poison (moved to the queue's dead letters, never retried, never counted against an edge), by kind and reason (invalid, edge_refused).",
+	}, []string{"kind", "reason"})
+
+	lostTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_job_lost_total",
+		Help: "Accepted pushes job acknowledged without delivering to a target, by kind and reason (unknown_edge: a keys push for an edge that stayed unregistered past edge_grace).",
+	}, []string{"kind", "reason"})
+
+	edgesLeaving = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "goim_job_edges_leaving",
+		Help: "Edges out of the registry but still pushed to during their grace period (edge_grace).",
+	})
+
+	edgeSlowCalls = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_job_edge_slow_calls_total",
+		Help: "Edge RPCs that succeeded but took longer than slow_call; each counts towards the edge's breaker like a failure.",
+	}, []string{"method"})
 
 	edgeRetries = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "goim_job_edge_retries_total",

@@ -12,6 +12,7 @@ import (
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // edgeRPC is a Kitex Edge client for one edge address. It is built on the
@@ -23,7 +24,7 @@ type edgeRPC struct {
 }
 
 func newEdgeRPC(addr string, cfg Config) (*edgeRPC, error) {
-	c, err := client.NewClient(edgeservice.NewServiceInfoForClient(),
+	c, err := client.NewClient(edgeservice.NewServiceInfoForClient(), append(rpcauth.ClientOptions(cfg.RPCSecret),
 		client.WithDestService(registry.ServiceEdge),
 		client.WithHostPorts(addr),
 		client.WithRPCTimeout(cfg.RPCTimeout),
@@ -33,7 +34,7 @@ func newEdgeRPC(addr string, cfg Config) (*edgeRPC, error) {
 			MaxIdleGlobal:     1 << 20,
 			MaxIdleTimeout:    time.Minute,
 		}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("job: edge client %s: %w", addr, err)
 	}
@@ -46,6 +47,9 @@ func (r *edgeRPC) pushKeys(ctx context.Context, req *edge.PushKeysReq) (*edge.Pu
 	if err := r.call(ctx, "PushKeys", &args, &res); err != nil {
 		return nil, err
 	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
+	}
 	return res.GetSuccess(), nil
 }
 
@@ -55,6 +59,9 @@ func (r *edgeRPC) pushRoom(ctx context.Context, req *edge.PushRoomReq) (*edge.Pu
 	if err := r.call(ctx, "PushRoom", &args, &res); err != nil {
 		return nil, err
 	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
+	}
 	return res.GetSuccess(), nil
 }
 
@@ -63,6 +70,9 @@ func (r *edgeRPC) broadcast(ctx context.Context, req *edge.BroadcastReq) (*edge.
 	var res edge.EdgeBroadcastResult
 	if err := r.call(ctx, "Broadcast", &args, &res); err != nil {
 		return nil, err
+	}
+	if e := res.GetErr(); e != nil {
+		return nil, e // the edge refused the message itself: poison, see classify
 	}
 	return res.GetSuccess(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
+	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 )
 
 // task is one queue message for one edge.
@@ -24,7 +25,15 @@ type waiter struct {
 	left    atomic.Int32
 	failed  atomic.Int32 // given up on: down, failed, overflow, gone
 	aborted atomic.Int32 // cut short because job is stopping
+	// refused is the first edge refusal (EdgeError): the message is poison.
+	refused atomic.Pointer[refusedBy]
 	done    chan struct{}
+}
+
+// refusedBy is an edge's refusal of a message.
+type refusedBy struct {
+	node string
+	err  *edge.EdgeError
 }
 
 func newWaiter(n int) *waiter {
@@ -33,10 +42,19 @@ func newWaiter(n int) *waiter {
 	return w
 }
 
+// finishRefused is finish for an outcome that may carry the edge's
+// refusal of the message (non-nil only with sendPoison).
+func (w *waiter) finishRefused(result, node string, ref *edge.EdgeError) {
+	if ref != nil {
+		w.refused.CompareAndSwap(nil, &refusedBy{node: node, err: ref})
+	}
+	w.finish(result)
+}
+
 // finish records one task's outcome (a send* constant).
 func (w *waiter) finish(result string) {
 	switch result {
-	case sendOK:
+	case sendOK, sendPoison:
 	case sendAborted:
 		w.aborted.Add(1)
 	default:

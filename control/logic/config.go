@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic/nodes"
+	"github.com/goim-edge/goim-edge/protocol"
 )
 
 // Config is the logic service's behaviour towards edges and pushers.
@@ -23,9 +24,24 @@ type Config struct {
 	// OnlineTTL is how long one edge's RenewOnline report counts; a dead
 	// edge's room counts age out after it. Edges report every ~10 s.
 	OnlineTTL time.Duration `toml:"online_ttl"`
+	// MaxBodyBytes is the largest message body one push may carry, over
+	// the HTTP API and the Kitex Push service alike; a larger one is
+	// refused with -400 before anything is queued. At most
+	// protocol.MaxPushBody (16 MiB). It was logic.http.max_body_bytes when
+	// it applied to HTTP only; that key still sets it.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+	// MaxTargets is how many keys, or mids, one push may name; more are
+	// refused with -400 (HTTP 400, push.PushError over Kitex), so one
+	// request cannot make logic look up and queue without bound.
+	MaxTargets int `toml:"max_targets"`
 	// CallTimeout bounds each store/queue/auth call made while serving one
 	// request, so a hung dependency fails the request instead of piling up.
 	CallTimeout time.Duration `toml:"call_timeout"`
+	// EpochRefresh is how long logic trusts its cached copy of the store's
+	// epoch (the value that changes when the store loses its data) before
+	// it reads it again; edges learn of a loss within about this plus
+	// their own epoch_interval.
+	EpochRefresh time.Duration `toml:"epoch_refresh"`
 	// Receive is where upstream (device → server) messages go.
 	Receive ReceiveConfig `toml:"receive"`
 	// Nodes tunes /goim/nodes/weighted. Its heartbeat and heartbeat_max
@@ -44,7 +60,21 @@ type ReceiveConfig struct {
 	Token string `toml:"token"`
 	// Timeout bounds one POST.
 	Timeout time.Duration `toml:"timeout"`
+	// Parallel bounds upstream messages handled at once by this logic
+	// instance (each is a webhook POST when URL is set). More are refused
+	// at once with ErrBusy rather than queued, so a flood from devices
+	// costs bounded memory and the webhook sees bounded concurrency.
+	Parallel int `toml:"parallel"`
 }
+
+// Defaults of the push limits.
+const (
+	// DefaultMaxBodyBytes is 64 KiB, the HTTP API's limit since the start.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxTargets allows 1,000 keys or mids per push: a large group
+	// chat in one call, and still one small store lookup.
+	DefaultMaxTargets = 1000
+)
 
 // DefaultConfig returns goim's defaults.
 func DefaultConfig() Config {
@@ -54,7 +84,10 @@ func DefaultConfig() Config {
 		RouteTTL:     30 * time.Minute,
 		OnlineTTL:    90 * time.Second,
 		CallTimeout:  3 * time.Second,
-		Receive:      ReceiveConfig{Timeout: 3 * time.Second},
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		MaxTargets:   DefaultMaxTargets,
+		EpochRefresh: time.Second,
+		Receive:      ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
 		Nodes:        nodes.DefaultConfig(),
 	}
 }
@@ -81,6 +114,18 @@ func (c Config) Validate() error {
 	}
 	if c.CallTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("call_timeout %v must be positive", c.CallTimeout))
+	}
+	if c.MaxBodyBytes <= 0 || c.MaxBodyBytes > protocol.MaxPushBody {
+		errs = append(errs, fmt.Errorf("max_body_bytes %d must be between 1 and %d", c.MaxBodyBytes, protocol.MaxPushBody))
+	}
+	if c.MaxTargets <= 0 {
+		errs = append(errs, fmt.Errorf("max_targets %d must be positive", c.MaxTargets))
+	}
+	if c.Receive.Parallel <= 0 {
+		errs = append(errs, fmt.Errorf("receive.parallel %d must be positive", c.Receive.Parallel))
+	}
+	if c.EpochRefresh <= 0 {
+		errs = append(errs, fmt.Errorf("epoch_refresh %v must be positive", c.EpochRefresh))
 	}
 	if c.Receive.URL != "" && c.Receive.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("receive.timeout %v must be positive", c.Receive.Timeout))

@@ -23,7 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"route ttl", func(c *Config) { c.RouteTTL = -time.Second }, "route_ttl"},
 		{"online ttl", func(c *Config) { c.OnlineTTL = 0 }, "online_ttl"},
 		{"call timeout", func(c *Config) { c.CallTimeout = 0 }, "call_timeout"},
-		{"receive timeout", func(c *Config) { c.Receive = ReceiveConfig{URL: "http://x", Timeout: 0} }, "receive.timeout"},
+		{"receive timeout", func(c *Config) { c.Receive = ReceiveConfig{URL: "http://x", Timeout: 0, Parallel: 1} }, "receive.timeout"},
+		{"receive parallel", func(c *Config) { c.Receive.Parallel = 0 }, "receive.parallel"},
 	}
 	for _, c := range cases {
 		cfg := DefaultConfig()

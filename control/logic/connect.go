@@ -50,13 +50,20 @@ func (l *Logic) connect(ctx context.Context, req *logic.ConnectReq) (*logic.Conn
 		return nil, fmt.Errorf("logic: connect mid %d key %s on %s: %w", id.Mid, id.Key, req.Server, err)
 	}
 	l.log.Debug("connect", "mid", id.Mid, "key", id.Key, "server", req.Server, "rooms", id.Rooms)
-	return &logic.ConnectResp{
+	resp := &logic.ConnectResp{
 		Mid:         id.Mid,
 		Key:         id.Key,
 		Rooms:       id.Rooms,
 		Accepts:     id.Accepts,
 		HeartbeatMs: l.cfg.HeartbeatDeadline().Milliseconds(),
-	}, nil
+		StoreEpoch:  l.storeEpoch(ctx),
+	}
+	if id.Restricted {
+		// Set even when empty: an empty list grants no room, where an
+		// unset one grants any.
+		resp.RoomGrants = append([]string{}, id.RoomGrants...)
+	}
+	return resp, nil
 }
 
 // Disconnect removes the device's route unless a newer connection of the
@@ -91,7 +98,7 @@ func (l *Logic) Heartbeat(ctx context.Context, req *logic.HeartbeatReq) (*logic.
 	if err != nil {
 		return nil, err
 	}
-	return &logic.HeartbeatResp{}, nil
+	return &logic.HeartbeatResp{StoreEpoch: l.storeEpoch(ctx)}, nil
 }
 
 func (l *Logic) heartbeat(ctx context.Context, req *logic.HeartbeatReq) (string, error) {

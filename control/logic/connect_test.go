@@ -3,11 +3,17 @@ package logic
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/goim-edge/goim-edge/control/logic/auth"
 	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
@@ -33,7 +39,11 @@ func testConnectLifecycle(t *testing.T, open logictest.Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &logic.ConnectResp{Mid: 123, Key: "dev-1", Rooms: []string{"live://1000"}, Accepts: []int32{1000, 1001}, HeartbeatMs: (8 * time.Minute).Milliseconds()}
+	epoch, err := h.st.Epoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &logic.ConnectResp{Mid: 123, Key: "dev-1", Rooms: []string{"live://1000"}, Accepts: []int32{1000, 1001}, HeartbeatMs: (8 * time.Minute).Milliseconds(), StoreEpoch: epoch}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("Connect = %+v, want %+v", resp, want)
 	}
@@ -175,4 +185,45 @@ func TestHeartbeatKeepsRouteAlive(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+}
+
+// TestConnectRoomGrants: Connect reports a jwt identity's grants (set
+// even when empty) and leaves them unset for json tokens.
+func TestConnectRoomGrants(t *testing.T) {
+	h := newHarness(t, logictest.MemoryStore(t), nil)
+	resp, err := h.l.Connect(context.Background(), &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":7,"room_id":"live://1"}`)})
+	if err != nil || resp.IsSetRoomGrants() {
+		t.Fatalf("json token: grants set %v (%q), %v; want unset", resp.IsSetRoomGrants(), resp.GetRoomGrants(), err)
+	}
+
+	secret := []byte("0123456789abcdef0123456789abcdef-connect")
+	path := filepath.Join(t.TempDir(), "jwt.key")
+	if err := os.WriteFile(path, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acfg := auth.DefaultConfig()
+	acfg.Mode, acfg.JWT.KeyFile = auth.ModeJWT, path
+	a, err := auth.New(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = newHarness(t, logictest.MemoryStore(t), nil, func(d *Deps) { d.Auth = a })
+	for _, tc := range []struct {
+		name   string
+		claims jwt.MapClaims
+		want   []string
+	}{
+		{"grants", jwt.MapClaims{"rooms": []string{"live://1"}, "room_grants": []string{"chat://*"}}, []string{"live://1", "chat://*"}},
+		{"none", jwt.MapClaims{}, []string{}},
+	} {
+		tc.claims["sub"], tc.claims["exp"] = "5", time.Now().Add(time.Hour).Unix()
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, tc.claims).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := h.l.Connect(context.Background(), &logic.ConnectReq{Server: "edge-a", Token: []byte(tok)})
+		if err != nil || !resp.IsSetRoomGrants() || !slices.Equal(resp.RoomGrants, tc.want) {
+			t.Fatalf("%s: grants set %v %q, %v; want %q", tc.name, resp.IsSetRoomGrants(), resp.GetRoomGrants(), err, tc.want)
+		}
+	}
 }

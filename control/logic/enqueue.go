@@ -12,6 +12,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
+	"github.com/goim-edge/goim-edge/protocol"
 )
 
 // publishParallel bounds concurrent Publish calls of one keys/mids push
@@ -28,11 +29,14 @@ func (l *Logic) EnqueueKeys(ctx context.Context, op int32, keys []string, body [
 }
 
 func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error) {
+	if err := l.checkTargets("keys", len(keys)); err != nil {
+		return nil, err
+	}
 	keys = uniqueKeys(keys)
 	if len(keys) == 0 {
 		return nil, invalidf("keys is required")
 	}
-	if err := checkBody(body); err != nil {
+	if err := firstErr(checkKeys(keys), checkOp(op), l.checkBody(body)); err != nil {
 		return nil, err
 	}
 	cctx, cancel := l.callCtx(ctx)
@@ -53,11 +57,14 @@ func (l *Logic) EnqueueMids(ctx context.Context, op int32, mids []int64, body []
 }
 
 func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error) {
+	if err := l.checkTargets("mids", len(mids)); err != nil {
+		return nil, err
+	}
 	mids = uniqueMids(mids)
 	if len(mids) == 0 {
 		return nil, invalidf("mids is required")
 	}
-	if err := checkBody(body); err != nil {
+	if err := firstErr(checkOp(op), l.checkBody(body)); err != nil {
 		return nil, err
 	}
 	cctx, cancel := l.callCtx(ctx)
@@ -79,14 +86,14 @@ func (l *Logic) EnqueueRoom(ctx context.Context, op int32, typ, room string, bod
 }
 
 func (l *Logic) enqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error) {
-	if op == 0 {
-		return nil, invalidf("operation must be non-zero")
+	if err := checkOp(op); err != nil {
+		return nil, err
 	}
 	id, err := RoomID(typ, room)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBody(body); err != nil {
+	if err := l.checkBody(body); err != nil {
 		return nil, err
 	}
 	msg := l.newMsg(common.PushKind_ROOM, op, body)
@@ -106,13 +113,13 @@ func (l *Logic) EnqueueAll(ctx context.Context, op, speed int32, body []byte) ([
 }
 
 func (l *Logic) enqueueAll(ctx context.Context, op, speed int32, body []byte) ([]string, error) {
-	if op == 0 {
-		return nil, invalidf("operation must be non-zero")
+	if err := checkOp(op); err != nil {
+		return nil, err
 	}
 	if speed < 0 {
 		return nil, invalidf("speed %d must not be negative", speed)
 	}
-	if err := checkBody(body); err != nil {
+	if err := l.checkBody(body); err != nil {
 		return nil, err
 	}
 	msg := l.newMsg(common.PushKind_BROADCAST, op, body)
@@ -123,8 +130,10 @@ func (l *Logic) enqueueAll(ctx context.Context, op, speed int32, body []byte) ([
 	return []string{msg.Id}, nil
 }
 
-// RoomID is goim's room key "type://id"; both parts are required and the
-// type must not itself contain "://", so the id splits back unambiguously.
+// RoomID is goim's room key "type://id"; both parts are required, the
+// type must not itself contain "://", so the id splits back unambiguously,
+// and the whole must fit in protocol.MaxRoomID bytes, the longest room a
+// device can be in.
 func RoomID(typ, room string) (string, error) {
 	switch {
 	case typ == "":
@@ -133,6 +142,8 @@ func RoomID(typ, room string) (string, error) {
 		return "", invalidf("room is required")
 	case strings.Contains(typ, "://"):
 		return "", invalidf("type %q must not contain \"://\"", typ)
+	case len(typ)+len("://")+len(room) > protocol.MaxRoomID:
+		return "", invalidf("room id %.32q… is longer than %d bytes", typ+"://"+room, protocol.MaxRoomID)
 	}
 	return typ + "://" + room, nil
 }
@@ -195,9 +206,13 @@ func (l *Logic) publish(ctx context.Context, msg *common.PushMsg) error {
 	return nil
 }
 
-func checkBody(body []byte) error {
-	if len(body) == 0 {
-		return invalidf("message body is empty")
+// firstErr is the first non-nil error: checks listed in the order goim
+// reports them.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

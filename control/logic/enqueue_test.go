@@ -29,7 +29,7 @@ func TestEnqueue(t *testing.T) {
 
 func testEnqueue(t *testing.T, open logictest.Opener) {
 	ctx := context.Background()
-	h := newHarness(t, open(t), nil)
+	h := newHarness(t, open(t), func(c *Config) { c.MaxBodyBytes, c.MaxTargets = 16, 5 })
 	addRoutes(t, h.st,
 		store.Route{Mid: 1, Key: "k1", Server: "edge-a"},
 		store.Route{Mid: 1, Key: "k2", Server: "edge-b"},
@@ -119,19 +119,38 @@ func testEnqueue(t *testing.T, open logictest.Opener) {
 			call func() error
 			want string
 		}{
-			{"no keys", func() error { _, err := h.l.EnqueueKeys(ctx, 1, nil, body); return err }, "keys is required"},
-			{"blank keys", func() error { _, err := h.l.EnqueueKeys(ctx, 1, []string{""}, body); return err }, "keys is required"},
-			{"keys empty body", func() error { _, err := h.l.EnqueueKeys(ctx, 1, []string{"k1"}, nil); return err }, "body is empty"},
-			{"no mids", func() error { _, err := h.l.EnqueueMids(ctx, 1, nil, body); return err }, "mids is required"},
-			{"mids empty body", func() error { _, err := h.l.EnqueueMids(ctx, 1, []int64{1}, []byte{}); return err }, "body is empty"},
-			{"room op 0", func() error { _, err := h.l.EnqueueRoom(ctx, 0, "live", "1", body); return err }, "operation must be non-zero"},
-			{"room no type", func() error { _, err := h.l.EnqueueRoom(ctx, 1, "", "1", body); return err }, "type is required"},
-			{"room no room", func() error { _, err := h.l.EnqueueRoom(ctx, 1, "live", "", body); return err }, "room is required"},
-			{"room type with ://", func() error { _, err := h.l.EnqueueRoom(ctx, 1, "a://b", "1", body); return err }, "must not contain"},
-			{"room empty body", func() error { _, err := h.l.EnqueueRoom(ctx, 1, "live", "1", nil); return err }, "body is empty"},
-			{"all op 0", func() error { _, err := h.l.EnqueueAll(ctx, 0, 0, body); return err }, "operation must be non-zero"},
-			{"all negative speed", func() error { _, err := h.l.EnqueueAll(ctx, 1, -1, body); return err }, "speed"},
-			{"all empty body", func() error { _, err := h.l.EnqueueAll(ctx, 1, 0, nil); return err }, "body is empty"},
+			{"no keys", func() error { _, err := h.l.EnqueueKeys(ctx, 1000, nil, body); return err }, "keys is required"},
+			{"blank keys", func() error { _, err := h.l.EnqueueKeys(ctx, 1000, []string{""}, body); return err }, "keys is required"},
+			{"keys empty body", func() error { _, err := h.l.EnqueueKeys(ctx, 1000, []string{"k1"}, nil); return err }, "body is empty"},
+			{"no mids", func() error { _, err := h.l.EnqueueMids(ctx, 1000, nil, body); return err }, "mids is required"},
+			{"mids empty body", func() error { _, err := h.l.EnqueueMids(ctx, 1000, []int64{1}, []byte{}); return err }, "body is empty"},
+			{"keys op 9", func() error { _, err := h.l.EnqueueKeys(ctx, 9, []string{"k1"}, body); return err }, "operation 9 is reserved"},
+			{"keys op 9 unknown key", func() error { _, err := h.l.EnqueueKeys(ctx, 9, []string{"ghost"}, body); return err }, "operation 9 is reserved"},
+			{"keys over the cap", func() error {
+				_, err := h.l.EnqueueKeys(ctx, 1000, []string{"k1", "k2", "k3", "k1", "k2", "k3"}, body)
+				return err
+			}, "6 keys is over the limit of 5"},
+			{"keys too long", func() error {
+				_, err := h.l.EnqueueKeys(ctx, 1000, []string{strings.Repeat("k", 257)}, body)
+				return err
+			}, "longer than 256 bytes"},
+			{"keys body too large", func() error { _, err := h.l.EnqueueKeys(ctx, 1000, []string{"k1"}, make([]byte, 17)); return err }, "17 bytes is over the 16 byte limit"},
+			{"mids op 8", func() error { _, err := h.l.EnqueueMids(ctx, 8, []int64{1}, body); return err }, "operation 8 is reserved"},
+			{"mids over the cap", func() error { _, err := h.l.EnqueueMids(ctx, 1000, []int64{1, 2, 3, 4, 5, 6}, body); return err }, "6 mids is over the limit of 5"},
+			{"mids body too large", func() error { _, err := h.l.EnqueueMids(ctx, 1000, []int64{1}, make([]byte, 17)); return err }, "over the 16 byte limit"},
+			{"room op 0", func() error { _, err := h.l.EnqueueRoom(ctx, 0, "live", "1", body); return err }, "operation 0 is reserved"},
+			{"room op 9", func() error { _, err := h.l.EnqueueRoom(ctx, 9, "live", "1", body); return err }, "operation 9 is reserved"},
+			{"room id too long", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "live", strings.Repeat("r", 250), body); return err }, "longer than 256 bytes"},
+			{"room body too large", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "live", "1", make([]byte, 17)); return err }, "over the 16 byte limit"},
+			{"room no type", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "", "1", body); return err }, "type is required"},
+			{"room no room", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "live", "", body); return err }, "room is required"},
+			{"room type with ://", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "a://b", "1", body); return err }, "must not contain"},
+			{"room empty body", func() error { _, err := h.l.EnqueueRoom(ctx, 1000, "live", "1", nil); return err }, "body is empty"},
+			{"all op 0", func() error { _, err := h.l.EnqueueAll(ctx, 0, 0, body); return err }, "operation 0 is reserved"},
+			{"all op 16", func() error { _, err := h.l.EnqueueAll(ctx, 16, 0, body); return err }, "operation 16 is reserved"},
+			{"all body too large", func() error { _, err := h.l.EnqueueAll(ctx, 1000, 0, make([]byte, 17)); return err }, "over the 16 byte limit"},
+			{"all negative speed", func() error { _, err := h.l.EnqueueAll(ctx, 1000, -1, body); return err }, "speed"},
+			{"all empty body", func() error { _, err := h.l.EnqueueAll(ctx, 1000, 0, nil); return err }, "body is empty"},
 		}
 		for _, c := range cases {
 			err := c.call()
@@ -151,11 +170,14 @@ func TestEnqueueQueueDownIsServerError(t *testing.T) {
 	h.q.Close()
 	for name, call := range map[string]func() error{
 		"keys": func() error {
-			_, err := h.l.EnqueueKeys(context.Background(), 1, []string{"k1"}, []byte("x"))
+			_, err := h.l.EnqueueKeys(context.Background(), 1000, []string{"k1"}, []byte("x"))
 			return err
 		},
-		"room": func() error { _, err := h.l.EnqueueRoom(context.Background(), 1, "live", "1", []byte("x")); return err },
-		"all":  func() error { _, err := h.l.EnqueueAll(context.Background(), 1, 0, []byte("x")); return err },
+		"room": func() error {
+			_, err := h.l.EnqueueRoom(context.Background(), 1000, "live", "1", []byte("x"))
+			return err
+		},
+		"all": func() error { _, err := h.l.EnqueueAll(context.Background(), 1000, 0, []byte("x")); return err },
 	} {
 		if err := call(); err == nil || Code(err) != CodeServer {
 			t.Errorf("%s with closed queue: err = %v, want a server error", name, err)

@@ -10,6 +10,11 @@ import (
 // that says what is wrong.
 var ErrInvalid = errors.New("invalid request")
 
+// ErrBusy marks work refused because this instance already does as much
+// of it as it is configured to (Receive beyond receive.parallel): the
+// caller may retry later or elsewhere. It is a server-side refusal (-500).
+var ErrBusy = errors.New("busy")
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }

@@ -2,6 +2,28 @@
 // (Kitex Logic) to authenticate devices and keep routes and online counts;
 // app backends call it (goim HTTP API in httpapi, Kitex Push) to push, and
 // every push becomes queue messages for job.
+//
+// Routes survive the loss of the store. The store names its generation
+// (store.Store.Epoch: a Redis key created at random when missing, so a
+// Redis restarted empty or flushed has a new one; the memory store's is
+// fixed for the process's life). Logic caches the epoch for
+// Config.EpochRefresh and sends it in every Connect, Heartbeat,
+// RenewOnline and Epoch answer. An edge that sees a new epoch reports its
+// room counts at once and re-registers every route it holds through
+// Restore, in pages and paced by the edge. Restore guarantees:
+//   - it never overwrites a route that points at another edge (a newer
+//     connection of the same key elsewhere): it writes a route only where
+//     the key has none, or one to the calling edge;
+//   - its answer names the epoch read after the page was written, so an
+//     edge restoring into an epoch that was lost again (or that a
+//     lagging logic reported) learns it and starts over or stops;
+//   - epochs are 128 random bits: a superseded epoch never comes back.
+//
+// Between the loss and the restore of a device's route (about
+// EpochRefresh plus the edge's epoch_interval, plus the edge's pacing),
+// pushes by key or mid to that device find no route: they are answered
+// and counted as unknown targets, as for a device that is offline. Room
+// pushes are unaffected (they do not use routes).
 package logic
 
 import (
@@ -48,6 +70,9 @@ type Logic struct {
 	auth      auth.Authenticator
 	discovery registry.Discovery
 	receiver  Receiver
+	// receiving holds a token per upstream message being handled
+	// (Config.Receive.Parallel).
+	receiving chan struct{}
 	nodes     NodeSelector
 	log       *slog.Logger
 	now       func() time.Time
@@ -56,6 +81,8 @@ type Logic struct {
 	rooms      map[string]int64 // last cluster-wide room counts
 	roomsAt    time.Time
 	roomsFresh time.Duration
+
+	epoch epochCache // the store's generation; see restore.go
 }
 
 var (
@@ -88,6 +115,7 @@ func New(cfg Config, deps Deps) (*Logic, error) {
 		auth:       deps.Auth,
 		discovery:  deps.Discovery,
 		receiver:   deps.Receiver,
+		receiving:  make(chan struct{}, cfg.Receive.Parallel),
 		nodes:      deps.Nodes,
 		log:        deps.Logger,
 		now:        time.Now,

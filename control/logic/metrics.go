@@ -40,6 +40,18 @@ var (
 	}, []string{"result"})
 	receivesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "goim_logic_receives_total",
-		Help: "Upstream device messages, by result (ok, error).",
+		Help: "Upstream device messages, by result (ok, error, busy: refused over receive.parallel).",
 	}, []string{"result"})
+	restoreCallsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "goim_logic_restore_calls_total",
+		Help: "Edge Restore calls (pages of routes re-registered after the store lost its data), by result (ok, error).",
+	}, []string{"result"})
+	routesRestoredTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_logic_routes_restored_total",
+		Help: "Routes written by edge Restore calls (routes pointing at another edge are not counted).",
+	})
+	epochChangesTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "goim_logic_store_epoch_changes_total",
+		Help: "Times this logic saw the store's epoch change (the store lost its data).",
+	})
 )

@@ -20,7 +20,7 @@ func TestMetricsCount(t *testing.T) {
 	ok := value(t, connectsTotal.WithLabelValues("ok"))
 	refusedN := value(t, connectsTotal.WithLabelValues("refused"))
 
-	if _, err := h.l.EnqueueRoom(ctx, 1, "live", "1", []byte("x")); err != nil {
+	if _, err := h.l.EnqueueRoom(ctx, 1000, "live", "1", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = h.l.EnqueueRoom(ctx, 0, "live", "1", []byte("x"))

@@ -63,7 +63,10 @@ func (l *Logic) renewOnline(ctx context.Context, req *logic.RenewOnlineReq) (*lo
 	if err != nil {
 		return nil, fmt.Errorf("logic: renew online of %s: %w", req.Server, err)
 	}
-	resp := &logic.RenewOnlineResp{AllRoomCount: make(map[string]int32, len(req.RoomCount))}
+	resp := &logic.RenewOnlineResp{
+		AllRoomCount: make(map[string]int32, len(req.RoomCount)),
+		StoreEpoch:   l.storeEpoch(ctx),
+	}
 	for room := range req.RoomCount {
 		resp.AllRoomCount[room] = clampInt32(all[room])
 	}

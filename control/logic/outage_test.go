@@ -24,7 +24,7 @@ func TestRedisOutage(t *testing.T) {
 	if _, err := h.l.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: token}); err == nil || IsRefused(err) {
 		t.Fatalf("Connect with Redis down: err = %v, want an outage error", err)
 	}
-	if _, err := h.l.EnqueueKeys(ctx, 1, []string{"k1"}, []byte("x")); Code(err) != CodeServer {
+	if _, err := h.l.EnqueueKeys(ctx, 1000, []string{"k1"}, []byte("x")); Code(err) != CodeServer {
 		t.Fatalf("EnqueueKeys with Redis down: err = %v, want -500", err)
 	}
 	if _, err := h.l.RenewOnline(ctx, &logic.RenewOnlineReq{Server: "edge-a"}); err == nil {
@@ -48,7 +48,7 @@ func TestRedisOutage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := h.l.EnqueueKeys(ctx, 1, []string{"k2"}, []byte("x")); err != nil {
+	if _, err := h.l.EnqueueKeys(ctx, 1000, []string{"k2"}, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.take(t); len(got) != 1 || got[0].Keys[0] != "k2" {

@@ -65,8 +65,18 @@ func NewReceiver(cfg ReceiveConfig, log *slog.Logger) (Receiver, error) {
 	}, nil
 }
 
-// Receive hands an upstream message to the configured hook.
+// Receive hands an upstream message to the configured hook. At most
+// Config.Receive.Parallel messages are handled at once; beyond that
+// Receive fails at once with an error wrapping ErrBusy (counted as
+// result "busy"), so a flood never queues work or webhook calls here.
 func (l *Logic) Receive(ctx context.Context, req *logic.ReceiveReq) (*logic.ReceiveResp, error) {
+	select {
+	case l.receiving <- struct{}{}:
+		defer func() { <-l.receiving }()
+	default:
+		receivesTotal.WithLabelValues("busy").Inc()
+		return nil, fmt.Errorf("logic: receive from mid %d key %s: %w: %d upstream messages in progress", req.Mid, req.Key, ErrBusy, cap(l.receiving))
+	}
 	m := Upstream{Mid: req.Mid, Key: req.Key, Op: req.Op, Body: req.Body, Server: req.Server}
 	if err := l.receiver.Receive(ctx, m); err != nil {
 		receivesTotal.WithLabelValues("error").Inc()

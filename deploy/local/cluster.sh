@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A goim-edge cluster on loopback for trying the cluster mode by hand:
-#   redis-server 26379 · etcd 22379 (peer 22380) · logic HTTP 3111, RPC 3119
+#   redis-server 26379 · etcd 22379 (peer 22380) · logic HTTP 3111, RPC 3119 (admin 3118)
 #   one job (admin 3128) · edge-1 TCP 3101, WS 3102, RPC 3109 (admin 3108)
 #   edge-2 TCP 3201, WS 3202, RPC 3209 (admin 3208) · queue: redis Streams
 #
@@ -12,6 +12,8 @@
 # temporary folder that `up` prints. This script installs nothing: it says
 # what is missing. CLUSTER_BIN=path uses a prebuilt goim-edge binary;
 # CLUSTER_PORT_OFFSET=N adds N to every port (to run beside something else).
+# Every Kitex call carries rpc.secret: $GOIM_RPC_SECRET when set, else a
+# random one `up` generates and keeps in the folder (conf/rpc.secret).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +26,7 @@ ETCD_PORT=$(p 22379)
 ETCD_PEER=$(p 22380)
 LOGIC_HTTP=$(p 3111)
 LOGIC_RPC=$(p 3119)
+LOGIC_ADMIN=$(p 3118)
 JOB_ADMIN=$(p 3128)
 # name tcp ws rpc admin
 EDGES=("edge-1 $(p 3101) $(p 3102) $(p 3109) $(p 3108)" "edge-2 $(p 3201) $(p 3202) $(p 3209) $(p 3208)")
@@ -111,7 +114,7 @@ cmd_up() {
   [ ${#missing[@]} -eq 0 ] || die "missing, install and retry:$(printf '\n  - %s' "${missing[@]}")"
 
   local busy=() port
-  for port in $REDIS_PORT $ETCD_PORT $ETCD_PEER $LOGIC_HTTP $LOGIC_RPC $JOB_ADMIN; do port_open "$port" && busy+=("$port"); done
+  for port in $REDIS_PORT $ETCD_PORT $ETCD_PEER $LOGIC_HTTP $LOGIC_RPC $LOGIC_ADMIN $JOB_ADMIN; do port_open "$port" && busy+=("$port"); done
   for e in "${EDGES[@]}"; do set -- $e; for port in $2 $3 $4 $5; do port_open "$port" && busy+=("$port"); done; done
   [ ${#busy[@]} -eq 0 ] || die "ports already in use on 127.0.0.1: ${busy[*]} (is another goim-edge running? make run?)"
 
@@ -140,9 +143,12 @@ cmd_up() {
   wait_for etcd 20 test_http_ok "$ETCD_PORT" /health
   say "redis 127.0.0.1:$REDIS_PORT, etcd 127.0.0.1:$ETCD_PORT ready"
 
+  RPC_SECRET=${GOIM_RPC_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}
+  [ ${#RPC_SECRET} -ge 16 ] || die "GOIM_RPC_SECRET must be at least 16 characters"
+  (umask 077 && printf '%s\n' "$RPC_SECRET" >"$DIR/conf/rpc.secret")
   write_configs
   start logic "$bin" logic -config "$DIR/conf/logic.toml"
-  wait_for logic 30 test_http_ok "$LOGIC_HTTP" /readyz
+  wait_for logic 30 test_http_ok "$LOGIC_ADMIN" /readyz
   start job "$bin" job -config "$DIR/conf/job.toml"
   local e
   for e in "${EDGES[@]}"; do set -- $e; start "$1" "$bin" edge -config "$DIR/conf/$1.toml"; done
@@ -153,6 +159,7 @@ cmd_up() {
 cluster: up. Logs: $DIR/logs   Stop: $0 down
   demo page     http://127.0.0.1:$LOGIC_HTTP/
   push API      curl -d 'hello' 'http://127.0.0.1:$LOGIC_HTTP/goim/push/mids?operation=1000&mids=123'
+  Kitex Push    127.0.0.1:$LOGIC_RPC, rpc.secret in $DIR/conf/rpc.secret
   edge-1        tcp 127.0.0.1:$(p 3101)  ws ws://127.0.0.1:$(p 3102)/sub
   edge-2        tcp 127.0.0.1:$(p 3201)  ws ws://127.0.0.1:$(p 3202)/sub
 EOF
@@ -180,6 +187,9 @@ kind = "etcd"
 [registry.etcd]
 endpoints = ["127.0.0.1:$ETCD_PORT"]
 lease_ttl = "5s"
+
+[rpc]
+secret = "$RPC_SECRET"
 EOF
 }
 
@@ -191,7 +201,13 @@ write_configs() {
 [logic]
 http_addr = "127.0.0.1:$LOGIC_HTTP"
 rpc_addr = "127.0.0.1:$LOGIC_RPC"
+admin_addr = "127.0.0.1:$LOGIC_ADMIN"
 demo_ws_url = "ws://127.0.0.1:$(p 3102)/sub"
+
+[auth]
+# Everything here listens on loopback: the trusted network json needs
+# (it believes whatever a device claims; docs/security.md).
+mode = "json"
 
 [store]
 kind = "redis"
@@ -254,7 +270,7 @@ cmd_status() {
       case $name in
         redis) redis_ping "$REDIS_PORT" && ready=ready || ready=unready ;;
         etcd) ready="health $(http_status "$ETCD_PORT" /health)" ;;
-        logic) ready="readyz $(http_status "$LOGIC_HTTP" /readyz)" ;;
+        logic) ready="readyz $(http_status "$LOGIC_ADMIN" /readyz)" ;;
         job) ready="readyz $(http_status "$JOB_ADMIN" /readyz)" ;;
         edge-1) ready="readyz $(http_status "$(p 3108)" /readyz)" ;;
         edge-2) ready="readyz $(http_status "$(p 3208)" /readyz)" ;;

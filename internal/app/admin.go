@@ -11,9 +11,11 @@ import (
 	"github.com/goim-edge/goim-edge/internal/obs"
 )
 
-// adminServer is the edge's and job's operational port (/healthz,
-// /readyz, /metrics): bound with the role's other ports, served once they
-// are all bound.
+// adminServer is a role's operational port (/healthz, /readyz, /metrics;
+// edge.admin_addr, logic.admin_addr, job.admin_addr; standalone serves
+// logic's): bound with the role's other ports, served once they are all
+// bound. It takes no credential, so the defaults bind loopback and a
+// non-loopback address is logged as exposed.
 type adminServer struct {
 	ln     net.Listener
 	srv    *http.Server
@@ -21,19 +23,34 @@ type adminServer struct {
 }
 
 // bindAdmin takes role's admin port; addr "" disables it (nil, nil).
-func bindAdmin(role, addr string, h *obs.Health) (*adminServer, error) {
+func bindAdmin(role, addr string, h *obs.Health, log *slog.Logger) (*adminServer, error) {
 	if addr == "" {
+		log.Info(role + ".admin_addr is empty: no /readyz or /metrics")
 		return nil, nil
 	}
 	ln, err := listen(role, "admin", addr)
 	if err != nil {
 		return nil, err
 	}
+	if loopbackOnly(ln.Addr()) {
+		log.Info("admin port on loopback only: /healthz /readyz /metrics", "addr", ln.Addr().String())
+	} else {
+		log.Warn("admin port is exposed beyond loopback: /readyz and /metrics answer anyone who reaches "+
+			ln.Addr().String()+" without a credential; keep it on a private network or firewall it",
+			"addr", ln.Addr().String(), "key", role+".admin_addr")
+	}
 	return &adminServer{ln: ln, srv: &http.Server{
 		Handler:           obs.Mux(h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}}, nil
+}
+
+// loopbackOnly reports whether a bound address is reachable from this
+// host only.
+func loopbackOnly(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // serve starts answering on the bound port.

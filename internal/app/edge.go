@@ -19,6 +19,7 @@ import (
 	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // registryRefresh is how often an edge republishes its load (connection
@@ -42,6 +43,10 @@ type edgeNode struct {
 func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *registryKit, loopbackRPC bool) (*edgeNode, error) {
 	ec := cfg.Edge.Config
 	ec.Node = cfg.EdgeNode()
+	ec.RPCAuth = cfg.RPC
+	if ec.RPCAddr != "" {
+		ec.RPCAddr = rpcListenAddr(cfg, log, "edge", ec.RPCAddr)
+	}
 	srv, err := edge.New(ec, lc)
 	if err != nil {
 		return nil, err
@@ -70,6 +75,16 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 	uctx, ucancel := context.WithCancel(context.Background())
 	n.cancel = ucancel
 	go registry.KeepUpdated(uctx, registrar, registryRefresh, n.current, log)
+	// A Drain RPC (an operator emptying the edge) is published at once.
+	go func() {
+		select {
+		case <-srv.DrainStarted():
+			if err := n.publish(uctx); err != nil && uctx.Err() == nil {
+				log.Warn("publish draining", "err", err)
+			}
+		case <-uctx.Done():
+		}
+	}()
 	return n, nil
 }
 
@@ -81,16 +96,51 @@ func (n *edgeNode) current() registry.Instance {
 	return inst
 }
 
-// stop deregisters first (job stops sending, nodes/weighted stops handing
-// the edge out), waits the drain delay, then closes the device
-// connections and the RPC server.
+// stop drains the edge so that no push to a connected device is lost:
+// it is published as draining (new devices and /goim/nodes/weighted
+// avoid it, job keeps pushing to it), waits the drain delay, ends its
+// device connections paced while its Edge RPC service still delivers
+// pushes, and deregisters only once its last device is gone; then the
+// RPC server and listeners stop.
 func (n *edgeNode) stop(ctx context.Context, st *steps) {
+	n.beginDrain(ctx, st)
+	st.do("edge drain delay", func() error { return sleepCtx(ctx, n.cfg.Shutdown.DrainDelay) })
+	n.endDevices(ctx, st)
+	n.finish(ctx, st)
+}
+
+// beginDrain refuses new devices and publishes the draining flag at once
+// (the periodic refresh would take up to registryRefresh).
+func (n *edgeNode) beginDrain(ctx context.Context, st *steps) {
+	st.do("edge mark draining", func() error {
+		n.srv.BeginDrain()
+		return n.publish(ctx)
+	})
+}
+
+// publish writes the edge's current registry value now. A registry that
+// is unreachable keeps the value for the re-registration, which is not
+// an error here.
+func (n *edgeNode) publish(ctx context.Context) error {
+	err := n.reg.r.Update(ctx, n.current())
+	if errors.Is(err, registry.ErrRetrying) {
+		n.log.Warn("registry unreachable; the draining flag is published on re-registration", "err", err)
+		return nil
+	}
+	return err
+}
+
+// endDevices ends the device connections (shutdown.close_rate per
+// second, 0: all at once) and waits for the last one.
+func (n *edgeNode) endDevices(ctx context.Context, st *steps) {
+	st.do("edge close connections", func() error { return n.closePaced(ctx, n.cfg.Shutdown.CloseRate) })
+}
+
+// finish deregisters the edge (its devices are gone, job may stop
+// pushing to it) and stops its servers.
+func (n *edgeNode) finish(ctx context.Context, st *steps) {
 	n.cancel()
 	st.do("edge deregister", func() error { return n.reg.deregister(ctx) })
-	st.do("edge drain delay", func() error { return sleepCtx(ctx, n.cfg.Shutdown.DrainDelay) })
-	if rate := n.cfg.Shutdown.CloseRate; rate > 0 {
-		st.do("edge close connections", func() error { return n.closePaced(ctx, rate) })
-	}
 	st.do("edge shutdown", func() error { return n.srv.Shutdown(ctx) })
 }
 
@@ -98,8 +148,9 @@ func (n *edgeNode) stop(ctx context.Context, st *steps) {
 // what a paced close has not reached yet.
 const shutdownReserve = 2 * time.Second
 
-// closePaced closes the edge's connections at rate per second (the edge's
-// Drain) and waits until none is left or the budget nears its end.
+// closePaced ends the edge's connections at rate per second (the edge's
+// Drain; 0: all at once) and waits until none is left or the budget
+// nears its end; Shutdown closes whatever is left.
 func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 	left := n.srv.Stats().Conns
 	if left == 0 {
@@ -125,6 +176,7 @@ func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 		case <-t.C:
 		}
 	}
+	n.log.Info("connections closed; deregistering")
 	return nil
 }
 
@@ -134,7 +186,7 @@ func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 func newLogicClient(cfg *config.Config, rk *registryKit) (logicsvc.Client, error) {
 	fp := retry.NewFailurePolicy()
 	fp.WithMaxRetryTimes(1)
-	opts := append(registry.NewResolver(rk.disc).ClientOptions(),
+	opts := append(append(rpcauth.ClientOptions(cfg.RPC.Secret), registry.NewResolver(rk.disc).ClientOptions()...),
 		client.WithRPCTimeout(cfg.Edge.LogicTimeout),
 		client.WithConnectTimeout(time.Second),
 		client.WithFailureRetry(fp),
@@ -162,13 +214,13 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	// The admin port is bound first and served only once the edge's
 	// Start has bound (and begun serving) all of its own ports.
 	var err error
-	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health); err != nil {
+	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health, log); err != nil {
 		return nil, err
 	}
 	if r.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, errors.Join(err, r.admin.shutdown(context.Background()))
 	}
-	r.health.AddCheck("logic", func(context.Context) error {
+	r.health.AddGate("logic", func() error {
 		if len(r.rk.disc.Instances(registry.ServiceLogic)) == 0 {
 			return errors.New("no logic node in the registry")
 		}
@@ -181,8 +233,16 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
 		return nil, errors.Join(err, r.closeRest(context.Background()))
 	}
+	r.health.AddGate("edge", r.edge.srv.Refusing)
+	// An edge that cannot keep its registration gets no pushes: not ready.
+	if c, ok := r.edge.reg.r.(registry.RegistrationChecker); ok {
+		// A gate, not a background check: it reads the registrar's state,
+		// no I/O, so /readyz sees a lapse at once.
+		r.health.AddGate("registration", func() error { return c.CheckRegistration(context.Background()) })
+	}
 	r.admin.serve(log)
 	r.health.SetStarted()
+	r.health.Start(log)
 	return r, nil
 }
 
@@ -191,6 +251,7 @@ func (r *edgeRole) stop(ctx context.Context) error {
 	r.health.SetDraining()
 	r.edge.stop(ctx, st)
 	st.do("close", func() error { return r.closeRest(ctx) })
+	r.health.Close()
 	return st.err()
 }
 

@@ -25,7 +25,9 @@ type jobNode struct {
 
 // startJob runs a job over consumer, finding edges in disc.
 func startJob(cfg *config.Config, log *slog.Logger, consumer queue.Consumer, disc registry.Discovery) (*jobNode, error) {
-	j, err := job.New(cfg.Job.Config, consumer, disc)
+	jc := cfg.Job.Config
+	jc.RPCSecret = cfg.RPC.Secret
+	j, err := job.New(jc, consumer, disc)
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +46,9 @@ func startJob(cfg *config.Config, log *slog.Logger, consumer queue.Consumer, dis
 	return n, nil
 }
 
-// check fails once the job no longer consumes.
-func (n *jobNode) check(context.Context) error {
+// check fails once the job no longer consumes (a readiness gate: it
+// reads an atomic).
+func (n *jobNode) check() error {
 	if p := n.runErr.Load(); p != nil {
 		return *p
 	}
@@ -86,7 +89,7 @@ func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node
 	// The admin port is bound before anything connects or consumes, and
 	// served once the job runs.
 	var err error
-	if r.admin, err = bindAdmin("job", cfg.Job.AdminAddr, r.health); err != nil {
+	if r.admin, err = bindAdmin("job", cfg.Job.AdminAddr, r.health, log); err != nil {
 		return nil, err
 	}
 	unbind := func() error { return r.admin.shutdown(context.Background()) }
@@ -102,13 +105,14 @@ func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node
 	if r.job, err = startJob(cfg, log, r.consumer, r.rk.disc); err != nil {
 		return nil, errors.Join(err, r.consumer.Close(), r.rk.close(), unbind())
 	}
-	r.health.AddCheck("consumer", r.job.check)
+	r.health.AddGate("consumer", r.job.check)
 	r.admin.serve(log)
 	inst := instance(cfg, registry.ServiceJob, cfg.Node.ID, registry.Addrs{HTTP: advertise(cfg, r.admin.addr())})
 	if r.reg, err = register(r.rk.newRegistrar(), inst, log); err != nil {
 		return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close(), unbind())
 	}
 	r.health.SetStarted()
+	r.health.Start(log)
 	return r, nil
 }
 
@@ -126,5 +130,6 @@ func (r *jobRole) stop(ctx context.Context) error {
 		st.do("admin close", func() error { return r.admin.shutdown(ctx) })
 	}
 	st.do("registry close", r.rk.close)
+	r.health.Close()
 	return st.err()
 }

@@ -27,10 +27,12 @@ import (
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
 
 // logicNode is a running logic: the service, its HTTP server (goim API,
-// health, metrics, demo page) and its Kitex server (Logic + Push).
+// demo page, /healthz) and its Kitex server (Logic + Push). /readyz and
+// /metrics are on the role's admin port (logic.admin_addr), not here.
 type logicNode struct {
 	cfg  *config.Config
 	log  *slog.Logger
@@ -45,7 +47,6 @@ type logicNode struct {
 	rpc     kitexserver.Server
 	rpcExit chan error    // closed to make the Kitex server stop
 	rpcDone chan struct{} // closed when its Run returns
-	rpcErr  error         // Run's result, read after rpcDone
 
 	httpAddr, rpcAddr string
 }
@@ -95,7 +96,7 @@ func bindLogic(cfg *config.Config, log *slog.Logger) (httpLn, rpcLn net.Listener
 	if httpLn, err = listen("logic", "http", httpListenAddr(cfg, log)); err != nil {
 		return nil, nil, err
 	}
-	if rpcLn, err = listen("logic", "rpc", cfg.Logic.RPCAddr); err != nil {
+	if rpcLn, err = listen("logic", "rpc", rpcListenAddr(cfg, log, "logic", cfg.Logic.RPCAddr)); err != nil {
 		closeAll(httpLn)
 		return nil, nil, err
 	}
@@ -152,7 +153,7 @@ func httpListenAddr(cfg *config.Config, log *slog.Logger) string {
 }
 
 func (n *logicNode) serveHTTP(d logicDeps) error {
-	maxBody := max(n.cfg.Logic.HTTP.MaxBodyBytes+4096, 1<<20)
+	maxBody := max(n.cfg.Logic.MaxBodyBytes+4096, 1<<20)
 	hz := server.New(
 		server.WithListener(n.httpLn),
 		server.WithMaxRequestBodySize(maxBody),
@@ -163,8 +164,8 @@ func (n *logicNode) serveHTTP(d logicDeps) error {
 		server.WithReadTimeout(30*time.Second),
 		server.WithIdleTimeout(2*time.Minute),
 	)
-	httpapi.Register(hz, n.l, n.cfg.Logic.HTTP)
-	obs.RegisterHertz(hz, d.health)
+	httpapi.Register(hz, n.l, n.cfg.Logic.HTTP.Config)
+	obs.RegisterLiveness(hz, d.health)
 	if n.cfg.Logic.DemoPage {
 		if err := demo.Register(hz, demo.Config{WSURL: n.cfg.Logic.DemoWSURL, WSPort: d.demoWSPort}); err != nil {
 			return fmt.Errorf("logic: demo page: %w", err)
@@ -184,14 +185,15 @@ func (n *logicNode) serveRPC() error {
 	// itself. (Calling Stop before Run has built its transport would
 	// leave Run serving forever.)
 	exit := make(chan error)
-	svr := kitexserver.NewServer(
+	// rpcauth first: a refused call reaches no other middleware.
+	svr := kitexserver.NewServer(append(rpcauth.ServerOptions(n.cfg.RPC, registry.ServiceLogic),
 		kitexserver.WithListener(n.rpcLn),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceLogic}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),
 		kitexserver.WithExitWaitTime(3*time.Second),
 		kitexserver.WithMiddleware(obs.ServerMetrics),
 		kitexserver.WithCompatibleMiddlewareForUnary(),
-	)
+	)...)
 	if err := n.l.RegisterKitex(svr); err != nil {
 		_ = n.rpcLn.Close()
 		return fmt.Errorf("logic: rpc: %w", err)
@@ -200,18 +202,18 @@ func (n *logicNode) serveRPC() error {
 	go func() {
 		defer close(n.rpcDone)
 		if err := svr.Run(); err != nil {
-			n.rpcErr = err
 			n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
 		}
 	}()
-	return waitLogicRPC(n.rpcAddr, n.rpcDone)
+	return waitLogicRPC(n.rpcAddr, n.cfg.RPC.Secret, n.rpcDone)
 }
 
-// waitLogicRPC returns once the server at addr answers a call (the Push
-// service's NodesInstances: read-only, no Redis); see package serving.
-func waitLogicRPC(addr string, done <-chan struct{}) error {
-	cli, err := pushclient.NewClient(registry.ServiceLogic,
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))
+// waitLogicRPC returns once the server at addr answers a call made with
+// secret (the Push service's NodesInstances: read-only, no Redis); see
+// package serving.
+func waitLogicRPC(addr, secret string, done <-chan struct{}) error {
+	cli, err := pushclient.NewClient(registry.ServiceLogic, append(rpcauth.ClientOptions(secret),
+		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("logic: rpc probe client: %w", err)
 	}
@@ -242,7 +244,11 @@ func (n *logicNode) stopRPC(ctx context.Context) error {
 	n.rpc = nil
 	select {
 	case <-n.rpcDone:
-		return n.rpcErr
+		// Run's error is not a failed stop: when the stop comes right
+		// after the start, netpoll may report its listener's close as an
+		// error ("listener close") instead of a clean return. Run already
+		// logged it; the server is stopped either way (as the edge's).
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("logic: stop rpc: %w", ctx.Err())
 	}
@@ -267,6 +273,7 @@ type logicRole struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	health   *obs.Health
+	admin    *adminServer
 	rk       *registryKit
 	store    store.Store
 	producer queue.Producer
@@ -275,18 +282,24 @@ type logicRole struct {
 
 func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
 	r := &logicRole{cfg: cfg, log: log, health: obs.NewHealth()}
-	// Ports first: a busy one fails at once, before any connection.
+	// Ports first: a busy one fails at once, before any connection. The
+	// admin port is served once the API is.
 	httpLn, rpcLn, err := bindLogic(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if r.rk, err = openRegistry(cfg, log); err != nil {
+	if r.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, r.health, log); err != nil {
 		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
+	unbind := func() error { return r.admin.shutdown(context.Background()) }
+	if r.rk, err = openRegistry(cfg, log); err != nil {
+		closeAll(httpLn, rpcLn)
+		return nil, errors.Join(err, unbind())
+	}
 	if r.store, err = openStore(cfg); err != nil {
 		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.rk.close())
+		return nil, errors.Join(err, r.rk.close(), unbind())
 	}
 	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
 		r.health.AddCheck("store", p.Ping)
@@ -295,17 +308,19 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
 	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
 		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, r.store.Close(), r.rk.close(), unbind())
 	}
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}
 	if r.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
-		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
 	if err := r.logic.serve(d); err != nil {
-		return nil, errors.Join(err, closeAuth(r.logic.auth), r.producer.Close(), r.store.Close(), r.rk.close())
+		return nil, errors.Join(err, closeAuth(r.logic.auth), r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
+	r.admin.serve(log)
 	r.health.SetStarted()
-	log.Info("logic serving", "http", r.logic.httpAddr, "rpc", r.logic.rpcAddr)
+	r.health.Start(log)
+	log.Info("logic serving", "http", r.logic.httpAddr, "rpc", r.logic.rpcAddr, "admin", r.admin.addr())
 	return r, nil
 }
 
@@ -323,5 +338,7 @@ func (r *logicRole) stop(ctx context.Context) error {
 	st.do("queue close", r.producer.Close)
 	st.do("store close", r.store.Close)
 	st.do("registry close", r.rk.close)
+	st.do("admin close", func() error { return r.admin.shutdown(ctx) })
+	r.health.Close()
 	return st.err()
 }

@@ -17,11 +17,14 @@ import (
 // standalone is edge + logic + job in one process: the edge calls logic
 // in process, logic queues into an in-memory queue that job consumes, and
 // job pushes to the edge over loopback Kitex, found in the (static)
-// registry where the edge registered itself.
+// registry where the edge registered itself. Its one admin port is
+// logic.admin_addr, reporting the readiness of all three (edge.admin_addr
+// and job.admin_addr are not used).
 type standalone struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	health *obs.Health
+	admin  *adminServer
 	rk     *registryKit
 	store  store.Store
 	queue  *memory.Queue
@@ -42,6 +45,7 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 	ok := false
 	defer func() {
 		if !ok {
+			_ = s.admin.shutdown(context.Background())
 			if s.logic != nil {
 				s.logic.unbind()
 			} else {
@@ -55,6 +59,9 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 			s.closeRest()
 		}
 	}()
+	if s.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, s.health, log); err != nil {
+		return nil, err
+	}
 	if s.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, err
 	}
@@ -84,21 +91,25 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 	if s.job, err = startJob(cfg, log, s.queue, s.rk.disc); err != nil {
 		return nil, err
 	}
-	s.health.AddCheck("job", s.job.check)
+	s.health.AddGate("job", s.job.check)
+	s.health.AddGate("edge", s.edge.srv.Refusing)
 	if err := s.logic.serve(d); err != nil {
 		return nil, err
 	}
+	s.admin.serve(log)
 	s.health.SetStarted()
+	s.health.Start(log)
 	ok = true
 	log.Info("standalone serving",
 		"tcp", s.edge.srv.Addrs().TCP, "ws", s.edge.srv.Addrs().WS, "edge_rpc", s.edge.srv.Addrs().RPC,
-		"http", s.logic.httpAddr, "logic_rpc", s.logic.rpcAddr)
+		"http", s.logic.httpAddr, "logic_rpc", s.logic.rpcAddr, "admin", s.admin.addr())
 	return s, nil
 }
 
 // stop: fail /readyz and wait the drain delay; stop the HTTP API and RPC
 // (no new pushes); close the memory queue so job delivers what is queued
-// to the edge and returns; then close the edge's connections and the rest.
+// to the edge and returns; then end the edge's connections (paced, with
+// close codes), deregister it and close the rest.
 func (s *standalone) stop(ctx context.Context) error {
 	st := &steps{log: s.log}
 	s.health.SetDraining()
@@ -114,8 +125,15 @@ func (s *standalone) stop(ctx context.Context) error {
 		return s.job.wait(ctx)
 	})
 	st.do("job stop", s.job.close)
-	s.edge.stop(ctx, st)
+	// Nothing is queued any more: the edge's devices got every accepted
+	// push. End them (close codes, paced) and stop the edge; the drain
+	// delay above already covered the registry.
+	s.edge.beginDrain(ctx, st)
+	s.edge.endDevices(ctx, st)
+	s.edge.finish(ctx, st)
+	st.do("admin close", func() error { return s.admin.shutdown(ctx) })
 	st.do("close", func() error { s.closeRest(); return nil })
+	s.health.Close()
 	return st.err()
 }
 

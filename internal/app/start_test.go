@@ -169,19 +169,23 @@ func testConfig() *config.Config {
 	c.Node.ID = "start-test"
 	c.Shutdown.Timeout = 10 * time.Second
 	c.Logic.DemoPage = false
+	// Admin ports default to fixed loopback ports; tests take free ones.
+	c.Edge.AdminAddr, c.Logic.AdminAddr, c.Job.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	return c
 }
 
-func setEdgeTCP(c *config.Config, a string)   { c.Edge.TCPAddr = a }
-func setEdgeWS(c *config.Config, a string)    { c.Edge.WSAddr = a }
-func setEdgeRPC(c *config.Config, a string)   { c.Edge.RPCAddr = a }
-func setLogicHTTP(c *config.Config, a string) { c.Logic.HTTPAddr = a }
-func setLogicRPC(c *config.Config, a string)  { c.Logic.RPCAddr = a }
+func setEdgeTCP(c *config.Config, a string)    { c.Edge.TCPAddr = a }
+func setEdgeWS(c *config.Config, a string)     { c.Edge.WSAddr = a }
+func setEdgeRPC(c *config.Config, a string)    { c.Edge.RPCAddr = a }
+func setLogicHTTP(c *config.Config, a string)  { c.Logic.HTTPAddr = a }
+func setLogicRPC(c *config.Config, a string)   { c.Logic.RPCAddr = a }
+func setLogicAdmin(c *config.Config, a string) { c.Logic.AdminAddr = a }
 
 func logicPorts(t *testing.T) []rolePort {
 	return []rolePort{
 		{name: "logic http", set: setLogicHTTP, addr: freeAddr(t), wantMsg: "logic: listen http"},
 		{name: "logic rpc", set: setLogicRPC, addr: freeAddr(t), wantMsg: "logic: listen rpc"},
+		{name: "logic admin", set: setLogicAdmin, addr: freeAddr(t), wantMsg: "logic: listen admin"},
 	}
 }
 
@@ -258,7 +262,7 @@ func TestStandaloneCommandExitsOnBusyPort(t *testing.T) {
 	}
 	defer hold.Close()
 	args := []string{"standalone", "-set", "node.id=busy-port", "-set", "logic.demo_page=false"}
-	for _, kv := range []string{"edge.tcp_addr", "edge.ws_addr", "edge.rpc_addr", "logic.http_addr"} {
+	for _, kv := range []string{"edge.tcp_addr", "edge.ws_addr", "edge.rpc_addr", "logic.http_addr", "logic.admin_addr"} {
 		args = append(args, "-set", kv+"=127.0.0.1:0")
 	}
 	args = append(args, "-set", "logic.rpc_addr="+hold.Addr().String())

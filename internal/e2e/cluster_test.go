@@ -23,6 +23,7 @@ type cluster struct {
 	logic, job  *proc
 	edges       [2]*proc
 	httpAddr    string
+	logicAdmin  string
 	jobAdmin    string
 	edgeTCP     [2]string
 	edgeAdmin   [2]string
@@ -57,18 +58,35 @@ kind = "etcd"
 [registry.etcd]
 endpoints = [%q]
 lease_ttl = "2s"
-`, id, etcdAddr)
+
+[rpc]
+secret = %q
+`, id, etcdAddr, e2eRPCSecret)
+}
+
+// clusterOpts vary the cluster's edges.
+type clusterOpts struct {
+	// edgeShutdown replaces the edges' [shutdown] settings.
+	edgeShutdown string
+	// edgeExtra is added to the edges' [edge] section.
+	edgeExtra string
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(t, clusterOpts{edgeShutdown: "timeout = \"10s\"\ndrain_delay = \"2s\"\nclose_rate = 100"})
+}
+
+func startClusterWith(t *testing.T, opts clusterOpts) *cluster {
+	t.Helper()
 	c := &cluster{redis: testenv.Redis(t), etcd: testenv.Etcd(t)}
 	var ports []string
-	c.logic, ports = startReady(t, "logic", 2, func(ports []string) ([]string, []string, string) {
+	c.logic, ports = startReady(t, "logic", 3, func(ports []string) ([]string, []string, string) {
 		cfg := commonConfig("logic-1", c.etcd.Addr) + fmt.Sprintf(`
 [logic]
 http_addr = %q
 rpc_addr = %q
+admin_addr = %q
 demo_page = false
 online_ttl = "10s"
 
@@ -84,10 +102,10 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-push"
-`, ports[0], ports[1], c.redis.Addr, c.redis.Addr)
-		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[0] + "/readyz"
+`, ports[0], ports[1], ports[2], c.redis.Addr, c.redis.Addr)
+		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[2] + "/readyz"
 	})
-	c.httpAddr = ports[0]
+	c.httpAddr, c.logicAdmin = ports[0], ports[2]
 
 	c.job, ports = startReady(t, "job", 1, func(ports []string) ([]string, []string, string) {
 		cfg := commonConfig("job-1", c.etcd.Addr) + fmt.Sprintf(`
@@ -95,6 +113,7 @@ stream = "e2e-push"
 admin_addr = %q
 rpc_timeout = "500ms"
 retries = 1
+edge_grace = "3s"
 
 [queue]
 kind = "redis"
@@ -111,14 +130,15 @@ consumer = "job-1"
 	for i := range c.edges {
 		name := fmt.Sprintf("edge-%d", i+1)
 		c.edges[i], ports = startReady(t, name, 4, func(ports []string) ([]string, []string, string) {
-			cfg := strings.Replace(commonConfig(name, c.etcd.Addr), `timeout = "10s"`, "timeout = \"10s\"\ndrain_delay = \"2s\"\nclose_rate = 100", 1) + fmt.Sprintf(`
+			cfg := strings.Replace(commonConfig(name, c.etcd.Addr), `timeout = "10s"`, opts.edgeShutdown, 1) + fmt.Sprintf(`
 [edge]
 tcp_addr = %q
 ws_addr = %q
 rpc_addr = %q
 admin_addr = %q
 renew_online_interval = "500ms"
-`, ports[0], ports[1], ports[2], ports[3])
+%s
+`, ports[0], ports[1], ports[2], ports[3], opts.edgeExtra)
 			// Edges also take overrides from the environment, as in the
 			// Kubernetes manifests.
 			env := []string{"GOIM_LOG_FORMAT=json"}
@@ -181,7 +201,7 @@ func TestClusterTwoEdges(t *testing.T) {
 	a.expect(1001, "room-after-kill", 10*time.Second)
 
 	// New devices still connect to edge-1, and the dead edge leaves etcd
-	// when its lease (2 s) runs out: job drops it.
+	// when its lease (2 s) runs out: job drops it after its grace (3 s).
 	d := dial(t, "new-device", c.edgeTCP[0], 8, "", "live://9")
 	httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"8"}}, "welcome")
 	d.expect(1000, "welcome", 10*time.Second)
@@ -189,24 +209,26 @@ func TestClusterTwoEdges(t *testing.T) {
 
 	// Redis goes away: logic stays alive but unready, and recovers.
 	c.redis.Stop()
-	waitStatus(t, "http://"+c.httpAddr+"/readyz", 503, 10*time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/readyz", 503, 15*time.Second)
 	waitStatus(t, "http://"+c.httpAddr+"/healthz", 200, time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/healthz", 200, time.Second)
 	if err := c.redis.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, "http://"+c.httpAddr+"/readyz", 200, 10*time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/readyz", 200, 15*time.Second)
 
-	// SIGTERM edge-1: it deregisters first (logic's node list drops it)
-	// while it still serves its devices through the drain delay, then
-	// closes them and exits 0.
+	// SIGTERM edge-1: it is published as draining (logic's node list
+	// marks it) while it still serves its devices through the drain
+	// delay, then closes them, deregisters and exits 0.
 	_ = c.edges[0].cmd.Process.Signal(syscall.SIGTERM)
-	waitGone(t, c, "edge-1", 5*time.Second)
+	waitDraining(t, c, "edge-1", 5*time.Second)
 	a.send(2, nil) // heartbeat: still answered while draining
 	for f := a.read(5 * time.Second); f.Op != 3; f = a.read(5 * time.Second) {
 	}
 	if err := c.edges[0].wait(t, 15*time.Second); err != nil {
 		t.Fatalf("edge-1: exit %v", err)
 	}
+	waitGone(t, c, "edge-1", 5*time.Second)
 	if _, err := a.tryRead(5 * time.Second); err == nil {
 		t.Fatal("device still connected after edge-1 stopped")
 	}

@@ -15,18 +15,23 @@ import (
 
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushsvc "github.com/goim-edge/goim-edge/kitex_gen/push/push"
+	"github.com/goim-edge/goim-edge/rpcauth"
 )
+
+// e2eRPCSecret is the rpc.secret every process of these tests runs with,
+// so every Kitex hop (edge → logic, job → edge, the Push client) carries it.
+const e2eRPCSecret = "e2e-rpc-secret-0123456789"
 
 // standaloneAddrs are the listen addresses of one standalone process.
 type standaloneAddrs struct {
-	tcp, ws, edgeRPC, http, logicRPC string
+	tcp, ws, edgeRPC, http, logicRPC, admin string
 }
 
 // startStandalone runs `goim-edge standalone` on free loopback ports and
 // waits for /readyz.
 func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 	t.Helper()
-	p, ports := startReady(t, "standalone", 5, func(ports []string) ([]string, []string, string) {
+	p, ports := startReady(t, "standalone", 6, func(ports []string) ([]string, []string, string) {
 		args := []string{"standalone",
 			"-set", "node.id=standalone-e2e",
 			"-set", "edge.tcp_addr=" + ports[0],
@@ -34,11 +39,13 @@ func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 			"-set", "edge.rpc_addr=" + ports[2],
 			"-set", "logic.http_addr=" + ports[3],
 			"-set", "logic.rpc_addr=" + ports[4],
+			"-set", "logic.admin_addr=" + ports[5],
 			"-set", "shutdown.timeout=10s",
 		}
-		return nil, append(args, extra...), "http://" + ports[3] + "/readyz"
+		// The secret comes from the environment, as deployments pass it.
+		return []string{"GOIM_RPC_SECRET=" + e2eRPCSecret}, append(args, extra...), "http://" + ports[5] + "/readyz"
 	})
-	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4]}
+	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4], admin: ports[5]}
 }
 
 func TestStandaloneDeviceGetsPushes(t *testing.T) {
@@ -62,8 +69,17 @@ func TestStandaloneDeviceGetsPushes(t *testing.T) {
 	bob.expect(1000, "to-all", 5*time.Second)
 
 	// Internal services push through the Kitex Push service on logic's
-	// RPC port, as the README shows.
-	cli, err := pushsvc.NewClient("goim.logic", client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))
+	// RPC port with the cluster's secret, as the README shows; without it
+	// they are refused.
+	anon, err := pushsvc.NewClient("goim.logic", client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.PushMids(context.Background(), &push.PushMidsReq{Op: 1001, Mids: []int64{42}, Body: []byte("anonymous")}); !rpcauth.IsRefused(err) {
+		t.Fatalf("Kitex PushMids without the secret: %v, want refused", err)
+	}
+	cli, err := pushsvc.NewClient("goim.logic", append(rpcauth.ClientOptions(e2eRPCSecret),
+		client.WithHostPorts(a.logicRPC), client.WithRPCTimeout(5*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,20 +108,29 @@ func TestStandaloneDeviceGetsPushes(t *testing.T) {
 		}
 	}
 
-	// Operational endpoints on the HTTP port.
-	for path, want := range map[string]string{
-		"/healthz": `"status":"ok"`,
-		"/metrics": "goim_build_info",
-		"/":        "goim-edge demo",
+	// Operational endpoints: /readyz and /metrics on the admin port only;
+	// the public HTTP port has /healthz and the demo page.
+	for _, tt := range []struct {
+		host, path string
+		code       int
+		want       string
+	}{
+		{a.http, "/healthz", 200, `"status":"ok"`},
+		{a.http, "/", 200, "goim-edge demo"},
+		{a.http, "/metrics", 404, ""},
+		{a.http, "/readyz", 404, ""},
+		{a.admin, "/healthz", 200, `"status":"ok"`},
+		{a.admin, "/readyz", 200, `"ready":true`},
+		{a.admin, "/metrics", 200, "goim_build_info"},
 	} {
-		resp, err := http.Get("http://" + a.http + path)
+		resp, err := http.Get("http://" + tt.host + tt.path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
-			t.Fatalf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		if resp.StatusCode != tt.code || !strings.Contains(string(body), tt.want) {
+			t.Fatalf("GET %s%s: %d, want %d with %q", tt.host, tt.path, resp.StatusCode, tt.code, tt.want)
 		}
 	}
 
@@ -189,7 +214,7 @@ func TestStandaloneAPIKey(t *testing.T) {
 	if code := post("Bearer e2e-secret"); code != 200 {
 		t.Fatalf("push with key: %d, want 200", code)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/goim/nodes/weighted?platform=web"} {
+	for _, path := range []string{"/healthz", "/goim/nodes/weighted?platform=web"} {
 		resp, err := http.Get("http://" + a.http + path)
 		if err != nil {
 			t.Fatal(err)

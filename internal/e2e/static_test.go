@@ -16,7 +16,7 @@ import (
 // the edge in the fixed lists.
 func TestClusterStaticRegistry(t *testing.T) {
 	redis := testenv.Redis(t)
-	logicHTTP, logicRPC, jobAdmin := addr(t), addr(t), addr(t)
+	logicHTTP, logicRPC, logicAdmin, jobAdmin := addr(t), addr(t), addr(t), addr(t)
 	edgeTCP, edgeWS, edgeRPC, edgeAdmin := addr(t), addr(t), addr(t), addr(t)
 	shared := writeConfig(t, "cluster-static", fmt.Sprintf(`
 [node]
@@ -25,6 +25,9 @@ region = "local"
 
 [registry]
 kind = "static"
+
+[rpc]
+secret = %q
 
 [registry.static]
 logic = [%q]
@@ -44,6 +47,7 @@ admin_addr = %q
 [logic]
 http_addr = %q
 rpc_addr = %q
+admin_addr = %q
 
 [job]
 admin_addr = %q
@@ -60,10 +64,10 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-static"
-`, logicRPC, edgeRPC, edgeTCP, edgeWS, edgeTCP, edgeWS, edgeRPC, edgeAdmin, logicHTTP, logicRPC, jobAdmin, redis.Addr, redis.Addr))
+`, e2eRPCSecret, logicRPC, edgeRPC, edgeTCP, edgeWS, edgeTCP, edgeWS, edgeRPC, edgeAdmin, logicHTTP, logicRPC, logicAdmin, jobAdmin, redis.Addr, redis.Addr))
 
 	logic := start(t, "logic", nil, "logic", "-config", shared, "-set", "node.id=logic-1")
-	waitReady(t, logic, "http://"+logicHTTP+"/readyz")
+	waitReady(t, logic, "http://"+logicAdmin+"/readyz")
 	job := start(t, "job", []string{"GOIM_NODE_ID=job-1", "GOIM_QUEUE_REDIS_CONSUMER=job-1"}, "job", "-config", shared)
 	waitReady(t, job, "http://"+jobAdmin+"/readyz")
 	edge := start(t, "edge-1", nil, "edge", "-config", shared, "-set", "node.id=edge-1")

@@ -31,16 +31,16 @@ func Mux(h *Health) *http.ServeMux {
 	return m
 }
 
-// RegisterHertz adds the operational endpoints to a Hertz server (logic's
-// HTTP port), so logic needs no second port.
-func RegisterHertz(hz *server.Hertz, h *Health) {
+// RegisterLiveness adds /healthz, and only /healthz, to a public Hertz
+// server (logic's HTTP API port): it says no more than "the process
+// answers", so a load balancer in front of the API can probe the port it
+// routes to. /readyz and /metrics stay on the admin address, which binds
+// loopback unless configured otherwise.
+func RegisterLiveness(hz *server.Hertz, h *Health) {
 	hz.GET(PathHealthz, adaptor.HertzHandler(h.HealthzHandler()))
-	hz.GET(PathReadyz, adaptor.HertzHandler(h.ReadyzHandler()))
-	hz.GET(PathMetrics, adaptor.HertzHandler(promhttp.Handler()))
 }
 
-// Admin is the small HTTP server edge and job use for the operational
-// endpoints.
+// Admin is a small HTTP server for the operational endpoints (Mux).
 type Admin struct {
 	srv *http.Server
 	ln  net.Listener

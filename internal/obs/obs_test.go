@@ -8,7 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,31 +106,136 @@ func TestFatalExits(t *testing.T) {
 func TestHealthStates(t *testing.T) {
 	h := NewHealth()
 	ctx := context.Background()
-	if r := h.Ready(ctx); r.Ready || r.Status != "starting" {
+	if r := h.Ready(); r.Ready || r.Status != StatusStarting {
 		t.Fatalf("before start: %+v", r)
 	}
 	h.SetStarted()
-	if r := h.Ready(ctx); !r.Ready {
+	if r := h.Ready(); !r.Ready || r.Status != StatusOK {
 		t.Fatalf("started with no checks: %+v", r)
 	}
-	failing := true
+	var failing atomic.Bool
+	failing.Store(true)
 	h.AddCheck("redis", func(context.Context) error {
-		if failing {
-			return errors.New("connection refused")
+		if failing.Load() {
+			return errors.New("dial tcp 10.0.0.5:6379: connection refused")
 		}
 		return nil
 	})
-	if r := h.Ready(ctx); r.Ready || r.Checks["redis"] != "connection refused" {
+	if r := h.Ready(); r.Ready || !slices.Equal(r.Failing, []string{"redis"}) {
+		t.Fatalf("check not run yet counts as failing: %+v", r)
+	}
+	h.RunChecks(ctx)
+	if r := h.Ready(); r.Ready || r.Status != StatusUnready || !slices.Equal(r.Failing, []string{"redis"}) {
 		t.Fatalf("failing check: %+v", r)
 	}
-	failing = false
-	if r := h.Ready(ctx); !r.Ready || r.Checks["redis"] != "ok" {
+	failing.Store(false)
+	if r := h.Ready(); r.Ready {
+		t.Fatalf("a recovered check counted before it ran again: %+v", r)
+	}
+	h.RunChecks(ctx)
+	if r := h.Ready(); !r.Ready || len(r.Failing) != 0 {
 		t.Fatalf("recovered check: %+v", r)
 	}
+	var closed atomic.Bool
+	h.AddGate("edge", func() error {
+		if closed.Load() {
+			return errors.New("draining")
+		}
+		return nil
+	})
+	if r := h.Ready(); !r.Ready {
+		t.Fatalf("open gate: %+v", r)
+	}
+	closed.Store(true)
+	if r := h.Ready(); r.Ready || !slices.Equal(r.Failing, []string{"edge"}) {
+		t.Fatalf("a closed gate takes effect on the next request: %+v", r)
+	}
+	closed.Store(false)
 	h.SetDraining()
-	if r := h.Ready(ctx); r.Ready || r.Status != "draining" {
+	if r := h.Ready(); r.Ready || r.Status != StatusDraining {
 		t.Fatalf("draining: %+v", r)
 	}
+}
+
+// TestReadyzAnswersFromCache: requests read the last results; the
+// background loop, not the requests, runs the checks.
+func TestReadyzAnswersFromCache(t *testing.T) {
+	h := NewHealth().WithTiming(time.Hour, time.Second)
+	var calls atomic.Int64
+	h.AddCheck("store", func(context.Context) error { calls.Add(1); return nil })
+	h.SetStarted()
+	h.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(h.Close)
+	a, err := StartAdmin("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	waitFor(t, "the first run of the checks", func() bool { return h.Ready().Ready })
+	for range 100 {
+		if code, body := httpGet(t, "http://"+a.Addr()+PathReadyz); code != 200 {
+			t.Fatalf("readyz %d %s", code, body)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("check ran %d times for 100 requests within one interval, want 1", n)
+	}
+}
+
+// TestReadyzHidesErrors: the body names the failing check, never its
+// error text; the log has the details.
+func TestReadyzHidesErrors(t *testing.T) {
+	var logBuf syncBuffer
+	h := NewHealth().WithTiming(20*time.Millisecond, time.Second)
+	const secret = "NOAUTH Authentication required at 10.0.0.5:6379"
+	h.AddCheck("store", func(context.Context) error { return errors.New(secret) })
+	h.SetStarted()
+	h.Start(slog.New(slog.NewTextHandler(&logBuf, nil)))
+	t.Cleanup(h.Close)
+	a, err := StartAdmin("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
+	waitFor(t, "the check's failure in the log", func() bool { return strings.Contains(logBuf.String(), secret) })
+	code, body := httpGet(t, "http://"+a.Addr()+PathReadyz)
+	var rep ReadyReport
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	if code != 503 || rep.Ready || !slices.Equal(rep.Failing, []string{"store"}) {
+		t.Fatalf("readyz %d %s, want 503 naming store", code, body)
+	}
+	if strings.Contains(body, "NOAUTH") || strings.Contains(body, "10.0.0.5") {
+		t.Fatalf("readyz leaks the error: %s", body)
+	}
+	if n := strings.Count(logBuf.String(), secret); n != 1 {
+		t.Fatalf("the same failure logged %d times, want once:\n%s", n, logBuf.String())
+	}
+}
+
+// TestStaleCheckFails: a check that ignores its deadline and never returns
+// leaves a result that ages out instead of a ready node forever.
+func TestStaleCheckFails(t *testing.T) {
+	h := NewHealth().WithTiming(10*time.Millisecond, 10*time.Millisecond)
+	var hang atomic.Bool
+	release := make(chan struct{})
+	h.AddCheck("store", func(context.Context) error {
+		if hang.Load() {
+			<-release
+		}
+		return nil
+	})
+	h.SetStarted()
+	h.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(h.Close)
+	t.Cleanup(func() { close(release) })
+	waitFor(t, "ready", func() bool { return h.Ready().Ready })
+	hang.Store(true)
+	waitFor(t, "the hung check to count as failing", func() bool {
+		r := h.Ready()
+		return !r.Ready && slices.Equal(r.Failing, []string{"store"})
+	})
 }
 
 func TestAdminServesEndpoints(t *testing.T) {
@@ -138,17 +246,7 @@ func TestAdminServesEndpoints(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 	SetBuildInfo("test", "edge")
-	get := func(path string) (int, string) {
-		t.Helper()
-		c := http.Client{Timeout: 5 * time.Second}
-		resp, err := c.Get("http://" + a.Addr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(t, "http://"+a.Addr()+path) }
 	if code, _ := get(PathHealthz); code != 200 {
 		t.Fatalf("healthz %d", code)
 	}
@@ -165,6 +263,48 @@ func TestAdminServesEndpoints(t *testing.T) {
 	if code, _ := get("/nope"); code != 404 {
 		t.Fatalf("unknown path: %d", code)
 	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitFor polls cond with a generous deadline (a loaded machine).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestFloodGuardLimitsRepeatedFormats(t *testing.T) {

@@ -151,6 +151,27 @@ func (d *Discovery) Watch(ctx context.Context, service string, fn func([]registr
 	return nil
 }
 
+// WaitReady returns once service has been listed from etcd (so every
+// Watch subscriber has been given a complete view: the list is published
+// before it counts as ready), or when ctx ends or the discovery closes.
+// While etcd is unreachable it keeps waiting; the watch keeps trying.
+func (d *Discovery) WaitReady(ctx context.Context, service string) error {
+	w, err := d.service(service)
+	if err != nil {
+		return fmt.Errorf("etcdreg: wait for %s: %w", service, err)
+	}
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("etcdreg: wait for %s: %w", service, ctx.Err())
+	case <-d.ctx.Done():
+		return fmt.Errorf("etcdreg: wait for %s: discovery closed", service)
+	}
+}
+
+var _ registry.ReadyWaiter = (*Discovery)(nil)
+
 // Close stops every watch; Instances then returns nothing new and Watch
 // fails.
 func (d *Discovery) Close() error {

@@ -437,6 +437,9 @@ func TestReregisterAfterEtcdRestart(t *testing.T) {
 	if r.Lease() != 0 {
 		t.Fatalf("registrar still claims lease %x with etcd down", r.Lease())
 	}
+	if err := r.CheckRegistration(ctx); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Fatalf("CheckRegistration with the lease lost = %v, want ErrNotRegistered", err)
+	}
 	inst.Conns = 99
 	if err := r.Update(ctx, inst); !errors.Is(err, registry.ErrRetrying) {
 		t.Fatalf("update with etcd down: %v, want ErrRetrying", err)
@@ -455,6 +458,9 @@ func TestReregisterAfterEtcdRestart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("re-registered %v after etcd restart", time.Since(back))
+	if err := r.CheckRegistration(ctx); err != nil {
+		t.Fatalf("CheckRegistration after re-registering = %v", err)
+	}
 
 	// The key now rides the new lease and outlives the old one (which etcd
 	// restored with a fresh TTL on restart and nobody keeps alive).

@@ -34,6 +34,9 @@ type Registrar struct {
 	stop   context.CancelFunc
 	done   chan struct{} // closed when the keep loop has exited
 	kaStop context.CancelFunc
+	// lastErr is why the last registration attempt failed (nil after a
+	// success), for CheckRegistration.
+	lastErr error
 }
 
 var _ registry.Registrar = (*Registrar)(nil)
@@ -88,6 +91,14 @@ func (r *Registrar) Register(ctx context.Context, inst registry.Instance) error 
 	loopCtx, stop := context.WithCancel(ctx)
 	r.inst, r.value, r.active, r.stop, r.done = inst, string(value), true, stop, make(chan struct{})
 	ka, err := r.registerLocked(loopCtx)
+	if errors.Is(err, registry.ErrDuplicateNode) {
+		// Another node holds this id: refuse to start rather than fight
+		// over the key.
+		r.active, r.stop = false, nil
+		r.mu.Unlock()
+		stop()
+		return fmt.Errorf("etcdreg: register %s: %w", inst.Key(), err)
+	}
 	done := r.done
 	r.mu.Unlock()
 
@@ -118,21 +129,24 @@ func (r *Registrar) registerLocked(ctx context.Context) (<-chan *clientv3.LeaseK
 	grant, err := r.cli.Grant(rctx, r.cfg.ttlSeconds())
 	if err != nil {
 		metricRegisterErrors.WithLabelValues(service).Inc()
-		return nil, fmt.Errorf("grant lease: %w", err)
+		r.lastErr = fmt.Errorf("grant lease: %w", err)
+		return nil, r.lastErr
 	}
-	if _, err := r.cli.Put(rctx, r.inst.Key(), r.value, clientv3.WithLease(grant.ID)); err != nil {
+	if err := r.claimLocked(rctx, grant.ID); err != nil {
 		metricRegisterErrors.WithLabelValues(service).Inc()
 		_, _ = r.cli.Revoke(rctx, grant.ID)
-		return nil, fmt.Errorf("put: %w", err)
+		r.lastErr = err
+		return nil, err
 	}
 	kaCtx, kaStop := context.WithCancel(ctx)
 	ka, err := r.cli.KeepAlive(kaCtx, grant.ID)
 	if err != nil {
 		kaStop()
 		metricRegisterErrors.WithLabelValues(service).Inc()
-		return nil, fmt.Errorf("keepalive: %w", err)
+		r.lastErr = fmt.Errorf("keepalive: %w", err)
+		return nil, r.lastErr
 	}
-	r.lease, r.kaStop = grant.ID, kaStop
+	r.lease, r.kaStop, r.lastErr = grant.ID, kaStop, nil
 	metricRegistered.WithLabelValues(service).Set(1)
 	metricRegistrations.WithLabelValues(service).Inc()
 	if r.stale != 0 {
@@ -142,6 +156,83 @@ func (r *Registrar) registerLocked(ctx context.Context) (<-chan *clientv3.LeaseK
 	}
 	return ka, nil
 }
+
+// claimLocked puts the value under lease, unless another live node holds
+// the key. The key may be taken when it is absent, or held by a lease of
+// this registrar (a re-registration moves the key from the lost lease to
+// the new one), or by a node publishing the same addresses: this node's
+// previous run, killed less than a TTL ago (two live processes cannot
+// listen on one host:port). Anything else is a second
+// node with the same id (ErrDuplicateNode). Each write is a transaction
+// on what was read, so two nodes starting at once cannot both win.
+// Callers hold r.mu.
+func (r *Registrar) claimLocked(ctx context.Context, lease clientv3.LeaseID) error {
+	key := r.inst.Key()
+	put := clientv3.OpPut(key, r.value, clientv3.WithLease(lease))
+	resp, err := r.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(put).
+		Else(clientv3.OpGet(key)).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().GetKvs()
+	if len(kvs) == 0 {
+		return fmt.Errorf("put: %s changed while registering; retrying", key)
+	}
+	held := kvs[0]
+	heldLease := clientv3.LeaseID(held.Lease)
+	mine := heldLease != 0 && (heldLease == r.stale || heldLease == r.lease)
+	if !mine {
+		var other registry.Instance
+		if json.Unmarshal(held.Value, &other) == nil && other.Addrs != (registry.Addrs{}) && other.Addrs == r.inst.Addrs {
+			mine = true // this node's previous run, not yet expired
+		}
+	}
+	if !mine {
+		var other registry.Instance
+		_ = json.Unmarshal(held.Value, &other)
+		return fmt.Errorf("%w: %s is held by lease %x (addresses %+v, started %s); this node has addresses %+v: give each node its own id",
+			registry.ErrDuplicateNode, key, heldLease, other.Addrs, other.Started.Format("2006-01-02T15:04:05Z07:00"), r.inst.Addrs)
+	}
+	resp, err = r.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", held.ModRevision)).
+		Then(put).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("put: %s changed while registering; retrying", key)
+	}
+	return nil
+}
+
+// CheckRegistration is nil while the node is registered under a live
+// lease; otherwise it says why not (wrapping registry.ErrNotRegistered,
+// or registry.ErrDuplicateNode when another node holds the id). It is the
+// node's readiness check: a node nobody can discover gets no pushes.
+func (r *Registrar) CheckRegistration(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case !r.active:
+		return fmt.Errorf("%w: %s: not registering", registry.ErrNotRegistered, r.inst.Key())
+	case r.lease != 0:
+		return nil
+	case errors.Is(r.lastErr, registry.ErrDuplicateNode):
+		return fmt.Errorf("%s: %w", r.inst.Key(), r.lastErr)
+	case r.lastErr != nil:
+		return fmt.Errorf("%w: %s: %w", registry.ErrNotRegistered, r.inst.Key(), r.lastErr)
+	}
+	return fmt.Errorf("%w: %s: lease lost, registering again", registry.ErrNotRegistered, r.inst.Key())
+}
+
+var _ registry.RegistrationChecker = (*Registrar)(nil)
 
 // keep drains the keepalive channel and, when it closes while the
 // registration is still wanted, registers again with backoff.
@@ -212,7 +303,16 @@ func (r *Registrar) Update(ctx context.Context, inst registry.Instance) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
 	defer cancel()
-	if _, err := r.cli.Put(rctx, inst.Key(), r.value, clientv3.WithLease(r.lease)); err != nil {
+	// Only while the key is still on this node's lease: never overwrite
+	// a key another node took meanwhile.
+	resp, err := r.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.LeaseValue(inst.Key()), "=", r.lease)).
+		Then(clientv3.OpPut(inst.Key(), r.value, clientv3.WithLease(r.lease))).
+		Commit()
+	if err == nil && !resp.Succeeded {
+		err = errors.New("key is no longer on this node's lease")
+	}
+	if err != nil {
 		// A lost lease is noticed by the keep loop, which re-registers
 		// with the value just stored.
 		return fmt.Errorf("etcdreg: update %s: %w: %w", inst.Key(), err, registry.ErrRetrying)
@@ -244,10 +344,15 @@ func (r *Registrar) Deregister(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
 	defer cancel()
 	var errs []error
-	if _, err := r.cli.Delete(rctx, key); err != nil {
-		errs = append(errs, fmt.Errorf("delete: %w", err))
-	}
 	if lease != 0 {
+		// Only this node's key: a key on another lease is another node's.
+		_, err := r.cli.Txn(rctx).
+			If(clientv3.Compare(clientv3.LeaseValue(key), "=", lease)).
+			Then(clientv3.OpDelete(key)).
+			Commit()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete: %w", err))
+		}
 		if _, err := r.cli.Revoke(rctx, lease); err != nil {
 			errs = append(errs, fmt.Errorf("revoke lease: %w", err))
 		}

@@ -68,6 +68,7 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:3111", "goim HTTP push API address")
 	fs.StringVar(&o.RPCAddr, "rpc", "127.0.0.1:3119", "Kitex Push service address (logic RPC)")
 	fs.StringVar(&o.Via, "via", "http", "pusher: http (goim's HTTP API) or kitex (Push service)")
+	fs.StringVar(&o.RPCSecret, "rpc-secret", os.Getenv("GOIM_RPC_SECRET"), "the server's rpc.secret, sent by -via kitex (default: $GOIM_RPC_SECRET)")
 	fs.IntVar(&o.Conns, "conns", 0, "devices (default per scenario: idle/connect-storm 10000, others 1000)")
 	fs.Float64Var(&o.Rate, "rate", 0, "pushes per second (default: room-fanout 40, push-keys 1000, broadcast 1)")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to push (default 10s)")

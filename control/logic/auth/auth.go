@@ -33,6 +33,15 @@ type Identity struct {
 	Accepts []int32
 	// Platform is the client's self-description ("web", "android", …).
 	Platform string
+	// Restricted limits the rooms the device may be in to RoomGrants
+	// (jwt and webhook modes); false lets it join any room (json mode,
+	// goim's behaviour).
+	Restricted bool
+	// RoomGrants are the rooms a restricted device may join with ops 12
+	// and 22: exact "type://id" room ids, or prefixes ending in "*"
+	// ("live://*"; "*" alone grants every room). They always include
+	// Rooms.
+	RoomGrants []string
 }
 
 // Authenticator judges auth tokens. Implementations are safe for

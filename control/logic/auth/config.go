@@ -50,6 +50,11 @@ type JWTConfig struct {
 	// AcceptsClaim names the claim with the accepted operations (a list of
 	// integers).
 	AcceptsClaim string `toml:"accepts_claim"`
+	// GrantsClaim names the optional claim with the further rooms the
+	// device may join with ops 12 and 22 (a list, or one string): room
+	// ids, or prefixes ending in "*" ("live://*"). A jwt device may be in
+	// the rooms of RoomsClaim and those granted here, no others.
+	GrantsClaim string `toml:"grants_claim"`
 }
 
 // WebhookConfig asks the app backend; see webhook.go for the exchange.
@@ -74,6 +79,7 @@ func DefaultConfig() Config {
 			Leeway:       30 * time.Second,
 			RoomsClaim:   "rooms",
 			AcceptsClaim: "accepts",
+			GrantsClaim:  "room_grants",
 		},
 		Webhook: WebhookConfig{
 			Timeout:   2 * time.Second,
@@ -111,8 +117,8 @@ func (c Config) Validate() error {
 		if j.Leeway < 0 {
 			errs = append(errs, fmt.Errorf("jwt.leeway %v must not be negative", j.Leeway))
 		}
-		if j.RoomsClaim == "" || j.AcceptsClaim == "" {
-			errs = append(errs, errors.New("jwt: rooms_claim and accepts_claim must be set"))
+		if j.RoomsClaim == "" || j.AcceptsClaim == "" || j.GrantsClaim == "" {
+			errs = append(errs, errors.New("jwt: rooms_claim, accepts_claim and grants_claim must be set"))
 		}
 	case ModeWebhook:
 		w := c.Webhook

@@ -186,6 +186,25 @@ func checkAccepted(t *testing.T, id Identity) {
 		}
 		seen[r] = true
 	}
+	if !id.Restricted {
+		if id.RoomGrants != nil {
+			t.Fatalf("unrestricted identity with grants %q", id.RoomGrants)
+		}
+		return
+	}
+	// Grants start with the rooms, hold no duplicates, and are rooms or
+	// printable prefixes ending in "*".
+	if len(id.RoomGrants) < len(id.Rooms) || !slices.Equal(id.RoomGrants[:len(id.Rooms)], id.Rooms) {
+		t.Fatalf("grants %q do not start with the rooms %q", id.RoomGrants, id.Rooms)
+	}
+	seen = map[string]bool{}
+	for _, g := range id.RoomGrants {
+		prefix, pattern := strings.CutSuffix(g, "*")
+		if seen[g] || (pattern && checkPrintable(prefix) != nil) || (!pattern && checkRoom(g) != nil) {
+			t.Fatalf("accepted bad or duplicate grant %q in %q", g, id.RoomGrants)
+		}
+		seen[g] = true
+	}
 }
 
 func BenchmarkJSONAuth(b *testing.B) {

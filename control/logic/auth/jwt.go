@@ -16,6 +16,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	configsecret "github.com/goim-edge/goim-edge/config/secret"
 )
 
 // Claims read in jwt mode besides the configurable rooms/accepts claims.
@@ -62,9 +64,13 @@ func newJWT(cfg JWTConfig) (*jwtAuth, error) {
 			Client:      &http.Client{Timeout: 10 * time.Second},
 			HTTPTimeout: 10 * time.Second,
 			// An unknown kid (key rotation) may refresh the set once a
-			// minute; a token must not wait for the limiter.
+			// minute. jwkset bounds the limiter wait AND the refetch that
+			// follows with one RateLimitWaitMax deadline, so it must be long
+			// enough for an HTTP round trip (1 ms failed the refetch under
+			// load). A token still never waits for the limiter: rate.Limiter
+			// refuses at once when the next token comes after the deadline.
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
-			RateLimitWaitMax:  time.Millisecond,
+			RateLimitWaitMax:  jwksRefetchTimeout,
 		})
 		if err != nil {
 			stop()
@@ -90,6 +96,9 @@ func loadKey(alg, path string) (any, error) {
 	switch alg {
 	case "HS256":
 		secret := bytes.TrimSpace(data)
+		if err := configsecret.Check("auth.jwt.key_file "+path, string(secret)); err != nil {
+			return nil, err
+		}
 		if len(secret) < minSecret {
 			return nil, fmt.Errorf("key file %s: HS256 secret is %d bytes, want at least %d", path, len(secret), minSecret)
 		}
@@ -112,6 +121,10 @@ func loadKey(alg, path string) (any, error) {
 	}
 	return nil, fmt.Errorf("alg %q not supported", alg)
 }
+
+// jwksRefetchTimeout bounds the refetch of the key set that a token
+// with an unknown kid triggers.
+const jwksRefetchTimeout = 5 * time.Second
 
 // Close stops the JWKS refresher.
 func (a *jwtAuth) Close() error {
@@ -174,6 +187,14 @@ func (a *jwtAuth) identity(c jwt.MapClaims) (Identity, error) {
 	if id.Rooms, err = roomSet(rooms); err != nil {
 		return id, fmt.Errorf("claim %s: %w", a.cfg.RoomsClaim, err)
 	}
+	patterns, err := claimStrings(c, a.cfg.GrantsClaim)
+	if err != nil {
+		return id, err
+	}
+	if id.RoomGrants, err = grantSet(id.Rooms, patterns); err != nil {
+		return id, fmt.Errorf("claim %s: %w", a.cfg.GrantsClaim, err)
+	}
+	id.Restricted = true
 	if raw, ok := c[a.cfg.AcceptsClaim]; ok && raw != nil {
 		list, ok := raw.([]any)
 		if !ok {

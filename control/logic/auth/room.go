@@ -89,3 +89,35 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// grantSet is a restricted identity's grants: the rooms it joins, then
+// the patterns its token or backend lists, deduplicated. A pattern is a
+// room id, or a prefix ending in "*" whose part before the star is
+// printable.
+func grantSet(rooms, patterns []string) ([]string, error) {
+	out := make([]string, 0, len(rooms)+len(patterns))
+	out = append(out, rooms...)
+	for _, g := range patterns {
+		if g == "" || contains(out, g) {
+			continue
+		}
+		if prefix, ok := strings.CutSuffix(g, "*"); ok {
+			if len(g) > maxRoomLen {
+				return nil, fmt.Errorf("room grant %.32q… longer than %d bytes", g, maxRoomLen)
+			}
+			if err := checkPrintable(prefix); err != nil {
+				return nil, fmt.Errorf("room grant %q: %w", g, err)
+			}
+		} else if err := checkRoom(g); err != nil {
+			return nil, fmt.Errorf("room grant: %w", err)
+		}
+		if len(out) == maxGrants {
+			return nil, fmt.Errorf("more than %d room grants", maxGrants)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// maxGrants bounds the grants of one identity (rooms included).
+const maxGrants = 2 * maxRooms

@@ -22,11 +22,14 @@ import (
 // Answer:
 //   - 2xx with a JSON object:
 //     {"allow":true,"mid":123,"key":"dev-1","rooms":["live://1000"],
-//     "room_id":"live://1000","accepts":[1000],"platform":"web","reason":""}
+//     "room_id":"live://1000","accepts":[1000],"platform":"web","reason":"",
+//     "room_grants":["live://2000","chat://*"]}
 //     "allow" defaults to true; "allow":false refuses (with an optional
 //     "reason" that is logged). mid is a number or a decimal string; key
 //     empty → a server-made UUID; rooms ∪ room_id are validated like the
-//     json mode's. Unknown fields are ignored.
+//     json mode's. The device may be in rooms ∪ room_id and the rooms
+//     room_grants names (room ids, or prefixes ending in "*"), no others.
+//     Unknown fields are ignored.
 //   - 4xx: the token is refused (the start of the body is kept as reason).
 //   - anything else (5xx, redirects, unreadable 2xx body, timeout, network
 //     error): an internal failure, not a refusal — the edge closes the
@@ -70,6 +73,7 @@ type webhookAnswer struct {
 	Rooms    []string        `json:"rooms"`
 	Accepts  []int32         `json:"accepts"`
 	Platform string          `json:"platform"`
+	Grants   []string        `json:"room_grants"`
 }
 
 func (a *webhookAuth) Authenticate(ctx context.Context, token []byte) (Identity, error) {
@@ -168,12 +172,19 @@ func (ans webhookAnswer) identity(url string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("auth: webhook %s: %w", url, err)
 	}
-	return Identity{Mid: mid, Key: ans.Key, Rooms: rooms, Accepts: ans.Accepts, Platform: ans.Platform}, nil
+	grants, err := grantSet(rooms, ans.Grants)
+	if err != nil {
+		return Identity{}, fmt.Errorf("auth: webhook %s: %w", url, err)
+	}
+	return Identity{Mid: mid, Key: ans.Key, Rooms: rooms, Accepts: ans.Accepts, Platform: ans.Platform, Restricted: true, RoomGrants: grants}, nil
 }
 
 func cloneIdentity(id Identity) Identity {
 	id.Rooms = append([]string(nil), id.Rooms...)
 	id.Accepts = append([]int32(nil), id.Accepts...)
+	if id.RoomGrants != nil {
+		id.RoomGrants = append([]string{}, id.RoomGrants...)
+	}
 	return id
 }
 

@@ -267,6 +267,7 @@ func FuzzWebhookAnswer(f *testing.F) {
 	for _, s := range []string{
 		`{"mid":42,"key":"dev","rooms":["live://1"],"room_id":"live://2","accepts":[1000],"platform":"ios"}`,
 		`{"allow":false,"reason":"banned"}`, `{"allow":true,"mid":"7"}`, `{"mid":1.5}`, `[]`, `null`, ``,
+		`{"mid":1,"room_id":"live://1","room_grants":["live://1","chat://*","*",""]}`,
 	} {
 		f.Add([]byte(s))
 	}

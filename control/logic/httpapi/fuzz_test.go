@@ -26,12 +26,14 @@ func FuzzRoutes(f *testing.F) {
 	defer cancel()
 	go q.Run(ctx, func(context.Context, *queue.Delivery) error { return nil }) //nolint:errcheck
 	defer q.Close()
-	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(f)})
+	lcfg := logic.DefaultConfig()
+	lcfg.MaxBodyBytes = 64
+	l, err := logic.New(lcfg, logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(f)})
 	if err != nil {
 		f.Fatal(err)
 	}
 	h := server.New(server.WithDisablePrintRoute(true))
-	Register(h, l, Config{MaxBodyBytes: 64})
+	Register(h, l, DefaultConfig())
 	routes := []struct{ method, path string }{
 		{http.MethodPost, RoutePushKeys}, {http.MethodPost, RoutePushMids},
 		{http.MethodPost, RoutePushRoom}, {http.MethodPost, RoutePushAll},
@@ -39,9 +41,9 @@ func FuzzRoutes(f *testing.F) {
 		{http.MethodGet, RouteOnlineTotal}, {http.MethodGet, RouteNodesInstances},
 	}
 	f.Add(uint8(0), "operation=1000&keys=a&keys=b,c", []byte("hi"))
-	f.Add(uint8(1), "operation=1&mids=1,2&mids=-3", []byte("x"))
-	f.Add(uint8(2), "operation=1&type=live&room=1000", []byte("x"))
-	f.Add(uint8(3), "operation=1&speed=9", []byte("x"))
+	f.Add(uint8(1), "operation=1001&mids=1,2&mids=-3", []byte("x"))
+	f.Add(uint8(2), "operation=9&type=live&room=1000", []byte("x"))
+	f.Add(uint8(3), "operation=1002&speed=9", []byte("x"))
 	f.Add(uint8(4), "type=live&limit=10", []byte(nil))
 	f.Add(uint8(5), "type=live&rooms=1,2&rooms=%00", []byte(nil))
 	f.Add(uint8(0), "operation=%zz&keys=", []byte{})

@@ -30,17 +30,24 @@ type apiHarness struct {
 	got chan *common.PushMsg
 }
 
-func newAPI(t testing.TB, cfg Config, disc registry.Discovery) *apiHarness {
+// newAPI is newAPIOn with a memory store.
+func newAPI(t testing.TB, cfg Config, disc registry.Discovery, mods ...func(*logic.Config)) *apiHarness {
 	t.Helper()
-	return newAPIOn(t, logictest.MemoryStore(t), cfg, disc)
+	return newAPIOn(t, logictest.MemoryStore(t), cfg, disc, mods...)
 }
 
-func newAPIOn(t testing.TB, st store.Store, cfg Config, disc registry.Discovery) *apiHarness {
+// newAPIOn serves the API on st; mods change logic's configuration (the
+// push limits are logic's).
+func newAPIOn(t testing.TB, st store.Store, cfg Config, disc registry.Discovery, mods ...func(*logic.Config)) *apiHarness {
 	t.Helper()
 	qcfg := memory.DefaultConfig()
 	qcfg.Workers = 1
 	q := memory.New(qcfg)
-	l, err := logic.New(logic.DefaultConfig(), logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(t), Discovery: disc})
+	lcfg := logic.DefaultConfig()
+	for _, mod := range mods {
+		mod(&lcfg)
+	}
+	l, err := logic.New(lcfg, logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(t), Discovery: disc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +144,17 @@ func (a *apiHarness) route(t testing.TB, mid int64, key, server string) {
 	t.Helper()
 	if err := a.st.AddRoute(context.Background(), store.Route{Mid: mid, Key: key, Server: server}, time.Hour); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// limits sets logic's push limits (0 leaves one at its default).
+func limits(maxBody, maxTargets int) func(*logic.Config) {
+	return func(c *logic.Config) {
+		if maxBody > 0 {
+			c.MaxBodyBytes = maxBody
+		}
+		if maxTargets > 0 {
+			c.MaxTargets = maxTargets
+		}
 	}
 }

@@ -32,14 +32,15 @@ const (
 // serves there (/metrics, /healthz, the demo page). Call it before h runs:
 // it also turns off Hertz's multipart pre-parsing, which would otherwise
 // consume the body of a multipart/form-data push that goim passes on raw,
-// and raises h's body limit to cfg.MaxBodyBytes when lower.
+// and raises h's body limit above logic's max_body_bytes when lower.
 func Register(h *server.Hertz, l Service, cfg Config) {
 	opts := h.GetOptions()
 	opts.DisablePreParseMultipartForm = true
-	if cfg.MaxBodyBytes >= opts.MaxRequestBodySize {
-		opts.MaxRequestBodySize = cfg.MaxBodyBytes + 1 // one byte over still gets goim's 400
+	limits := l.Limits()
+	if limits.MaxBodyBytes >= opts.MaxRequestBodySize {
+		opts.MaxRequestBodySize = limits.MaxBodyBytes + 1 // one byte over still gets goim's 400
 	}
-	a := &api{l: l, cfg: cfg}
+	a := &api{l: l, cfg: cfg, maxBody: limits.MaxBodyBytes}
 	h.POST(RoutePushKeys, a.wrap(RoutePushKeys, true, a.pushKeys))
 	h.POST(RoutePushMids, a.wrap(RoutePushMids, true, a.pushMids))
 	h.POST(RoutePushRoom, a.wrap(RoutePushRoom, true, a.pushRoom))
@@ -54,6 +55,8 @@ func Register(h *server.Hertz, l Service, cfg Config) {
 type api struct {
 	l   Service
 	cfg Config
+	// maxBody is logic's body limit, checked before the body is copied.
+	maxBody int
 }
 
 // wrap adds the API key check (when configured and the route is private)

@@ -22,6 +22,11 @@ func bad(msg string) string {
 	return fmt.Sprintf(`{"code":-400,"message":"invalid request: %s"}`, msg)
 }
 
+// reserved is the message refusing a protocol op.
+func reserved(op int) string {
+	return fmt.Sprintf("operation %d is reserved by the protocol (0-17 and 22-25 cannot be pushed; business ops are 1000 and up)", op)
+}
+
 func TestOKEnvelopeIs23Bytes(t *testing.T) {
 	if len(okEnvelope) != 23 || string(okEnvelope) != ok {
 		t.Fatalf("ok envelope %q is %d bytes", okEnvelope, len(okEnvelope))
@@ -58,7 +63,7 @@ func TestPushRoutes(t *testing.T) {
 }
 
 func testPushRoutes(t *testing.T, st store.Store) {
-	a := newAPIOn(t, st, Config{MaxBodyBytes: 16}, nil)
+	a := newAPIOn(t, st, DefaultConfig(), nil, limits(16, 3))
 	a.route(t, 1, "k1", "edge-a")
 	a.route(t, 1, "k2", "edge-b")
 	a.route(t, 2, "k3", "edge-a")
@@ -77,10 +82,22 @@ func testPushRoutes(t *testing.T, st store.Store) {
 			[]summary{keysMsg(1000, "edge-a", "k1", "hello"), keysMsg(1000, "edge-b", "k2", "hello")}},
 		{"keys comma list", "/goim/push/keys?operation=1000&keys=k1,k3", "hi", "", 200, ok,
 			[]summary{keysMsg(1000, "edge-a", "k1,k3", "hi")}},
-		{"keys both forms", "/goim/push/keys?operation=7&keys=k1,k2&keys=k3", "x", "", 200, ok,
-			[]summary{keysMsg(7, "edge-a", "k1,k3", "x"), keysMsg(7, "edge-b", "k2", "x")}},
-		{"keys op 0 allowed as goim", "/goim/push/keys?operation=0&keys=k1", "x", "", 200, ok,
-			[]summary{keysMsg(0, "edge-a", "k1", "x")}},
+		{"keys both forms", "/goim/push/keys?operation=1007&keys=k1,k2&keys=k3", "x", "", 200, ok,
+			[]summary{keysMsg(1007, "edge-a", "k1,k3", "x"), keysMsg(1007, "edge-b", "k2", "x")}},
+		{"keys fork op 18", "/goim/push/keys?operation=18&keys=k1", "x", "", 200, ok,
+			[]summary{keysMsg(18, "edge-a", "k1", "x")}},
+		{"keys op 26", "/goim/push/keys?operation=26&keys=k1", "x", "", 200, ok,
+			[]summary{keysMsg(26, "edge-a", "k1", "x")}},
+		{"keys at the target cap", "/goim/push/keys?operation=1000&keys=k1,ghost1,ghost2", "x", "", 200, ok,
+			[]summary{keysMsg(1000, "edge-a", "k1", "x")}},
+		{"keys over the target cap", "/goim/push/keys?operation=1000&keys=k1,k2,k3&keys=k4", "x", "", 400, bad("4 keys is over the limit of 3 per push"), nil},
+		{"keys too long", "/goim/push/keys?operation=1000&keys=" + strings.Repeat("k", 257), "x", "", 400, bad(`key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"… is longer than 256 bytes`), nil},
+		{"keys op 0 reserved", "/goim/push/keys?operation=0&keys=k1", "x", "", 400, bad(reserved(0)), nil},
+		{"keys op 8 reserved", "/goim/push/keys?operation=8&keys=k1", "x", "", 400, bad(reserved(8)), nil},
+		{"keys op 9 raw", "/goim/push/keys?operation=9&keys=k1", "x", "", 400, bad(reserved(9)), nil},
+		{"keys op 17 reserved", "/goim/push/keys?operation=17&keys=k1", "x", "", 400, bad(reserved(17)), nil},
+		{"keys op 23 reserved", "/goim/push/keys?operation=23&keys=k1", "x", "", 400, bad(reserved(23)), nil},
+		{"keys op 9 to unknown keys", "/goim/push/keys?operation=9&keys=ghost", "x", "", 400, bad(reserved(9)), nil},
 		{"keys unknown", "/goim/push/keys?operation=1000&keys=ghost", "x", "", 200, ok, nil},
 		{"keys json body", "/goim/push/keys?operation=1000&keys=k2", `{"a":1}`, "application/json", 200, ok,
 			[]summary{keysMsg(1000, "edge-b", "k2", `{"a":1}`)}},
@@ -88,8 +105,8 @@ func testPushRoutes(t *testing.T, st store.Store) {
 			[]summary{keysMsg(1000, "edge-b", "k2", "a=b&c=d")}},
 		{"keys multipart body stays raw", "/goim/push/keys?operation=1000&keys=k2", "--b\r\n\r\nx\r\n--b--", "multipart/form-data; boundary=b", 200, ok,
 			[]summary{keysMsg(1000, "edge-b", "k2", "--b\r\n\r\nx\r\n--b--")}},
-		{"keys body at limit", "/goim/push/keys?operation=1&keys=k2", strings.Repeat("b", 16), "", 200, ok,
-			[]summary{keysMsg(1, "edge-b", "k2", strings.Repeat("b", 16))}},
+		{"keys body at limit", "/goim/push/keys?operation=1001&keys=k2", strings.Repeat("b", 16), "", 200, ok,
+			[]summary{keysMsg(1001, "edge-b", "k2", strings.Repeat("b", 16))}},
 		{"keys no operation", "/goim/push/keys?keys=k1", "x", "", 400, bad("operation is required"), nil},
 		{"keys blank operation", "/goim/push/keys?operation=&keys=k1", "x", "", 400, bad("operation is required"), nil},
 		{"keys text operation", "/goim/push/keys?operation=abc&keys=k1", "x", "", 400, bad(`operation \"abc\" is not a 32-bit integer`), nil},
@@ -107,18 +124,27 @@ func testPushRoutes(t *testing.T, st store.Store) {
 		{"mids not numeric", "/goim/push/mids?operation=1001&mids=1,x", "m", "", 400, bad(`mids: \"x\" is not a 64-bit integer`), nil},
 		{"mids missing", "/goim/push/mids?operation=1001", "m", "", 400, bad("mids is required"), nil},
 		{"mids no operation", "/goim/push/mids?mids=1", "m", "", 400, bad("operation is required"), nil},
-		{"mids empty body", "/goim/push/mids?operation=1&mids=1", "", "", 400, bad("message body is empty"), nil},
+		{"mids empty body", "/goim/push/mids?operation=1001&mids=1", "", "", 400, bad("message body is empty"), nil},
+		{"mids op 9 raw", "/goim/push/mids?operation=9&mids=1", "m", "", 400, bad(reserved(9)), nil},
+		{"mids op 3 reserved", "/goim/push/mids?operation=3&mids=404", "m", "", 400, bad(reserved(3)), nil},
+		{"mids over the target cap", "/goim/push/mids?operation=1001&mids=1,2,3,4", "m", "", 400, bad("4 mids is over the limit of 3 per push"), nil},
+		{"mids body over limit", "/goim/push/mids?operation=1001&mids=1", strings.Repeat("b", 17), "", 400, bad("message body of 17 bytes is over the 16 byte limit"), nil},
 		// room
 		{"room", "/goim/push/room?operation=1002&type=live&room=1000", "r", "", 200, ok,
 			[]summary{{Kind: common.PushKind_ROOM, Op: 1002, Room: "live://1000", Body: "r"}}},
 		{"room benchmark style", "/goim/push/room?operation=1000&type=test&room=1", "r", "text/plain", 200, ok,
 			[]summary{{Kind: common.PushKind_ROOM, Op: 1000, Room: "test://1", Body: "r"}}},
-		{"room op 0", "/goim/push/room?operation=0&type=live&room=1000", "r", "", 400, bad("operation must be non-zero"), nil},
+		{"room op 0", "/goim/push/room?operation=0&type=live&room=1000", "r", "", 400, bad(reserved(0)), nil},
+		{"room op 9 raw", "/goim/push/room?operation=9&type=live&room=1000", "r", "", 400, bad(reserved(9)), nil},
+		{"room id at the limit", "/goim/push/room?operation=1000&type=live&room=" + strings.Repeat("r", 249), "r", "", 200, ok,
+			[]summary{{Kind: common.PushKind_ROOM, Op: 1000, Room: "live://" + strings.Repeat("r", 249), Body: "r"}}},
+		{"room id too long", "/goim/push/room?operation=1000&type=live&room=" + strings.Repeat("r", 250), "r", "", 400, bad(`room id \"live://rrrrrrrrrrrrrrrrrrrrrrrrr\"… is longer than 256 bytes`), nil},
+		{"room type with ://", "/goim/push/room?operation=1000&type=a://b&room=1", "r", "", 400, bad(`type \"a://b\" must not contain \"://\"`), nil},
 		{"room no operation", "/goim/push/room?type=live&room=1000", "r", "", 400, bad("operation is required"), nil},
-		{"room no type", "/goim/push/room?operation=1&room=1000", "r", "", 400, bad("type is required"), nil},
-		{"room no room", "/goim/push/room?operation=1&type=live", "r", "", 400, bad("room is required"), nil},
-		{"room empty body", "/goim/push/room?operation=1&type=live&room=1", "", "", 400, bad("message body is empty"), nil},
-		{"room body over limit", "/goim/push/room?operation=1&type=live&room=1", strings.Repeat("b", 100), "", 400, bad("message body of 100 bytes is over the 16 byte limit"), nil},
+		{"room no type", "/goim/push/room?operation=1000&room=1000", "r", "", 400, bad("type is required"), nil},
+		{"room no room", "/goim/push/room?operation=1000&type=live", "r", "", 400, bad("room is required"), nil},
+		{"room empty body", "/goim/push/room?operation=1000&type=live&room=1", "", "", 400, bad("message body is empty"), nil},
+		{"room body over limit", "/goim/push/room?operation=1000&type=live&room=1", strings.Repeat("b", 100), "", 400, bad("message body of 100 bytes is over the 16 byte limit"), nil},
 		// all
 		{"all", "/goim/push/all?operation=1003&speed=200", "a", "", 200, ok,
 			[]summary{{Kind: common.PushKind_BROADCAST, Op: 1003, Speed: 200, Body: "a"}}},
@@ -126,9 +152,12 @@ func testPushRoutes(t *testing.T, st store.Store) {
 			[]summary{{Kind: common.PushKind_BROADCAST, Op: 1003, Body: "a"}}},
 		{"all text speed", "/goim/push/all?operation=1003&speed=fast", "a", "", 400, bad(`speed \"fast\" is not a 32-bit integer`), nil},
 		{"all negative speed", "/goim/push/all?operation=1003&speed=-1", "a", "", 400, bad("speed -1 must not be negative"), nil},
-		{"all op 0", "/goim/push/all?operation=0", "a", "", 400, bad("operation must be non-zero"), nil},
+		{"all op 0", "/goim/push/all?operation=0", "a", "", 400, bad(reserved(0)), nil},
+		{"all op 9 raw", "/goim/push/all?operation=9", "a", "", 400, bad(reserved(9)), nil},
+		{"all op 25 reserved", "/goim/push/all?operation=25", "a", "", 400, bad(reserved(25)), nil},
+		{"all body over limit", "/goim/push/all?operation=1003", strings.Repeat("b", 17), "", 400, bad("message body of 17 bytes is over the 16 byte limit"), nil},
 		{"all no operation", "/goim/push/all", "a", "", 400, bad("operation is required"), nil},
-		{"all empty body", "/goim/push/all?operation=1", "", "", 400, bad("message body is empty"), nil},
+		{"all empty body", "/goim/push/all?operation=1003", "", "", 400, bad("message body is empty"), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -239,14 +268,14 @@ func TestNodesRoutes(t *testing.T) {
 }
 
 func TestAPIKey(t *testing.T) {
-	a := newAPI(t, Config{MaxBodyBytes: 1024, APIKey: "s3cret"}, nil)
+	a := newAPI(t, Config{APIKey: "s3cret"}, nil, limits(1024, 0))
 	a.route(t, 1, "k1", "edge-a")
 	const refused = `{"code":-401,"message":"missing or wrong API key (send Authorization: Bearer KEY)"}`
 	private := []struct{ method, path string }{
-		{http.MethodPost, "/goim/push/keys?operation=1&keys=k1"},
-		{http.MethodPost, "/goim/push/mids?operation=1&mids=1"},
-		{http.MethodPost, "/goim/push/room?operation=1&type=live&room=1"},
-		{http.MethodPost, "/goim/push/all?operation=1"},
+		{http.MethodPost, "/goim/push/keys?operation=1000&keys=k1"},
+		{http.MethodPost, "/goim/push/mids?operation=1000&mids=1"},
+		{http.MethodPost, "/goim/push/room?operation=1000&type=live&room=1"},
+		{http.MethodPost, "/goim/push/all?operation=1000"},
 		{http.MethodGet, "/goim/online/top?type=live&limit=1"},
 		{http.MethodGet, "/goim/online/room?type=live&rooms=1"},
 		{http.MethodGet, "/goim/online/total"},
@@ -279,7 +308,7 @@ func TestAPIKey(t *testing.T) {
 func TestServerErrorIs500(t *testing.T) {
 	a := newAPI(t, DefaultConfig(), nil)
 	a.q.Close() // the queue is gone: every push fails on the server side
-	for _, path := range []string{"/goim/push/room?operation=1&type=live&room=1", "/goim/push/all?operation=1"} {
+	for _, path := range []string{"/goim/push/room?operation=1000&type=live&room=1", "/goim/push/all?operation=1000"} {
 		status, _, body := a.do(t, http.MethodPost, path, "x")
 		if status != 500 || !strings.HasPrefix(body, `{"code":-500,"message":"logic: enqueue `) || !strings.Contains(body, "closed") {
 			t.Errorf("%s with the queue closed = %d %s", path, status, body)
@@ -291,14 +320,14 @@ func TestServerErrorIs500(t *testing.T) {
 // the server's limit, so big bodies pass and one byte over gets goim's 400.
 func TestBodyLimitAboveHertzDefault(t *testing.T) {
 	const limit = 5 << 20
-	a := newAPI(t, Config{MaxBodyBytes: limit}, nil)
-	if status, _, body := a.do(t, http.MethodPost, "/goim/push/all?operation=1", strings.Repeat("x", limit)); status != 200 || body != ok {
+	a := newAPI(t, DefaultConfig(), nil, limits(limit, 0))
+	if status, _, body := a.do(t, http.MethodPost, "/goim/push/all?operation=1000", strings.Repeat("x", limit)); status != 200 || body != ok {
 		t.Fatalf("body at the limit = %d %s", status, body)
 	}
 	if got := a.take(t); len(got) != 1 || len(got[0].Body) != limit {
 		t.Fatalf("queued %d messages", len(got))
 	}
-	status, _, body := a.do(t, http.MethodPost, "/goim/push/all?operation=1", strings.Repeat("x", limit+1))
+	status, _, body := a.do(t, http.MethodPost, "/goim/push/all?operation=1000", strings.Repeat("x", limit+1))
 	if want := bad(fmt.Sprintf("message body of %d bytes is over the %d byte limit", limit+1, limit)); status != 400 || body != want {
 		t.Fatalf("body over the limit = %d %s", status, body)
 	}

@@ -62,7 +62,7 @@ func (a *api) push(c *app.RequestContext, q *query, enqueue func(msg []byte) err
 		writeError(c, q.err)
 		return
 	}
-	msg, err := body(c, a.cfg.MaxBodyBytes)
+	msg, err := body(c, a.maxBody)
 	if err == nil {
 		err = enqueue(msg)
 	}

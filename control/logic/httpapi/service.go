@@ -19,6 +19,8 @@ type Service interface {
 	TotalOnline(ctx context.Context) (logic.Totals, error)
 	WeightedNodes(ctx context.Context, platform, clientIP string) (*push.NodesWeightedResp, error)
 	EdgeInstances() []registry.Instance
+	// Limits are the push limits the API checks and sizes its server by.
+	Limits() logic.Limits
 }
 
 var _ Service = (*logic.Logic)(nil)

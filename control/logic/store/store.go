@@ -1,6 +1,12 @@
 // Package store keeps who is where: device routes (mid → key → edge) and
 // per-edge room counts aggregated into cluster totals. Redis for clusters,
 // memory for standalone; both pass the same suite.
+//
+// A store also names its generation (Epoch): a value that stays the same
+// for as long as the store keeps its data and changes when the data is
+// lost (a Redis restarted without persistence, a FLUSHALL, an evicted
+// epoch key). Edges watch it through logic and re-register the routes
+// they hold when it changes (RestoreRoutes).
 package store
 
 import (
@@ -51,6 +57,17 @@ type Store interface {
 	RoomCounts(ctx context.Context) (map[string]int64, error)
 	// Totals is the cluster-wide connection and IP count.
 	Totals(ctx context.Context) (conns, ips int64, err error)
+	// Epoch is the store's generation: non-empty, the same on every call
+	// while the store keeps its data, and a new value (never seen before)
+	// once the data was lost. The Redis store keeps it in a key created
+	// at random when missing (SET NX); the memory store's lasts as long
+	// as the process.
+	Epoch(ctx context.Context) (string, error)
+	// RestoreRoutes re-adds routes an edge still holds after the store lost
+	// them. Each is written only if its key has no route or already points
+	// at the route's server, so a newer connection of the key on another
+	// edge is never overwritten; it reports how many were written.
+	RestoreRoutes(ctx context.Context, routes []Route, ttl time.Duration) (int, error)
 	// Close releases the store's connections; the store is unusable after.
 	Close() error
 }

@@ -103,6 +103,12 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		l.Wait() // handlers still running see ctx done and stop
 		acks.close()
 	}()
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		c.refreshLoop(ctx) // refresh.go: slow handlers keep their messages
+	}()
+	defer func() { <-refreshed }()
 	r := &runner{c: c, h: h, lanes: l, acks: acks, bo: retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
 	r.loop(ctx)
 	return nil
@@ -171,6 +177,10 @@ func (r *runner) loop(ctx context.Context) {
 			msgs = streams[0].Messages
 		}
 		if readID == ">" {
+			// The whole batch is pending on this consumer from now on,
+			// also the part still waiting for a free lane: in flight, so
+			// it is refreshed rather than claimed by another job.
+			c.markInFlight(msgs)
 			for _, m := range msgs {
 				r.dispatch(ctx, m, 1)
 			}
@@ -199,6 +209,7 @@ func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage)
 	if len(msgs) == 0 {
 		return
 	}
+	r.c.markInFlight(msgs)
 	counts := r.c.deliveryCounts(ctx, msgs)
 	for _, m := range msgs {
 		r.dispatch(ctx, m, counts[m.ID])
@@ -245,6 +256,7 @@ func (r *runner) dispatch(ctx context.Context, m redis.XMessage, attempt int) {
 	if err != nil {
 		retry.LogPoison(c.log, kind, d, err)
 		c.moveAside(ctx, d, raw, err)
+		c.setInFlight(m.ID, false)
 		return
 	}
 	// The id stays in flight until its XACK is sent (or it is moved
@@ -291,6 +303,15 @@ func (c *Consumer) setInFlight(id string, on bool) {
 		c.inFlight[id] = struct{}{}
 	} else {
 		delete(c.inFlight, id)
+	}
+}
+
+// markInFlight marks a batch just read as in flight.
+func (c *Consumer) markInFlight(msgs []redis.XMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range msgs {
+		c.inFlight[m.ID] = struct{}{}
 	}
 }
 

@@ -6,6 +6,8 @@
 //     nil (the edges accepted it). A job that dies leaves its messages in
 //     the group's pending list; after ClaimMinIdle another job (or the same
 //     one, restarted under the same Consumer name, at once) XAUTOCLAIMs them.
+//     A live job's in-flight entries are touched every ClaimMinIdle/3
+//     (refresh.go), so a slow handler is never mistaken for a dead one.
 //   - Poison (undecodable, queue.ErrPoison, or more than MaxAttempts
 //     deliveries counting those to consumers that died) is copied to the
 //     dead-letter stream "<stream>:dead" and acked in one MULTI, logged and

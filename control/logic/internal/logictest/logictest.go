@@ -5,12 +5,14 @@
 package logictest
 
 import (
+	"context"
 	"os"
 	"sync"
 	"testing"
 
 	"github.com/cloudwego/hertz/pkg/common/hlog"
 	"github.com/cloudwego/kitex/pkg/klog"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/logic/auth"
 	"github.com/goim-edge/goim-edge/control/logic/store"
@@ -87,4 +89,15 @@ func Auth(t testing.TB) auth.Authenticator {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// FlushAll empties the redis-server at addr, as an operator's FLUSHALL
+// (or a restart without persistence) would.
+func FlushAll(t testing.TB, addr string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatalf("FLUSHALL %s: %v", addr, err)
+	}
 }

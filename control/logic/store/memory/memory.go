@@ -20,6 +20,8 @@ type Store struct {
 	now func() time.Time
 	// base anchors route expiry stamps (see stamp).
 	base time.Time
+	// epoch is the store's generation (store.Store.Epoch), fixed at New.
+	epoch string
 
 	mu   sync.RWMutex
 	keys map[string]keyRoute
@@ -62,6 +64,7 @@ func New() *Store {
 	return &Store{
 		now:      time.Now,
 		base:     time.Now(),
+		epoch:    store.NewEpoch(),
 		keys:     make(map[string]keyRoute),
 		mids:     make(map[int64]string),
 		moreKeys: make(map[int64][]string),

@@ -14,6 +14,9 @@ import (
 //	               "n:conns", "n:ips"; PX online ttl
 //	{p}o:edges     zset server → expiry (unix ms) — the index of reports;
 //	               members whose hash expired are removed by readers
+//	{p}epoch       string, no expiry — the store's generation, created at
+//	               random when missing, so it changes when Redis loses
+//	               its data (see store.Store.Epoch)
 //
 // Redis 7.0 has no per-field hash expiry, hence the key string being the
 // authority and the mid hash only an index.
@@ -25,6 +28,7 @@ func (k keys) online(server string) string {
 	return k.prefix + "o:" + server
 }
 func (k keys) edges() string { return k.prefix + "o:edges" }
+func (k keys) epoch() string { return k.prefix + "epoch" }
 
 // Fields of an online hash.
 const (

@@ -304,3 +304,47 @@ func BenchmarkRoomCounts(b *testing.B) {
 		}
 	}
 }
+
+// TestEpochChangesWhenRedisLosesData: the epoch survives as long as the
+// data does, and a FLUSHALL or a restart of a Redis without persistence
+// gives a new one.
+func TestEpochChangesWhenRedisLosesData(t *testing.T) {
+	srv := testenv.Redis(t)
+	s, other := open(t, srv), open(t, srv)
+	ctx := context.Background()
+	epoch := func() string {
+		t.Helper()
+		var e string
+		var err error
+		deadline := time.Now().Add(10 * time.Second)
+		for e, err = s.Epoch(ctx); err != nil; e, err = s.Epoch(ctx) {
+			if time.Now().After(deadline) {
+				t.Fatalf("Epoch: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return e
+	}
+	e1 := epoch()
+	if e1 == "" || epoch() != e1 {
+		t.Fatalf("epoch %q not stable", e1)
+	}
+	// Another deployment (prefix) on the same Redis has its own epoch.
+	if e, err := other.Epoch(ctx); err != nil || e == e1 || e == "" {
+		t.Fatalf("other prefix's epoch = %q, %v; want its own (not %q)", e, err, e1)
+	}
+	if err := redisstore.FlushAllForTest(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	e2 := epoch()
+	if e2 == e1 || e2 == "" {
+		t.Fatalf("epoch after FLUSHALL = %q, was %q", e2, e1)
+	}
+	srv.Stop()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if e3 := epoch(); e3 == e2 || e3 == e1 {
+		t.Fatalf("epoch after a restart without persistence = %q (before: %q, %q)", e3, e1, e2)
+	}
+}

@@ -46,6 +46,31 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[3] then return 0 end
 return redis.call('HDEL', KEYS[2], ARGV[2])`)
 
+	// KEYS: route, mid hash. ARGV: value, key, server, ttl ms.
+	// Writes a route an edge restores after the store lost it, unless the
+	// key has a route to another server (a newer connection elsewhere).
+	restoreRouteScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  local bar = string.find(v, '|', 1, true)
+  if not bar or string.sub(v, bar + 1) ~= ARGV[3] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+end
+return 1`)
+
+	// KEYS: epoch. ARGV: a fresh epoch.
+	// Returns the store's epoch, creating it (no expiry) when missing: a
+	// Redis that lost its data comes back with a new one.
+	epochScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`)
+
 	// KEYS: edges zset, online hash. ARGV: server.
 	// Drops an edge from the index once its report has expired, unless it
 	// reported again in the meantime.

@@ -41,6 +41,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OnlineReportReplacesPrevious", testOnlineReplaces},
 		{"StaleEdgeAgesOut", testStaleEdge},
 		{"Concurrent", testConcurrent},
+		{"EpochStable", testEpochStable},
+		{"RestoreRoutes", testRestoreRoutes},
+		{"RestoreKeepsNewerRouteElsewhere", testRestoreKeepsNewer},
+		{"RestoreInvalid", testRestoreInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -399,4 +403,79 @@ func testConcurrent(t *testing.T, s store.Store) {
 	if got := totals(t, s); got[0] != workers*perWorker {
 		t.Fatalf("Totals conns = %d, want %d", got[0], workers*perWorker)
 	}
+}
+
+// testEpochStable: a store that keeps its data keeps its epoch.
+func testEpochStable(t *testing.T, s store.Store) {
+	e1, err := s.Epoch(ctx(t))
+	if err != nil || e1 == "" {
+		t.Fatalf("Epoch = %q, %v; want a non-empty epoch", e1, err)
+	}
+	mustAdd(t, s, store.Route{Mid: 1, Key: "k1", Server: "edge-a"}, long)
+	for range 3 {
+		e2, err := s.Epoch(ctx(t))
+		if err != nil || e2 != e1 {
+			t.Fatalf("Epoch again = %q, %v; want %q", e2, err, e1)
+		}
+	}
+}
+
+// testRestoreRoutes: routes the store lost come back, a route to the same
+// server is rewritten, and the mid index follows.
+func testRestoreRoutes(t *testing.T, s store.Store) {
+	mustAdd(t, s, store.Route{Mid: 7, Key: "kept", Server: "edge-a"}, long)
+	n, err := s.RestoreRoutes(ctx(t), []store.Route{
+		{Mid: 7, Key: "kept", Server: "edge-a"},
+		{Mid: 7, Key: "lost-1", Server: "edge-a"},
+		{Mid: 8, Key: "lost-2", Server: "edge-a"},
+	}, long)
+	if err != nil || n != 3 {
+		t.Fatalf("RestoreRoutes = %d, %v; want 3, nil", n, err)
+	}
+	wantMap(t, "KeysByMids", byMids(t, s, 7, 8), map[string]string{"kept": "edge-a", "lost-1": "edge-a", "lost-2": "edge-a"})
+	if n, err := s.RestoreRoutes(ctx(t), nil, long); err != nil || n != 0 {
+		t.Fatalf("RestoreRoutes(nil) = %d, %v", n, err)
+	}
+	// A restored route is an ordinary one: it expires and can be deleted.
+	removed, err := s.DelRoute(ctx(t), store.Route{Mid: 8, Key: "lost-2", Server: "edge-a"})
+	if err != nil || !removed {
+		t.Fatalf("DelRoute of a restored route = %v, %v", removed, err)
+	}
+	if n, err := s.RestoreRoutes(ctx(t), []store.Route{{Mid: 9, Key: "brief", Server: "edge-a"}}, 300*time.Millisecond); err != nil || n != 1 {
+		t.Fatalf("RestoreRoutes(brief) = %d, %v", n, err)
+	}
+	eventually(t, 5*time.Second, "restored route expires", func() bool { return len(servers(t, s, "brief")) == 0 })
+}
+
+// testRestoreKeepsNewer: an edge restoring a key that has meanwhile
+// connected to another edge leaves the newer route alone.
+func testRestoreKeepsNewer(t *testing.T, s store.Store) {
+	mustAdd(t, s, store.Route{Mid: 7, Key: "moved", Server: "edge-new"}, long)
+	n, err := s.RestoreRoutes(ctx(t), []store.Route{
+		{Mid: 7, Key: "moved", Server: "edge-old"},
+		{Mid: 7, Key: "mine", Server: "edge-old"},
+	}, long)
+	if err != nil || n != 1 {
+		t.Fatalf("RestoreRoutes = %d, %v; want 1, nil", n, err)
+	}
+	wantMap(t, "ServersByKeys", servers(t, s, "moved", "mine"), map[string]string{"moved": "edge-new", "mine": "edge-old"})
+	wantMap(t, "KeysByMids", byMids(t, s, 7), map[string]string{"moved": "edge-new", "mine": "edge-old"})
+	// An expired route elsewhere is no route: the restore takes the key.
+	mustAdd(t, s, store.Route{Mid: 7, Key: "lapsed", Server: "edge-new"}, 200*time.Millisecond)
+	eventually(t, 5*time.Second, "route expires", func() bool { return len(servers(t, s, "lapsed")) == 0 })
+	if n, err := s.RestoreRoutes(ctx(t), []store.Route{{Mid: 7, Key: "lapsed", Server: "edge-old"}}, long); err != nil || n != 1 {
+		t.Fatalf("RestoreRoutes over an expired route = %d, %v; want 1, nil", n, err)
+	}
+}
+
+// testRestoreInvalid: a page with a bad route is refused whole.
+func testRestoreInvalid(t *testing.T, s store.Store) {
+	_, err := s.RestoreRoutes(ctx(t), []store.Route{{Mid: 1, Key: "ok", Server: "e"}, {Mid: 1, Server: "e"}}, long)
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("RestoreRoutes with an empty key: err = %v, want store.ErrInvalid", err)
+	}
+	if _, err := s.RestoreRoutes(ctx(t), []store.Route{{Mid: 1, Key: "ok", Server: "e"}}, 0); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("RestoreRoutes with ttl 0: err = %v, want store.ErrInvalid", err)
+	}
+	wantMap(t, "ServersByKeys after refusals", servers(t, s, "ok"), map[string]string{})
 }
