@@ -24,6 +24,8 @@ type Cluster struct {
 
 	// HTTP is logic's push API (host:port).
 	HTTP string
+	// LogicAdmin is logic's admin port (metrics, readyz).
+	LogicAdmin string
 	// EdgeTCP are the edges' device ports.
 	EdgeTCP [2]string
 	// JobAdmin are the jobs' admin ports (metrics, readyz).
@@ -37,7 +39,7 @@ func StartCluster(tb testing.TB, bin string, s Settings) *Cluster {
 	c := &Cluster{Redis: testenv.Redis(tb), Etcd: testenv.Etcd(tb)}
 	var p ports
 	c.Logic, p = c.node(tb, bin, "logic", "logic-1", s)
-	c.HTTP = p["http"]
+	c.HTTP, c.LogicAdmin = p["http"], p["admin"]
 	for i := range c.Jobs {
 		c.Jobs[i], p = c.node(tb, bin, "job", fmt.Sprintf("job-%d", i+1), s)
 		c.JobAdmin[i] = p["admin"]
@@ -127,7 +129,7 @@ func (c *Cluster) Healthy(d time.Duration) error {
 			return fmt.Errorf("chaos: %s is not running", s.Name)
 		}
 	}
-	for _, u := range []string{"http://" + c.HTTP + "/readyz", "http://" + c.JobAdmin[0] + "/readyz", "http://" + c.JobAdmin[1] + "/readyz"} {
+	for _, u := range []string{"http://" + c.LogicAdmin + "/readyz", "http://" + c.JobAdmin[0] + "/readyz", "http://" + c.JobAdmin[1] + "/readyz"} {
 		for {
 			resp, err := http.Get(u)
 			if err == nil {

@@ -25,6 +25,9 @@ type Settings struct {
 	Stream string
 }
 
+// rpcSecret is the cluster's rpc.secret: every Kitex port requires it.
+const rpcSecret = "chaos-suite-rpc-secret-0123456789"
+
 // ExtraEnv is added to every goim-edge process's environment, after the
 // suite's own variables: the place for cluster-wide secrets such as an RPC
 // secret (GOIM_RPC_SECRET) once the binary requires one.
@@ -46,9 +49,12 @@ env = "chaos"
 region = "local"
 advertise_host = "127.0.0.1"
 
+[rpc]
+secret = %q
+
 [shutdown]
 timeout = %q
-`, id, s.ShutdownTimeout.String())
+`, id, rpcSecret, s.ShutdownTimeout.String())
 	if role == "edge" {
 		fmt.Fprintf(&b, "drain_delay = %q\nclose_rate = %d\n", s.DrainDelay.String(), s.CloseRate)
 	}
@@ -66,6 +72,7 @@ lease_ttl = %q
 [logic]
 http_addr = %q
 rpc_addr = %q
+admin_addr = %q
 demo_page = false
 
 [store]
@@ -80,7 +87,7 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = %q
-`, p["http"], p["rpc"], redisAddr, redisAddr, s.Stream)
+`, p["http"], p["rpc"], p["admin"], redisAddr, redisAddr, s.Stream)
 	case "job":
 		fmt.Fprintf(&b, `
 [job]
@@ -107,16 +114,13 @@ admin_addr = %q
 }
 
 // readyURL is where a node says it serves.
-func readyURL(role string, p ports) string {
-	if role == "logic" {
-		return "http://" + p["http"] + "/readyz"
-	}
+func readyURL(_ string, p ports) string {
 	return "http://" + p["admin"] + "/readyz"
 }
 
 // portNames are the ports each role listens on.
 var portNames = map[string][]string{
-	"logic": {"http", "rpc"},
+	"logic": {"http", "rpc", "admin"},
 	"job":   {"admin"},
 	"edge":  {"tcp", "ws", "rpc", "admin"},
 }
