@@ -42,6 +42,13 @@ type Config struct {
 	// it reads it again; edges learn of a loss within about this plus
 	// their own epoch_interval.
 	EpochRefresh time.Duration `toml:"epoch_refresh"`
+	// RestoreWindow is how long after logic sees a new store epoch (the
+	// route store lost its data) a push by key or mid with a target that
+	// has no route is refused with -500 (ErrRestoring) instead of answered
+	// code 0: edges are still writing their routes back. Cover the
+	// edges' epoch_interval plus their largest route count divided by
+	// restore_rate. 0 turns the refusal off (unknown targets are code 0).
+	RestoreWindow time.Duration `toml:"restore_window"`
 	// Receive is where upstream (device → server) messages go.
 	Receive ReceiveConfig `toml:"receive"`
 	// Nodes tunes /goim/nodes/weighted. Its heartbeat and heartbeat_max
@@ -79,16 +86,17 @@ const (
 // DefaultConfig returns goim's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Heartbeat:    4 * time.Minute,
-		HeartbeatMax: 2,
-		RouteTTL:     30 * time.Minute,
-		OnlineTTL:    90 * time.Second,
-		CallTimeout:  3 * time.Second,
-		MaxBodyBytes: DefaultMaxBodyBytes,
-		MaxTargets:   DefaultMaxTargets,
-		EpochRefresh: time.Second,
-		Receive:      ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
-		Nodes:        nodes.DefaultConfig(),
+		Heartbeat:     4 * time.Minute,
+		HeartbeatMax:  2,
+		RouteTTL:      30 * time.Minute,
+		OnlineTTL:     90 * time.Second,
+		CallTimeout:   3 * time.Second,
+		MaxBodyBytes:  DefaultMaxBodyBytes,
+		MaxTargets:    DefaultMaxTargets,
+		EpochRefresh:  time.Second,
+		RestoreWindow: 30 * time.Second,
+		Receive:       ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
+		Nodes:         nodes.DefaultConfig(),
 	}
 }
 
@@ -123,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.Receive.Parallel <= 0 {
 		errs = append(errs, fmt.Errorf("receive.parallel %d must be positive", c.Receive.Parallel))
+	}
+	if c.RestoreWindow < 0 {
+		errs = append(errs, fmt.Errorf("restore_window %v must not be negative", c.RestoreWindow))
 	}
 	if c.EpochRefresh <= 0 {
 		errs = append(errs, fmt.Errorf("epoch_refresh %v must be positive", c.EpochRefresh))

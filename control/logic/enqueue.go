@@ -45,6 +45,9 @@ func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body [
 	if err != nil {
 		return nil, fmt.Errorf("logic: look up keys: %w", err)
 	}
+	if len(servers) < len(keys) && l.restoring(ctx) {
+		return nil, fmt.Errorf("logic: push to %d keys, %d without a route: %w", len(keys), len(keys)-len(servers), ErrRestoring)
+	}
 	unknownTargetsTotal.Add(float64(len(keys) - len(servers)))
 	return l.publishKeys(ctx, op, servers, body)
 }
@@ -73,8 +76,13 @@ func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []
 	if err != nil {
 		return nil, fmt.Errorf("logic: look up mids: %w", err)
 	}
-	if len(servers) == 0 {
-		unknownTargetsTotal.Add(float64(len(mids)))
+	if missing := l.midsWithoutRoute(ctx, mids, servers); missing > 0 {
+		if l.restoring(ctx) {
+			return nil, fmt.Errorf("logic: push to %d mids, %d without a route: %w", len(mids), missing, ErrRestoring)
+		}
+		if len(servers) == 0 {
+			unknownTargetsTotal.Add(float64(len(mids)))
+		}
 	}
 	return l.publishKeys(ctx, op, servers, body)
 }
@@ -255,4 +263,29 @@ func uniqueMids(mids []int64) []int64 {
 		out = append(out, m)
 	}
 	return out
+}
+
+// midsWithoutRoute counts the mids that have no route, given what
+// KeysByMids found for all of them. The route map does not say whose key
+// is whose, so when several mids were asked and some routes found, the
+// mids are looked up one by one, and only while routes are being
+// restored (the one case where a partial miss changes the answer);
+// otherwise such a push counts as having no mid without a route.
+func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[string]string) int {
+	if len(found) == 0 {
+		return len(mids)
+	}
+	if len(mids) == 1 || !l.restoring(ctx) {
+		return 0
+	}
+	missing := 0
+	for _, mid := range mids {
+		cctx, cancel := l.callCtx(ctx)
+		keys, err := l.store.KeysByMids(cctx, []int64{mid})
+		cancel()
+		if err != nil || len(keys) == 0 {
+			missing++
+		}
+	}
+	return missing
 }

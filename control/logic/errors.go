@@ -15,6 +15,13 @@ var ErrInvalid = errors.New("invalid request")
 // caller may retry later or elsewhere. It is a server-side refusal (-500).
 var ErrBusy = errors.New("busy")
 
+// ErrRestoring marks a push by key or mid refused because some of its
+// targets have no route while edges are restoring the routes a store loss
+// erased (Config.RestoreWindow): answering code 0 would promise a
+// delivery that cannot happen, so the caller gets -500 and retries.
+// Nothing of the refused push was queued.
+var ErrRestoring = errors.New("routes are being restored after the route store lost its data; retry")
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }

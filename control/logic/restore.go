@@ -40,6 +40,8 @@ type epochCache struct {
 	value      string
 	at         time.Time
 	refreshing bool
+	// changed is when logic last saw the epoch change (zero: never).
+	changed time.Time
 }
 
 // storeEpoch is the cached epoch, re-read from the store when older than
@@ -78,12 +80,47 @@ func (l *Logic) readEpoch(ctx context.Context) (string, error) {
 	c := &l.epoch
 	c.mu.Lock()
 	if c.value != "" && c.value != v {
+		c.changed = l.now()
 		epochChangesTotal.Inc()
 		l.log.Warn("route store lost its data: new epoch; edges will restore their routes", "was", c.value, "now", v)
 	}
 	c.value, c.at = v, l.now()
 	c.mu.Unlock()
 	return v, nil
+}
+
+// missingRouteRefresh bounds how stale the cached epoch may be when a push
+// misses a target: a miss right after a store loss must see the new
+// epoch, yet pushes to offline users (misses too) must not each cost a
+// store read.
+const missingRouteRefresh = 100 * time.Millisecond
+
+// restoring reports whether the store lost its data within
+// Config.RestoreWindow, so a target without a route may be one an edge
+// has not restored yet. Callers ask only when a push missed a target.
+func (l *Logic) restoring(ctx context.Context) bool {
+	if l.cfg.RestoreWindow <= 0 {
+		return false
+	}
+	c := &l.epoch
+	c.mu.Lock()
+	stale := l.now().Sub(c.at) >= missingRouteRefresh && !c.refreshing
+	if stale {
+		c.refreshing = true
+	}
+	c.mu.Unlock()
+	if stale {
+		_, err := l.readEpoch(ctx)
+		c.mu.Lock()
+		c.refreshing = false
+		c.mu.Unlock()
+		if err != nil {
+			l.log.Warn("store epoch", "err", err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.changed.IsZero() && l.now().Sub(c.changed) < l.cfg.RestoreWindow
 }
 
 // Epoch names the route store's current generation (see EpochResp in

@@ -160,3 +160,70 @@ func TestEpochCached(t *testing.T) {
 		t.Fatalf("800 Epoch calls read the store %d times, want 1 (at most one per concurrent first caller)", n)
 	}
 }
+
+// TestPushesRefusedWhileRoutesRestore: right after the store lost its
+// data, a push by key or mid whose target has no route is refused with
+// ErrRestoring (-500: the caller retries) and queues nothing, instead of
+// a code 0 that could not be kept; one whose targets all have routes goes
+// through. Once the window has passed, a missing target is code 0 again.
+func TestPushesRefusedWhileRoutesRestore(t *testing.T) {
+	ctx := context.Background()
+	srv := testenv.Redis(t)
+	st := logictest.RedisStoreAt(t, srv.Addr)
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	h := newHarness(t, st, func(c *Config) { c.RestoreWindow = 30 * time.Second })
+	h.l.now = clock
+	for _, tok := range []string{`{"mid":1,"key":"k1"}`, `{"mid":2,"key":"k2"}`} {
+		if _, err := h.l.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(tok)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Before any loss an unknown target is not an error.
+	if _, err := h.l.EnqueueMids(ctx, 1000, []int64{99}, []byte("x")); err != nil {
+		t.Fatalf("unknown mid before a loss: %v", err)
+	}
+	h.take(t)
+
+	logictest.FlushAll(t, srv.Addr)
+	advance(time.Second) // past missingRouteRefresh: the next miss re-reads the epoch
+	// Edge-a restored k1 only so far.
+	if _, err := h.l.Restore(ctx, &logic.RestoreReq{Server: "edge-a", Routes: []*logic.Route{{Mid: 1, Key: "k1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		push   func() ([]string, error)
+		refuse bool
+	}{
+		{"mid restored", func() ([]string, error) { return h.l.EnqueueMids(ctx, 1000, []int64{1}, []byte("x")) }, false},
+		{"key restored", func() ([]string, error) { return h.l.EnqueueKeys(ctx, 1000, []string{"k1"}, []byte("x")) }, false},
+		{"mid not yet restored", func() ([]string, error) { return h.l.EnqueueMids(ctx, 1000, []int64{2}, []byte("x")) }, true},
+		{"key not yet restored", func() ([]string, error) { return h.l.EnqueueKeys(ctx, 1000, []string{"k2"}, []byte("x")) }, true},
+		{"mids, one not yet restored", func() ([]string, error) { return h.l.EnqueueMids(ctx, 1000, []int64{1, 2}, []byte("x")) }, true},
+		{"keys, one not yet restored", func() ([]string, error) { return h.l.EnqueueKeys(ctx, 1000, []string{"k1", "k2"}, []byte("x")) }, true},
+	}
+	for _, c := range cases {
+		ids, err := c.push()
+		if c.refuse {
+			if !errors.Is(err, ErrRestoring) || Code(err) != CodeServer || len(ids) != 0 {
+				t.Errorf("%s: ids %v err %v, want ErrRestoring (-500) and nothing queued", c.name, ids, err)
+			}
+			if got := h.take(t); len(got) != 0 {
+				t.Errorf("%s: %d messages queued by a refused push", c.name, len(got))
+			}
+			continue
+		}
+		if err != nil || len(ids) != 1 {
+			t.Errorf("%s: ids %v err %v, want one message", c.name, ids, err)
+		}
+		h.take(t)
+	}
+
+	advance(31 * time.Second)
+	if _, err := h.l.EnqueueMids(ctx, 1000, []int64{2}, []byte("x")); err != nil {
+		t.Fatalf("missing mid after the restore window: %v, want code 0", err)
+	}
+}
