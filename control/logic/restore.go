@@ -89,35 +89,21 @@ func (l *Logic) readEpoch(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// missingRouteRefresh bounds how stale the cached epoch may be when a push
-// misses a target: a miss right after a store loss must see the new
-// epoch, yet pushes to offline users (misses too) must not each cost a
-// store read.
-const missingRouteRefresh = 100 * time.Millisecond
-
 // restoring reports whether the store lost its data within
 // Config.RestoreWindow, so a target without a route may be one an edge
-// has not restored yet. Callers ask only when a push missed a target.
+// has not restored yet. Callers ask only when a push missed a target, and
+// it reads the epoch from the store each time: a cached epoch read just
+// before a loss would let a push that misses just after it through as
+// code 0. Pushes to offline users pay that one read; pushes that find
+// every target pay nothing.
 func (l *Logic) restoring(ctx context.Context) bool {
 	if l.cfg.RestoreWindow <= 0 {
 		return false
 	}
+	if _, err := l.readEpoch(ctx); err != nil {
+		l.log.Warn("store epoch", "err", err)
+	}
 	c := &l.epoch
-	c.mu.Lock()
-	stale := l.now().Sub(c.at) >= missingRouteRefresh && !c.refreshing
-	if stale {
-		c.refreshing = true
-	}
-	c.mu.Unlock()
-	if stale {
-		_, err := l.readEpoch(ctx)
-		c.mu.Lock()
-		c.refreshing = false
-		c.mu.Unlock()
-		if err != nil {
-			l.log.Warn("store epoch", "err", err)
-		}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return !c.changed.IsZero() && l.now().Sub(c.changed) < l.cfg.RestoreWindow
