@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -99,8 +100,17 @@ func (s *session) auth(f protocol.Frame) error {
 	})
 	cancel()
 	if err != nil {
-		authTotal.WithLabelValues("refused").Inc()
-		return fmt.Errorf("%w: %w", errAuthFailed, logicError(err))
+		// A refused token is the device's fault; anything else is an
+		// outage of logic (or the way to it), counted apart so a logic
+		// outage does not look like a wave of bad tokens.
+		var refused *logic.AuthRefused
+		if errors.As(err, &refused) {
+			authTotal.WithLabelValues("refused").Inc()
+			return fmt.Errorf("%w: %w", errAuthFailed, err)
+		}
+		authTotal.WithLabelValues("error").Inc()
+		logicErrorsTotal.WithLabelValues("connect").Inc()
+		return fmt.Errorf("%w: %w", errAuthUnavailable, logicError(err))
 	}
 	if resp.Key == "" {
 		authTotal.WithLabelValues("error").Inc()

@@ -31,6 +31,8 @@ var (
 	errClosed     = errors.New("edge: connection closed")
 	errEmptyKey   = errors.New("edge: logic returned an empty key")
 	errAuthFailed = errors.New("edge: auth refused")
+	// errAuthUnavailable: logic could not answer Connect (outage, timeout).
+	errAuthUnavailable = errors.New("edge: auth unavailable")
 )
 
 // session is one device connection, whatever its transport.

@@ -254,6 +254,8 @@ func closeReason(err error) string {
 		return "not_auth"
 	case errors.Is(err, errAuthFailed), errors.Is(err, errEmptyKey):
 		return "auth_failed"
+	case errors.Is(err, errAuthUnavailable):
+		return "auth_unavailable"
 	case errors.Is(err, errDraining):
 		return "draining"
 	case errors.Is(err, errUnknownOp):

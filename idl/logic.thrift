@@ -93,8 +93,16 @@ struct ReceiveReq {
 
 struct ReceiveResp {}
 
+// AuthRefused is Connect's answer to a token that authentication refused
+// (bad signature, expired, unknown to the webhook): the device's fault,
+// not an outage. Any other Connect error is logic's or the transport's,
+// and an edge may try another logic instance.
+exception AuthRefused {
+    1: string reason
+}
+
 service Logic {
-    ConnectResp Connect(1: ConnectReq req)
+    ConnectResp Connect(1: ConnectReq req) throws (1: AuthRefused refused)
     DisconnectResp Disconnect(1: DisconnectReq req)
     HeartbeatResp Heartbeat(1: HeartbeatReq req)
     RenewOnlineResp RenewOnline(1: RenewOnlineReq req)

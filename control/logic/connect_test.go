@@ -3,6 +3,7 @@ package logic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -142,8 +143,9 @@ func TestIsRefused(t *testing.T) {
 		{nil, false},
 		{errors.New("connection reset"), false},
 		{refused(errors.New("bad token")), true},
-		// What a Kitex client gets back: the handler error as text.
-		{errors.New("remote or network error[remote]: biz error: logic: auth refused: bad token"), true},
+		{fmt.Errorf("edge: %w", refused(errors.New("bad token"))), true},
+		// The words alone are not a refusal: only the IDL exception is.
+		{errors.New("remote or network error[remote]: biz error: logic: auth refused: bad token"), false},
 	}
 	for _, c := range cases {
 		if got := IsRefused(c.err); got != c.want {

@@ -33,7 +33,7 @@ func TestClampInt32(t *testing.T) {
 }
 
 func TestCode(t *testing.T) {
-	if Code(nil) != CodeOK || Code(invalidf("x")) != CodeBadRequest || Code(errRefused) != CodeServer {
+	if Code(nil) != CodeOK || Code(invalidf("x")) != CodeBadRequest || Code(ErrBusy) != CodeServer {
 		t.Fatal("Code maps nil → 0, ErrInvalid → -400, anything else → -500")
 	}
 }

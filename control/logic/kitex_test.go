@@ -1,16 +1,21 @@
 package logic
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/klog"
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
@@ -74,9 +79,18 @@ func TestKitexLogicService(t *testing.T) {
 		if conn.Mid != 5 || conn.Key != "kx" || !reflect.DeepEqual(conn.Rooms, []string{"live://1"}) || conn.HeartbeatMs != 480000 {
 			t.Fatalf("Connect over kitex = %+v", conn)
 		}
-		_, err = cli.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":"5"}`)})
-		if err == nil || !IsRefused(err) {
-			t.Fatalf("refused Connect over kitex: err = %v, want IsRefused", err)
+		// A refusal is an answer, not a fault: the client gets the IDL
+		// exception, and the server logs no handler error for it.
+		var kitexLog syncBuffer
+		klog.SetOutput(&kitexLog)
+		_, err = cli.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":"x5"}`)})
+		klog.SetOutput(os.Stderr)
+		var ar *logic.AuthRefused
+		if !errors.As(err, &ar) || !IsRefused(err) {
+			t.Fatalf("refused Connect over kitex: err = %v (%T), want *logic.AuthRefused", err, err)
+		}
+		if out := kitexLog.String(); strings.Contains(out, "processing request error") {
+			t.Errorf("a refused Connect logged a Kitex handler error: %s", out)
 		}
 		if _, err := cli.Heartbeat(ctx, &logic.HeartbeatReq{Mid: 5, Key: "kx", Server: "edge-a"}); err != nil {
 			t.Fatal(err)
@@ -176,4 +190,22 @@ func TestKitexPushService(t *testing.T) {
 			t.Fatalf("NodesWeighted nodes = %v", nw.Nodes)
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for Kitex's logger goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,28 +2,21 @@ package logic
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
-// refusedMarker is in the text of every refused-Connect error. Over Kitex
-// a handler error reaches the client only as text (a BizStatusError would
-// need TTHeader on both sides, and without it the client sees a nil
-// response and a nil error), so the edge recognises a refusal by it.
-const refusedMarker = "auth refused"
-
-// errRefused marks a Connect that authentication refused.
-var errRefused = errors.New("logic: " + refusedMarker)
-
-func refused(err error) error { return fmt.Errorf("%w: %w", errRefused, err) }
+// refused is Connect's answer to a token authentication refused: the IDL
+// exception logic.AuthRefused, which reaches a Kitex client as that type
+// (and an in-process caller as itself), so no caller has to read an
+// error's text to tell a bad token from an outage.
+func refused(err error) error { return &logic.AuthRefused{Reason: err.Error()} }
 
 // IsRefused reports whether err, as returned by Connect locally or through
 // a Kitex client, is an authentication refusal rather than an outage: an
-// edge closes the connection either way, but only retries another logic
-// instance on an outage.
+// edge closes the connection either way, but counts them apart and only
+// an outage says anything about logic's health.
 func IsRefused(err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, errRefused) || strings.Contains(err.Error(), refusedMarker)
+	var r *logic.AuthRefused
+	return errors.As(err, &r)
 }

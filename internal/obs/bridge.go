@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
+
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,9 +51,6 @@ func (b *bridge) log(ctx context.Context, lvl slog.Level, msg string) {
 // logf logs a formatted framework record unless its format has flooded
 // the log lately (Kitex logs every retry of every call, for instance).
 func (b *bridge) logf(ctx context.Context, lvl slog.Level, format string, v []any) {
-	if lvl == slog.LevelError && isExpectedHandlerError(format, v) {
-		lvl = slog.LevelDebug
-	}
 	if lvl < slog.Level(b.min.Load()) {
 		return
 	}
@@ -220,32 +217,4 @@ func (g *floodGuard) allow(format string, now time.Time) (ok bool, suppressed in
 	}
 	c.n++
 	return true, suppressed
-}
-
-// kitexHandlerError is the format Kitex logs every handler error with, at
-// ERROR.
-const kitexHandlerError = "KITEX: processing request error"
-
-// expectedHandlerErrors are handler errors that are an answer, not a
-// fault: logic refusing a device's token ("auth refused", see
-// control/logic/refused.go) happens per bad device, and at ERROR it would
-// bury real faults and log per connection.
-var expectedHandlerErrors = []string{"auth refused"}
-
-// isExpectedHandlerError reports whether a Kitex record is a handler error
-// listed in expectedHandlerErrors; those are logged at DEBUG.
-func isExpectedHandlerError(format string, v []any) bool {
-	if !strings.HasPrefix(format, kitexHandlerError) {
-		return false
-	}
-	for _, a := range v {
-		if s, ok := a.(string); ok {
-			for _, e := range expectedHandlerErrors {
-				if strings.Contains(s, e) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

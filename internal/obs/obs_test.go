@@ -353,26 +353,3 @@ func TestLineWriterStripsStdTimestamps(t *testing.T) {
 		t.Fatalf("want two WARN records: %s", out)
 	}
 }
-
-// TestRefusedAuthIsNotAnError: Kitex logs every handler error at ERROR; a
-// refused device token is an answer, logged at DEBUG, while other handler
-// errors stay at ERROR.
-func TestRefusedAuthIsNotAnError(t *testing.T) {
-	var buf bytes.Buffer
-	b := &kitexLogger{bridge{l: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}}
-	b.min.Store(int64(slog.LevelDebug))
-	const format = "KITEX: processing request error, remoteService=%s, remoteAddr=%v, error=%s"
-	tests := []struct {
-		err, level string
-	}{
-		{"biz error: logic: auth refused: json token: bad mid", "level=DEBUG"},
-		{"biz error: logic: store: dial tcp 127.0.0.1:6379: connection refused", "level=ERROR"},
-	}
-	for _, tt := range tests {
-		buf.Reset()
-		b.CtxErrorf(context.Background(), format, "edge", "127.0.0.1:1", tt.err)
-		if !strings.Contains(buf.String(), tt.level) {
-			t.Errorf("error %q logged as %q, want %s", tt.err, buf.String(), tt.level)
-		}
-	}
-}

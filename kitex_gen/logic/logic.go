@@ -666,6 +666,38 @@ func (p *ReceiveResp) String() string {
 
 var fieldIDToName_ReceiveResp = map[int16]string{}
 
+type AuthRefused struct {
+	Reason string `thrift:"reason,1" frugal:"1,default,string" json:"reason"`
+}
+
+func NewAuthRefused() *AuthRefused {
+	return &AuthRefused{}
+}
+
+func (p *AuthRefused) InitDefault() {
+}
+
+func (p *AuthRefused) GetReason() (v string) {
+	return p.Reason
+}
+func (p *AuthRefused) SetReason(val string) {
+	p.Reason = val
+}
+
+func (p *AuthRefused) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AuthRefused(%+v)", *p)
+}
+func (p *AuthRefused) Error() string {
+	return p.String()
+}
+
+var fieldIDToName_AuthRefused = map[int16]string{
+	1: "reason",
+}
+
 type Logic interface {
 	Connect(ctx context.Context, req *ConnectReq) (r *ConnectResp, err error)
 
@@ -722,6 +754,7 @@ var fieldIDToName_LogicConnectArgs = map[int16]string{
 
 type LogicConnectResult struct {
 	Success *ConnectResp `thrift:"success,0,optional" frugal:"0,optional,ConnectResp" json:"success,omitempty"`
+	Refused *AuthRefused `thrift:"refused,1,optional" frugal:"1,optional,AuthRefused" json:"refused,omitempty"`
 }
 
 func NewLogicConnectResult() *LogicConnectResult {
@@ -739,12 +772,28 @@ func (p *LogicConnectResult) GetSuccess() (v *ConnectResp) {
 	}
 	return p.Success
 }
+
+var LogicConnectResult_Refused_DEFAULT *AuthRefused
+
+func (p *LogicConnectResult) GetRefused() (v *AuthRefused) {
+	if !p.IsSetRefused() {
+		return LogicConnectResult_Refused_DEFAULT
+	}
+	return p.Refused
+}
 func (p *LogicConnectResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ConnectResp)
+}
+func (p *LogicConnectResult) SetRefused(val *AuthRefused) {
+	p.Refused = val
 }
 
 func (p *LogicConnectResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *LogicConnectResult) IsSetRefused() bool {
+	return p.Refused != nil
 }
 
 func (p *LogicConnectResult) String() string {
@@ -756,6 +805,7 @@ func (p *LogicConnectResult) String() string {
 
 var fieldIDToName_LogicConnectResult = map[int16]string{
 	0: "success",
+	1: "refused",
 }
 
 type LogicDisconnectArgs struct {
@@ -1213,3 +1263,8 @@ func (p *LogicRestoreResult) String() string {
 var fieldIDToName_LogicRestoreResult = map[int16]string{
 	0: "success",
 }
+
+// exceptions of methods in Logic.
+var (
+	_ error = (*AuthRefused)(nil)
+)

@@ -133,9 +133,15 @@ func connectHandler(ctx context.Context, handler interface{}, arg, result interf
 	realResult := result.(*logic.LogicConnectResult)
 	success, err := handler.(logic.Logic).Connect(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *logic.AuthRefused:
+			realResult.Refused = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newLogicConnectArgs() interface{} {
@@ -270,6 +276,10 @@ func (p *kClient) Connect(ctx context.Context, req *logic.ConnectReq) (r *logic.
 	var _result logic.LogicConnectResult
 	if err = p.c.Call(ctx, "Connect", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Refused != nil:
+		return r, _result.Refused
 	}
 	return _result.GetSuccess(), nil
 }
