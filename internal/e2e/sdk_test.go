@@ -168,3 +168,78 @@ func TestDemoSDKInChromium(t *testing.T) {
 		t.Fatalf("refused client: %d auth attempts, states %s", n, states)
 	}
 }
+
+// TestDemoSDKClusterFailover: the SDK in Chromium connects through
+// logic's node list to one of two edges; when that edge is killed
+// (SIGKILL: no close frame, no deregistration, its registry entry lives
+// until the lease ends) the SDK reconnects to the other edge from the
+// node list, and pushes by mid reach it there.
+func TestDemoSDKClusterFailover(t *testing.T) {
+	c := startClusterWith(t, clusterOpts{edgeShutdown: `timeout = "10s"`, webNodes: true})
+	ctx := sdkPage(t, c.httpAddr)
+	startSDKClient(t, ctx, "dev", `{
+		nodesURL: '/goim/nodes/weighted',
+		token: { mid: 5151, key: 'failover-key', room_id: 'live://51', accepts: [1000] },
+		heartbeatMs: 2000,
+		backoff: { baseMs: 500, maxMs: 2000 },
+	}`)
+	waitJS(t, ctx, "connect via the node list", `window.dev.state === 'ready'`, dumpClient("dev"), 20*time.Second)
+	first := evalJS[string](t, ctx, `window.dev.url`)
+	on := -1
+	for i, ws := range c.edgeWS {
+		if first == "ws://"+ws+"/sub" {
+			on = i
+		}
+	}
+	if on < 0 {
+		t.Fatalf("connected to %s, not to an edge of the node list %v", first, c.edgeWS)
+	}
+	other := 1 - on
+	httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"5151"}}, "before-kill")
+	waitJS(t, ctx, "push before the kill", gotMsg("dev", "1000:before-kill"), dumpClient("dev"), 15*time.Second)
+
+	if err := c.edges[on].stop(t, syscall.SIGKILL, 5*time.Second); err == nil {
+		t.Fatalf("edge-%d exited cleanly on SIGKILL?", on+1)
+	}
+	waitJS(t, ctx, "reconnect to the other edge",
+		fmt.Sprintf(`window.dev.state === 'ready' && window.dev.url === %s`, jsString("ws://"+c.edgeWS[other]+"/sub")),
+		dumpClient("dev"), 30*time.Second)
+	// The new route is in logic once the auth went through; a push by mid
+	// finds the device on the surviving edge.
+	for i := 0; ; i++ {
+		httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"5151"}}, "after-kill")
+		if holdsJS(ctx, gotMsg("dev", "1000:after-kill"), 3*time.Second) {
+			break
+		}
+		if i == 5 {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](dumpClient("dev")))
+			t.Fatalf("no push after failover (page: %s)", got)
+		}
+		t.Logf("push %d after failover not seen within 3s; pushing again", i+1)
+	}
+}
+
+// TestDemoSDKBackoffSpread: with default settings the first reconnect
+// delays of 1,000 clients (the devices of one dead edge) put no more than
+// 10% of them in any 100 ms window. The delays come from the SDK's own
+// backoffDelay in Chromium, the function every reconnect waits on.
+func TestDemoSDKBackoffSpread(t *testing.T) {
+	_, a := startStandalone(t)
+	ctx := sdkPage(t, a.http)
+	for attempt := 0; attempt < 3; attempt++ {
+		got := evalJS[int](t, ctx, fmt.Sprintf(`(async () => {
+			const m = await import('/demo/goim.js');
+			const xs = Array.from({ length: 1000 }, () => m.backoffDelay(%d, m.DEFAULTS.backoff)).sort((a, b) => a - b);
+			let most = 0;
+			for (let i = 0, j = 0; i < xs.length; i++) {
+				while (xs[i] - xs[j] >= 100) j++;
+				most = Math.max(most, i - j + 1);
+			}
+			return most;
+		})()`, attempt))
+		if got > 100 {
+			t.Fatalf("attempt %d: %d of 1000 reconnects in one 100 ms window, want at most 100", attempt, got)
+		}
+		t.Logf("attempt %d: at most %d of 1000 reconnects in any 100 ms window", attempt, got)
+	}
+}
