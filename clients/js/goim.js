@@ -358,7 +358,14 @@ export class GoimClient {
         reject(new GoimError('goim: no reply to op ' + op + ' within ' + this.opts.requestTimeoutMs + ' ms', 'timeout'));
       }, this.opts.requestTimeoutMs);
       this._pending.set(seq, { match, resolve, reject, timer });
-      this._ws.send(encodeFrame(op, seq, bytes));
+      try {
+        this._ws.send(encodeFrame(op, seq, bytes));
+      } catch (e) {
+        // The socket started closing under us; onclose follows.
+        clearTimeout(timer);
+        this._pending.delete(seq);
+        reject(new GoimError('goim: not connected', 'not_ready'));
+      }
     });
   }
 
@@ -508,7 +515,10 @@ export class GoimClient {
     this._hbOutstanding = false;
     this._heartbeat(ws);
     this._hbTimer = setInterval(() => this._heartbeat(ws), this.opts.heartbeatMs);
-    this._replay().catch((e) => this._emit('error', e));
+    this._replay().catch((e) => {
+      // A connection lost during the replay replays again on the next one.
+      if (!(e instanceof GoimError) || (e.code !== 'closed' && e.code !== 'not_ready')) this._emit('error', e);
+    });
   }
 
   // _replay restores the rooms and subscriptions changed on the previous

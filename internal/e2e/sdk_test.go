@@ -136,13 +136,16 @@ func TestDemoSDKInChromium(t *testing.T) {
 	startSDKClient(t, ctx, "bad", fmt.Sprintf(`{ url: 'ws://%s/sub', token: '{"mid":"12a"}', backoff: { baseMs: 100, maxMs: 200 } }`, a.ws))
 	waitJS(t, ctx, "refused token", `window.bad.state === 'refused'`, dumpClient("bad"), 15*time.Second)
 
-	// Restart the server on the same ports: the client waits with backoff,
+	// Stop and restart the server on the same ports: the client waits with backoff,
 	// reconnects, restores its room (live://78, not the token's 77) and
 	// gets pushes again.
-	if err := p.stop(t, syscall.SIGKILL, 10*time.Second); err == nil {
-		t.Fatal("standalone exited cleanly on SIGKILL?")
+	// SIGTERM drains: the edge ends each WebSocket with close code 1001,
+	// which the client takes as "reconnect elsewhere" (here: the same
+	// address, once the server is back).
+	if err := p.stop(t, syscall.SIGTERM, 20*time.Second); err != nil {
+		t.Fatalf("SIGTERM: exit %v", err)
 	}
-	waitJS(t, ctx, "notice the lost server", `window.devLog.states.some((s) => s.startsWith('waiting'))`, dumpClient("dev"), 30*time.Second)
+	waitJS(t, ctx, "close code 1001 from the draining edge", `window.devLog.states.includes('waiting:1001')`, dumpClient("dev"), 30*time.Second)
 	restartStandalone(t, a, extra...)
 	waitJS(t, ctx, "reconnect after restart",
 		`window.dev.state === 'ready' && window.devLog.states.filter((s) => s.startsWith('ready')).length === 2`, dumpClient("dev"), 30*time.Second)
