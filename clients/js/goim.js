@@ -151,7 +151,7 @@ const INT = /^-?(0|[1-9][0-9]*)$/;
  * goimToken builds goim's JSON auth token. mid is written as a JSON
  * number even when given as a string or bigint, so ids beyond 2^53 stay
  * exact and goim servers (which refuse a string mid) take it.
- * @param {TokenFields} t
+ * @param {import('./goim.js').TokenFields} t
  * @returns {string}
  */
 export function goimToken(t) {
@@ -198,7 +198,7 @@ export class GoimError extends Error {
  * then call connect().
  */
 export class GoimClient {
-  /** @param {ClientOptions} opts */
+  /** @param {import('./goim.js').ClientOptions} opts */
   constructor(opts) {
     if (!opts || (!opts.url && !opts.urls && !opts.nodesURL)) {
       throw new TypeError('goim: give url, urls or nodesURL');

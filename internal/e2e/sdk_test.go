@@ -55,6 +55,23 @@ func holdsJS(ctx context.Context, cond string, d time.Duration) bool {
 	return err == nil
 }
 
+// pushUntil pushes body until client name has received want, up to 10
+// times 2 s: for pushes racing a state the client restores on its own.
+func pushUntil(t *testing.T, ctx context.Context, httpAddr, route string, q url.Values, body, name, want string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		httpPush(t, httpAddr, route, q, body)
+		if holdsJS(ctx, gotMsg(name, want), 2*time.Second) {
+			return
+		}
+		if i == 9 {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](dumpClient(name)))
+			t.Fatalf("%s never got %q (page: %s)", name, want, got)
+		}
+		t.Logf("%q not seen within 2s; pushing again", want)
+	}
+}
+
 // startSDKClient creates a GoimClient in the page as window[name]; its
 // messages ("op:text") and states ("state:code") are recorded in
 // window[name+'Log'].
@@ -131,6 +148,13 @@ func TestDemoSDKInChromium(t *testing.T) {
 		t.Fatalf("joinRoom('') = %q, want refused", got)
 	}
 
+	// Sub adds op 1003 to the accept set (the token had 1000-1002).
+	if got := evalJS[string](t, ctx, `window.dev.sub([1003]).then((l) => l.join(','))`); got != "1003" {
+		t.Fatalf("sub = %q", got)
+	}
+	httpPush(t, a.http, "/goim/push/keys", url.Values{"operation": {"1003"}, "keys": {"sdk-key"}}, "subscribed")
+	waitJS(t, ctx, "push of a subscribed op", gotMsg("dev", "1003:subscribed"), dumpClient("dev"), 15*time.Second)
+
 	// A refused token ("12a" is no mid) stops the client: one attempt,
 	// state 'refused', no retry loop.
 	startSDKClient(t, ctx, "bad", fmt.Sprintf(`{ url: 'ws://%s/sub', token: '{"mid":"12a"}', backoff: { baseMs: 100, maxMs: 200 } }`, a.ws))
@@ -151,19 +175,12 @@ func TestDemoSDKInChromium(t *testing.T) {
 		`window.dev.state === 'ready' && window.devLog.states.filter((s) => s.startsWith('ready')).length === 2`, dumpClient("dev"), 30*time.Second)
 	httpPush(t, a.http, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"4242"}}, "after-restart")
 	waitJS(t, ctx, "push after restart", gotMsg("dev", "1000:after-restart"), dumpClient("dev"), 15*time.Second)
-	// The room is restored right after the auth reply, concurrently with
-	// the push above: push until it lands (a room push to nobody is
-	// still code 0).
-	for i := 0; ; i++ {
-		httpPush(t, a.http, "/goim/push/room", url.Values{"operation": {"1002"}, "type": {"live"}, "room": {"78"}}, "room-after-restart")
-		if holdsJS(ctx, gotMsg("dev", "1002:room-after-restart"), 2*time.Second) {
-			break
-		}
-		if i == 10 {
-			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](dumpClient("dev")))
-			t.Fatalf("changed room not restored after restart (page: %s)", got)
-		}
-	}
+	// Rooms and subscriptions are restored right after the auth reply,
+	// concurrently with the push above: push until each lands (a push to
+	// nobody is still code 0).
+	pushUntil(t, ctx, a.http, "/goim/push/room", url.Values{"operation": {"1002"}, "type": {"live"}, "room": {"78"}}, "room-after-restart", "dev", "1002:room-after-restart")
+	// The subscription was restored too.
+	pushUntil(t, ctx, a.http, "/goim/push/keys", url.Values{"operation": {"1003"}, "keys": {"sdk-key"}}, "subscribed-after-restart", "dev", "1003:subscribed-after-restart")
 
 	// The refused client never tried again.
 	states := evalJS[string](t, ctx, `JSON.stringify(window.badLog.states)`)
@@ -209,17 +226,7 @@ func TestDemoSDKClusterFailover(t *testing.T) {
 		dumpClient("dev"), 30*time.Second)
 	// The new route is in logic once the auth went through; a push by mid
 	// finds the device on the surviving edge.
-	for i := 0; ; i++ {
-		httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"5151"}}, "after-kill")
-		if holdsJS(ctx, gotMsg("dev", "1000:after-kill"), 3*time.Second) {
-			break
-		}
-		if i == 5 {
-			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](dumpClient("dev")))
-			t.Fatalf("no push after failover (page: %s)", got)
-		}
-		t.Logf("push %d after failover not seen within 3s; pushing again", i+1)
-	}
+	pushUntil(t, ctx, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"5151"}}, "after-kill", "dev", "1000:after-kill")
 }
 
 // TestDemoSDKBackoffSpread: with default settings the first reconnect
