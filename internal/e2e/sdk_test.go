@@ -160,12 +160,12 @@ func TestDemoSDKInChromium(t *testing.T) {
 	startSDKClient(t, ctx, "bad", fmt.Sprintf(`{ url: 'ws://%s/sub', token: '{"mid":"12a"}', backoff: { baseMs: 100, maxMs: 200 } }`, a.ws))
 	waitJS(t, ctx, "refused token", `window.bad.state === 'refused'`, dumpClient("bad"), 15*time.Second)
 
-	// Stop and restart the server on the same ports: the client waits with backoff,
-	// reconnects, restores its room (live://78, not the token's 77) and
-	// gets pushes again.
-	// SIGTERM drains: the edge ends each WebSocket with close code 1001,
-	// which the client takes as "reconnect elsewhere" (here: the same
-	// address, once the server is back).
+	// Stop the server and start it again on the same ports. SIGTERM
+	// drains: the edge ends each WebSocket with close code 1001, which
+	// the client takes as "reconnect elsewhere" (here the same address,
+	// once the server is back). It waits with backoff, reconnects,
+	// restores its room (live://78, not the token's 77) and subscription,
+	// and gets pushes again.
 	if err := p.stop(t, syscall.SIGTERM, 20*time.Second); err != nil {
 		t.Fatalf("SIGTERM: exit %v", err)
 	}
