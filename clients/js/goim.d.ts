@@ -103,6 +103,7 @@ export declare class GoimError extends Error {
 export type Body = string | Uint8Array | ArrayBuffer | ArrayBufferView | null | undefined;
 
 export declare class GoimClient {
+  /** Throws TypeError without a token or an address, RangeError for a heartbeat under 1 s or a backoff that never waits. */
   constructor(opts: ClientOptions);
   readonly state: State;
   /** Room online count from the last heartbeat reply. */

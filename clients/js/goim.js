@@ -204,8 +204,10 @@ export class GoimClient {
       throw new TypeError('goim: give url, urls or nodesURL');
     }
     if (opts.token == null) throw new TypeError('goim: token is required');
-    this.opts = Object.assign({}, DEFAULTS, opts);
-    this.opts.backoff = Object.assign({}, DEFAULTS.backoff, opts.backoff || {});
+    /** @type {any} the options with defaults filled in */
+    this.opts = Object.assign({}, DEFAULTS, defined(opts));
+    this.opts.backoff = Object.assign({}, DEFAULTS.backoff, defined(opts.backoff || {}));
+    checkOptions(this.opts);
     /** @type {'idle'|'connecting'|'authenticating'|'ready'|'waiting'|'refused'|'closed'} */
     this.state = 'idle';
     /** Room online count from the last heartbeat reply. */
@@ -635,6 +637,30 @@ export class GoimClient {
     for (const id of this._timers) clearTimeout(id);
     this._timers.clear();
   }
+}
+
+// defined drops undefined values, so { heartbeatMs: undefined } keeps the
+// default instead of becoming a zero-delay interval.
+function defined(o) {
+  const out = {};
+  for (const k of Object.keys(o)) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+// checkOptions refuses settings that would flood the edge or never wait:
+// the edge closes a connection that heartbeats more than once a second.
+function checkOptions(o) {
+  const pos = (name, v, min) => {
+    if (typeof v !== 'number' || !(v >= min)) throw new RangeError('goim: ' + name + ' must be a number >= ' + min);
+  };
+  pos('heartbeatMs', o.heartbeatMs, 1000);
+  pos('requestTimeoutMs', o.requestTimeoutMs, 1);
+  pos('connectTimeoutMs', o.connectTimeoutMs, 1);
+  pos('backoff.baseMs', o.backoff.baseMs, 1);
+  pos('backoff.maxMs', o.backoff.maxMs, o.backoff.baseMs);
+  pos('backoff.factor', o.backoff.factor, 1);
+  pos('backoff.stableMs', o.backoff.stableMs, 0);
+  pos('backoff.maxAttempts', o.backoff.maxAttempts, 0);
 }
 
 function opList(ops) {
