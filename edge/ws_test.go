@@ -207,3 +207,35 @@ func TestWSSlowReaderIsClosed(t *testing.T) {
 	}
 	eventually(t, "slow websocket reader to be closed", func() bool { return cl.edge.Stats().Conns == 1 })
 }
+
+// TestWSGoimExampleBrowserClient replays goim-example's
+// examples/javascript/client.js: its token carries mid as a string, with
+// spaces after the commas, and every frame it sends has seq 1. The json
+// auth mode takes it, and pushes reach it by key and by room.
+func TestWSGoimExampleBrowserClient(t *testing.T) {
+	cl := newCluster(t, nil, nil)
+	c := dialWS(t, cl.edge.Addrs().WS)
+	mid := "123"
+	tok := `{"mid":"` + mid + `","key":"123456` + mid + `", "room_id":"live://1000", "platform":"web", "accepts":[1000,1001,1002]}`
+	c.send(protocol.OpAuth, 1, []byte(tok))
+	if got := fmt.Sprintf("%x", c.readMsg()); got != "00000010001000010000000800000001" {
+		t.Fatalf("auth reply %s", got)
+	}
+	c.send(protocol.OpHeartbeat, 1, nil)
+	if f := c.read(); f.Op != protocol.OpHeartbeatReply || f.Seq != 1 || len(f.Body) != 4 {
+		t.Fatalf("heartbeat reply %+v", f)
+	}
+	if _, err := cl.rpc.PushKeys(context.Background(), &edge.PushKeysReq{Keys: []string{"123456123"}, Op: 1000, Body: []byte("to-key")}); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.read(); f.Op != 1000 || string(f.Body) != "to-key" {
+		t.Fatalf("keys push %+v", f)
+	}
+	if _, err := cl.rpc.PushRoom(context.Background(), &edge.PushRoomReq{Room: "live://1000", Msgs: []*edge.RoomMsg{{Op: 1000, Body: []byte("to-room")}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "00000027001000010000000900000000" + "0000001700100001000003e800000000" + fmt.Sprintf("%x", "to-room")
+	if got := fmt.Sprintf("%x", c.readMsg()); got != want {
+		t.Fatalf("room batch\n got %s\nwant %s", got, want)
+	}
+}

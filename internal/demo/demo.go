@@ -1,6 +1,9 @@
-// Package demo serves the WebSocket demo page on logic's HTTP port: a goim
-// v2 client in plain JavaScript with a form to connect and forms to push
-// through the /goim/push routes. The files are embedded in the binary.
+// Package demo serves the demo console on logic's HTTP port: one static
+// page built on the JavaScript SDK (clients/js, served at /demo/goim.js
+// from the same embedded bytes that are published), with a device that
+// reconnects, a message log, forms to push through the /goim/push routes
+// and a cluster panel from the online and nodes APIs. Everything is
+// embedded in the binary; there is no build step.
 package demo
 
 import (
@@ -11,6 +14,8 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
+
+	sdk "github.com/goim-edge/goim-edge/clients/js"
 )
 
 //go:embed web
@@ -43,6 +48,8 @@ func Register(hz *server.Hertz, c Config) error {
 		}
 		hz.GET(f.route, serve(f.ctype, body))
 	}
+	hz.GET("/demo/goim.js", serve("text/javascript; charset=utf-8", sdk.Module))
+	hz.GET("/demo/goim.d.ts", serve("text/plain; charset=utf-8", sdk.Types))
 	hz.GET("/demo/config.json", serve("application/json", cfg))
 	return nil
 }

@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -16,8 +18,10 @@ func TestRegisterServesPage(t *testing.T) {
 	tests := []struct {
 		path, ctype, want string
 	}{
-		{"/", "text/html", `<script src="/demo/app.js">`},
-		{"/demo/app.js", "text/javascript", "decodeFrames"},
+		{"/", "text/html", `<script type="module" src="/demo/app.js">`},
+		{"/demo/app.js", "text/javascript", "from '/demo/goim.js'"},
+		{"/demo/goim.js", "text/javascript", "export class GoimClient"},
+		{"/demo/goim.d.ts", "text/plain", "export declare class GoimClient"},
 		{"/demo/style.css", "text/css", "#messages"},
 		{"/demo/config.json", "application/json", `{"ws_port":4102}`},
 	}
@@ -33,5 +37,22 @@ func TestRegisterServesPage(t *testing.T) {
 		if !strings.Contains(string(resp.Body()), tt.want) {
 			t.Errorf("GET %s: body lacks %q", tt.path, tt.want)
 		}
+	}
+}
+
+// TestServesPublishedSDK: the page's SDK is clients/js/goim.js byte for
+// byte, the file package.json publishes.
+func TestServesPublishedSDK(t *testing.T) {
+	hz := server.Default(server.WithHostPorts("127.0.0.1:0"))
+	if err := Register(hz, Config{}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../clients/js/goim.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ut.PerformRequest(hz.Engine, "GET", "/demo/goim.js", nil).Result().Body()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("/demo/goim.js (%d bytes) differs from clients/js/goim.js (%d bytes)", len(got), len(want))
 	}
 }

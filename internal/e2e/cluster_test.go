@@ -26,6 +26,7 @@ type cluster struct {
 	logicAdmin  string
 	jobAdmin    string
 	edgeTCP     [2]string
+	edgeWS      [2]string
 	edgeAdmin   [2]string
 }
 
@@ -70,6 +71,11 @@ type clusterOpts struct {
 	edgeShutdown string
 	// edgeExtra is added to the edges' [edge] section.
 	edgeExtra string
+	// webNodes registers each edge's WebSocket address as its node.domain
+	// and serves the demo page (the SDK) on logic, so a browser on
+	// logic's origin gets a dialable "host:port" per edge from
+	// /goim/nodes/weighted although both edges share one host.
+	webNodes bool
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -87,7 +93,7 @@ func startClusterWith(t *testing.T, opts clusterOpts) *cluster {
 http_addr = %q
 rpc_addr = %q
 admin_addr = %q
-demo_page = false
+demo_page = %t
 online_ttl = "10s"
 
 [store]
@@ -102,7 +108,7 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-push"
-`, ports[0], ports[1], ports[2], c.redis.Addr, c.redis.Addr)
+`, ports[0], ports[1], ports[2], opts.webNodes, c.redis.Addr, c.redis.Addr)
 		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[2] + "/readyz"
 	})
 	c.httpAddr, c.logicAdmin = ports[0], ports[2]
@@ -130,7 +136,11 @@ consumer = "job-1"
 	for i := range c.edges {
 		name := fmt.Sprintf("edge-%d", i+1)
 		c.edges[i], ports = startReady(t, name, 4, func(ports []string) ([]string, []string, string) {
-			cfg := strings.Replace(commonConfig(name, c.etcd.Addr), `timeout = "10s"`, opts.edgeShutdown, 1) + fmt.Sprintf(`
+			common := commonConfig(name, c.etcd.Addr)
+			if opts.webNodes {
+				common = strings.Replace(common, "[node]\n", fmt.Sprintf("[node]\ndomain = %q\n", ports[1]), 1)
+			}
+			cfg := strings.Replace(common, `timeout = "10s"`, opts.edgeShutdown, 1) + fmt.Sprintf(`
 [edge]
 tcp_addr = %q
 ws_addr = %q
@@ -144,7 +154,7 @@ renew_online_interval = "500ms"
 			env := []string{"GOIM_LOG_FORMAT=json"}
 			return env, []string{"edge", "-config", writeConfig(t, name, cfg)}, "http://" + ports[3] + "/readyz"
 		})
-		c.edgeTCP[i], c.edgeAdmin[i] = ports[0], ports[3]
+		c.edgeTCP[i], c.edgeWS[i], c.edgeAdmin[i] = ports[0], ports[1], ports[3]
 	}
 	// Pushes reach an edge once job has seen it in etcd.
 	waitMetric(t, c.job, "http://"+c.jobAdmin+"/metrics", `goim_job_edges 2`, 15*time.Second)

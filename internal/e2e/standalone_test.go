@@ -32,20 +32,37 @@ type standaloneAddrs struct {
 func startStandalone(t *testing.T, extra ...string) (*proc, standaloneAddrs) {
 	t.Helper()
 	p, ports := startReady(t, "standalone", 6, func(ports []string) ([]string, []string, string) {
-		args := []string{"standalone",
-			"-set", "node.id=standalone-e2e",
-			"-set", "edge.tcp_addr=" + ports[0],
-			"-set", "edge.ws_addr=" + ports[1],
-			"-set", "edge.rpc_addr=" + ports[2],
-			"-set", "logic.http_addr=" + ports[3],
-			"-set", "logic.rpc_addr=" + ports[4],
-			"-set", "logic.admin_addr=" + ports[5],
-			"-set", "shutdown.timeout=10s",
-		}
+		a := standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4], admin: ports[5]}
 		// The secret comes from the environment, as deployments pass it.
-		return []string{"GOIM_RPC_SECRET=" + e2eRPCSecret}, append(args, extra...), "http://" + ports[5] + "/readyz"
+		return []string{"GOIM_RPC_SECRET=" + e2eRPCSecret}, a.args(extra...), "http://" + a.admin + "/readyz"
 	})
 	return p, standaloneAddrs{tcp: ports[0], ws: ports[1], edgeRPC: ports[2], http: ports[3], logicRPC: ports[4], admin: ports[5]}
+}
+
+// args is the command line of a standalone process on a's addresses.
+func (a standaloneAddrs) args(extra ...string) []string {
+	args := []string{"standalone",
+		"-set", "node.id=standalone-e2e",
+		"-set", "edge.tcp_addr=" + a.tcp,
+		"-set", "edge.ws_addr=" + a.ws,
+		"-set", "edge.rpc_addr=" + a.edgeRPC,
+		"-set", "logic.http_addr=" + a.http,
+		"-set", "logic.rpc_addr=" + a.logicRPC,
+		"-set", "logic.admin_addr=" + a.admin,
+		"-set", "shutdown.timeout=10s",
+	}
+	return append(args, extra...)
+}
+
+// restartStandalone starts standalone again on the addresses of one that
+// has exited, as a restarted server comes back on its configured ports.
+func restartStandalone(t *testing.T, a standaloneAddrs, extra ...string) *proc {
+	t.Helper()
+	p := start(t, "standalone-restarted", []string{"GOIM_RPC_SECRET=" + e2eRPCSecret}, a.args(extra...)...)
+	if err := pollHTTP(p, "http://"+a.admin+"/readyz", 30*time.Second); err != nil {
+		t.Fatalf("%v; log:\n%s", err, p.log.String())
+	}
+	return p
 }
 
 func TestStandaloneDeviceGetsPushes(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 // jsonToken is goim's auth body plus the multi-room extension.
 type jsonToken struct {
-	Mid      int64    `json:"mid"`
+	Mid      tokenMid `json:"mid"`
 	Key      string   `json:"key"`
 	RoomID   string   `json:"room_id"`
 	Rooms    []string `json:"rooms"`
@@ -23,9 +23,9 @@ func (jsonAuth) Authenticate(ctx context.Context, token []byte) (Identity, error
 	return decodeJSONToken(token)
 }
 
-// decodeJSONToken parses goim's token: mid must be a JSON number (a string
-// is refused, as in goim), accepts int32s, unknown fields are ignored;
-// rooms are room_id ∪ rooms. Every failure wraps ErrRefused.
+// decodeJSONToken parses goim's token: mid is a JSON integer or a string
+// of decimal digits (tokenMid), accepts int32s, unknown fields are
+// ignored; rooms are room_id ∪ rooms. Every failure wraps ErrRefused.
 func decodeJSONToken(token []byte) (Identity, error) {
 	token = bytes.TrimSpace(token)
 	if len(token) == 0 || token[0] != '{' {
@@ -42,5 +42,5 @@ func decodeJSONToken(token []byte) (Identity, error) {
 	if err != nil {
 		return Identity{}, refusedf("json token: %v", err)
 	}
-	return Identity{Mid: t.Mid, Key: t.Key, Rooms: rooms, Accepts: t.Accepts, Platform: t.Platform}, nil
+	return Identity{Mid: int64(t.Mid), Key: t.Key, Rooms: rooms, Accepts: t.Accepts, Platform: t.Platform}, nil
 }

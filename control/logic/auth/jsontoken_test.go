@@ -45,7 +45,31 @@ func TestJSONToken(t *testing.T) {
 			want:  Identity{Mid: 5, Key: "k"},
 		},
 		{name: "anonymous mid 0", token: `{"key":"k"}`, want: Identity{Key: "k"}},
-		{name: "mid as string", token: `{"mid":"123","key":"k"}`, err: true},
+		{
+			// goim-example's examples/javascript/client.js, byte for byte
+			// (mid as a string, spaces after commas).
+			name:  "goim-example browser token",
+			token: `{"mid":"123","key":"123456123", "room_id":"live://1000", "platform":"web", "accepts":[1000,1001,1002]}`,
+			want:  Identity{Mid: 123, Key: "123456123", Rooms: []string{"live://1000"}, Accepts: []int32{1000, 1001, 1002}, Platform: "web"},
+		},
+		{name: "mid null is anonymous", token: `{"mid":null,"key":"k"}`, want: Identity{Key: "k"}},
+		{name: "mid negative number kept as goim does", token: `{"mid":-5,"key":"k"}`, want: Identity{Mid: -5, Key: "k"}},
+		{name: "mid string zero", token: `{"mid":"0","key":"k"}`, want: Identity{Key: "k"}},
+		{name: "mid string max int64", token: `{"mid":"9223372036854775807","key":"k"}`, want: Identity{Mid: 9223372036854775807, Key: "k"}},
+		{name: "mid string escaped digits", token: `{"mid":"\u0031\u0032","key":"k"}`, want: Identity{Mid: 12, Key: "k"}},
+		{name: "mid string with letter", token: `{"mid":"12a","key":"k"}`, err: true},
+		{name: "mid string empty", token: `{"mid":"","key":"k"}`, err: true},
+		{name: "mid string negative", token: `{"mid":"-5","key":"k"}`, err: true},
+		{name: "mid string plus sign", token: `{"mid":"+5","key":"k"}`, err: true},
+		{name: "mid string fraction", token: `{"mid":"1.5","key":"k"}`, err: true},
+		{name: "mid string exponent", token: `{"mid":"1e3","key":"k"}`, err: true},
+		{name: "mid string spaces", token: `{"mid":" 12","key":"k"}`, err: true},
+		{name: "mid string leading zero", token: `{"mid":"012","key":"k"}`, err: true},
+		{name: "mid string overflow", token: `{"mid":"9223372036854775808","key":"k"}`, err: true},
+		{name: "mid string non-ascii digits", token: `{"mid":"١٢","key":"k"}`, err: true},
+		{name: "mid bool", token: `{"mid":true,"key":"k"}`, err: true},
+		{name: "mid object", token: `{"mid":{"v":1},"key":"k"}`, err: true},
+		{name: "mid exponent number", token: `{"mid":1e3,"key":"k"}`, err: true},
 		{name: "mid fraction", token: `{"mid":1.5,"key":"k"}`, err: true},
 		{name: "mid overflow", token: `{"mid":9223372036854775808}`, err: true},
 		{name: "accepts overflow int32", token: `{"mid":1,"accepts":[2147483648]}`, err: true},
@@ -156,7 +180,7 @@ func FuzzJSONToken(f *testing.F) {
 	for _, s := range []string{
 		`{"mid":123,"key":"","room_id":"live://1000","platform":"web","accepts":[1000,1001,1002]}`,
 		`{"mid":1,"key":"k","rooms":["live://2","test://1"]}`,
-		`{"mid":"1"}`, `{}`, `[]`, `null`, ``, `{"rooms":["a://b","a://b"]}`,
+		`{"mid":"1"}`, `{"mid":"012"}`, `{"mid":"123","key":"123456123", "room_id":"live://1000"}`, `{}`, `[]`, `null`, ``, `{"rooms":["a://b","a://b"]}`,
 	} {
 		f.Add([]byte(s))
 	}

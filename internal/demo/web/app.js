@@ -1,54 +1,56 @@
-// goim-edge demo client: goim v2's WebSocket protocol in plain JavaScript.
-// Frame: 16-byte big-endian header {packLen int32, headerLen int16 = 16,
-// ver int16, op int32, seq int32} followed by the body. One frame per binary
-// WebSocket message, except op 9 (raw batch): an outer header followed by
-// whole inner frames, which we iterate.
-'use strict';
-
-const HEADER = 16;
-const OP = { HEARTBEAT: 2, HEARTBEAT_REPLY: 3, SEND_REPLY: 5, AUTH: 7, AUTH_REPLY: 8, RAW: 9, CHANGE_ROOM_REPLY: 13 };
-const HEARTBEAT_MS = 30000; // goim's JavaScript client heartbeats every 30 s
+// goim-edge demo console, built on the JavaScript SDK (/demo/goim.js, the
+// same file as clients/js/goim.js). No build step: an ES module.
+import { GoimClient, goimToken } from '/demo/goim.js';
 
 const $ = (id) => document.getElementById(id);
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+const CLUSTER_EVERY_MS = 5000;
 
-let ws = null;
-let seq = 0;
-let heartbeatTimer = null;
+let client = null;
+let retryTimer = null;
+let apiKey = '';
 
-function encodeFrame(op, body) {
-  const payload = typeof body === 'string' ? enc.encode(body) : (body || new Uint8Array(0));
-  const buf = new ArrayBuffer(HEADER + payload.length);
-  const v = new DataView(buf);
-  v.setInt32(0, HEADER + payload.length);
-  v.setInt16(4, HEADER);
-  v.setInt16(6, 1);
-  v.setInt32(8, op);
-  v.setInt32(12, ++seq);
-  new Uint8Array(buf, HEADER).set(payload);
-  return buf;
+// --- log -------------------------------------------------------------
+
+function stamp(li, at) {
+  const t = document.createElement('time');
+  const d = new Date(at);
+  t.dateTime = d.toISOString();
+  t.textContent = d.toLocaleTimeString([], { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+  li.append(t);
 }
 
-// decodeFrames yields every frame in buf starting at offset; a frame that
-// claims more bytes than remain ends the walk (never read past the data).
-function* decodeFrames(buf, offset) {
-  const v = new DataView(buf);
-  while (offset + HEADER <= buf.byteLength) {
-    const packLen = v.getInt32(offset);
-    const headerLen = v.getInt16(offset + 4);
-    if (headerLen !== HEADER || packLen < HEADER || offset + packLen > buf.byteLength) {
-      log('bad frame: pack ' + packLen + ' header ' + headerLen, 'error');
-      return;
-    }
-    yield {
-      ver: v.getInt16(offset + 6),
-      op: v.getInt32(offset + 8),
-      seq: v.getInt32(offset + 12),
-      body: new Uint8Array(buf, offset + HEADER, packLen - HEADER),
-    };
-    offset += packLen;
-  }
+function logEvent(text, cls) {
+  const li = document.createElement('li');
+  li.className = cls || 'event';
+  stamp(li, Date.now());
+  li.append(document.createTextNode(text));
+  $('messages').prepend(li);
+}
+
+function logMessage(m) {
+  const li = document.createElement('li');
+  li.className = 'msg';
+  li.dataset.op = String(m.op);
+  stamp(li, m.receivedAt);
+  const op = document.createElement('span');
+  op.className = 'op';
+  op.textContent = 'op ' + m.op;
+  const body = document.createElement('span');
+  body.className = 'body';
+  body.textContent = m.text();
+  li.append(op, body);
+  $('messages').prepend(li);
+}
+
+// --- device ----------------------------------------------------------
+
+// newKey makes a connection key. The edge answers auth with an empty
+// body, so a key the server made would never be known to the page; the
+// page makes it and sends it in the token, which is what makes pushes by
+// key possible. getRandomValues works on plain http too.
+function newKey() {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return 'demo-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 function setStatus(text, state) {
@@ -57,111 +59,124 @@ function setStatus(text, state) {
   s.dataset.state = state;
 }
 
-function log(text, cls) {
-  const li = document.createElement('li');
-  if (cls) li.className = cls;
-  li.textContent = text;
-  $('messages').prepend(li);
-}
-
-function showMessage(f) {
-  const li = document.createElement('li');
-  li.className = 'msg';
-  li.dataset.op = String(f.op);
-  const op = document.createElement('span');
-  op.className = 'op';
-  op.textContent = 'op ' + f.op;
-  const body = document.createElement('span');
-  body.className = 'body';
-  body.textContent = dec.decode(f.body);
-  li.append(op, body);
-  $('messages').prepend(li);
-}
-
-function handleFrame(f) {
-  switch (f.op) {
-    case OP.AUTH_REPLY:
-      setStatus('authenticated', 'ready');
-      sendHeartbeat();
-      heartbeatTimer = setInterval(sendHeartbeat, HEARTBEAT_MS);
-      break;
-    case OP.HEARTBEAT_REPLY:
-      if (f.body.length >= 4) {
-        $('online').textContent = String(new DataView(f.body.buffer, f.body.byteOffset, 4).getInt32(0));
-      }
-      break;
-    case OP.RAW:
-      // A batch: the body is whole frames back to back.
-      for (const inner of decodeFrames(f.body.buffer.slice(f.body.byteOffset, f.body.byteOffset + f.body.length), 0)) {
-        handleFrame(inner);
-      }
-      break;
-    case OP.SEND_REPLY:
-    case OP.CHANGE_ROOM_REPLY:
-      break;
-    default:
-      showMessage(f);
-  }
-}
-
-function sendHeartbeat() {
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(OP.HEARTBEAT));
-}
-
-// authToken builds goim's JSON token by hand so a large mid stays an exact
-// JSON number (JavaScript numbers lose int64 precision).
-function authToken() {
-  const mid = $('mid').value.trim();
-  if (!/^-?\d+$/.test(mid)) throw new Error('mid must be an integer');
-  const accepts = $('accepts').value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (accepts.some((a) => !/^-?\d+$/.test(a))) throw new Error('accepts must be integers, comma-separated');
-  return '{"mid":' + mid +
-    ',"key":' + JSON.stringify($('key').value.trim()) +
-    ',"room_id":' + JSON.stringify($('room').value.trim()) +
-    ',"platform":"web","accepts":[' + accepts.join(',') + ']}';
+function showRetry() {
+  clearInterval(retryTimer);
+  const tick = () => {
+    if (!client || client.state !== 'waiting') { $('retry').textContent = ''; clearInterval(retryTimer); return; }
+    const left = Math.max(0, client.nextAttemptAt - Date.now());
+    $('retry').textContent = 'attempt ' + client.attempt + ', next in ' + (left / 1000).toFixed(1) + ' s';
+  };
+  tick();
+  retryTimer = setInterval(tick, 100);
 }
 
 function connect(ev) {
   ev.preventDefault();
   disconnect();
+  let key = $('key').value.trim();
+  const generated = !key;
+  if (generated) key = newKey();
   let token;
-  try { token = authToken(); } catch (e) { setStatus(e.message, 'error'); return; }
+  try {
+    token = goimToken({
+      mid: $('mid').value.trim(),
+      key,
+      room_id: $('room').value.trim(),
+      platform: 'web',
+      accepts: $('accepts').value.split(',').map((s) => s.trim()).filter(Boolean),
+    });
+  } catch (e) {
+    setStatus(e.message, 'error');
+    return;
+  }
+  $('device-key').textContent = key;
+  $('key-note').textContent = generated ? '(made by this page and sent in the token)' : '(from the form)';
   const url = $('ws-url').value.trim();
-  setStatus('connecting to ' + url, 'connecting');
-  ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  ws.onopen = () => { setStatus('authenticating', 'connecting'); ws.send(encodeFrame(OP.AUTH, token)); };
-  ws.onmessage = (m) => {
-    if (!(m.data instanceof ArrayBuffer)) return;
-    // The outer header of a batch is skipped by handleFrame(OP.RAW).
-    for (const f of decodeFrames(m.data, 0)) handleFrame(f);
-  };
-  ws.onclose = (e) => {
-    clearInterval(heartbeatTimer);
-    setStatus('closed (' + e.code + ')', 'error');
-    $('connect').disabled = false;
-    $('disconnect').disabled = true;
-  };
-  ws.onerror = () => setStatus('connection error', 'error');
+  const opts = { token };
+  if (url) opts.url = url;
+  else opts.nodesURL = '/goim/nodes/weighted';
+  client = new GoimClient(opts);
+  client.on('state', (e) => {
+    const labels = {
+      connecting: 'connecting' + (e.url ? ' to ' + e.url : ''),
+      authenticating: 'authenticating',
+      ready: 'connected',
+      waiting: 'reconnecting',
+      refused: 'token refused (no auth reply); not retrying',
+      closed: 'closed',
+    };
+    setStatus(labels[e.state] || e.state, e.state);
+    if (e.state === 'ready') $('edge-url').textContent = e.url;
+    if (e.state === 'waiting') {
+      showRetry();
+      logEvent('connection lost' + (e.code ? ' (close ' + e.code + ')' : '') + '; retry in ' + (e.delayMs / 1000).toFixed(1) + ' s');
+    } else if (e.state === 'ready' || e.state === 'refused') {
+      logEvent(labels[e.state] + (e.url ? ' · ' + e.url : ''));
+    }
+  });
+  client.on('online', (n) => { $('online').textContent = String(n); });
+  client.on('message', logMessage);
+  client.on('error', (e) => logEvent(String(e.message || e), 'error'));
+  client.connect();
   $('connect').disabled = true;
   $('disconnect').disabled = false;
 }
 
 function disconnect() {
-  clearInterval(heartbeatTimer);
-  if (ws) { ws.onclose = null; ws.close(); ws = null; }
+  clearInterval(retryTimer);
+  $('retry').textContent = '';
+  if (client) { client.close(); client = null; }
   setStatus('not connected', 'idle');
   $('connect').disabled = false;
   $('disconnect').disabled = true;
+}
+
+async function roomOp(fn, what) {
+  const room = $('room-target').value.trim();
+  if (!client) { logEvent('connect first', 'error'); return; }
+  try {
+    await client[fn](room);
+    logEvent(what + ' ' + room + ': ok');
+  } catch (e) {
+    logEvent(what + ' ' + room + ': ' + e.message, 'error');
+  }
+}
+
+async function sendUp(ev) {
+  ev.preventDefault();
+  if (!client) { logEvent('connect first', 'error'); return; }
+  const body = $('up-body').value;
+  try {
+    await client.send(body);
+    logEvent('sent "' + body + '": acknowledged');
+  } catch (e) {
+    logEvent('send: ' + e.message, 'error');
+  }
+}
+
+// --- HTTP API --------------------------------------------------------
+
+// api calls logic's HTTP API with the API key once one was asked for; a
+// 401 reveals the key field (logic.http.api_key guards push and online).
+async function api(method, url, body) {
+  const headers = {};
+  if (apiKey) headers.Authorization = 'Bearer ' + apiKey;
+  const resp = await fetch(url, { method, body, headers });
+  if (resp.status === 401) askForKey();
+  return resp;
+}
+
+function askForKey() {
+  $('api-key-row').hidden = false;
+  $('api-key-note').hidden = false;
 }
 
 // pushURL maps the form to goim's HTTP push routes; list targets become
 // repeated parameters as goim expects (mids=1&mids=2).
 function pushURL() {
   const kind = $('push-kind').value;
-  const op = $('push-op').value.trim();
   const target = $('push-target').value.trim();
-  const q = new URLSearchParams({ operation: op });
+  const q = new URLSearchParams({ operation: $('push-op').value.trim() });
   const list = target.split(',').map((s) => s.trim()).filter(Boolean);
   switch (kind) {
     case 'mids': list.forEach((m) => q.append('mids', m)); break;
@@ -180,22 +195,76 @@ function pushURL() {
 
 async function push(ev) {
   ev.preventDefault();
+  apiKey = $('api-key').value.trim();
   const out = $('push-result');
   let url;
   try { url = pushURL(); } catch (e) { out.textContent = e.message; return; }
   try {
-    const headers = {};
-    const key = $('push-key').value.trim();
-    if (key) headers.Authorization = 'Bearer ' + key; // logic.http.api_key
-    const resp = await fetch(url, { method: 'POST', body: $('push-body').value, headers });
+    const resp = await api('POST', url, $('push-body').value);
     out.textContent = 'POST ' + url + '\n' + resp.status + ' ' + await resp.text();
   } catch (e) {
     out.textContent = 'POST ' + url + '\nfailed: ' + e.message;
   }
 }
 
+function targetFor(kind) {
+  if (kind === 'mids') return $('mid').value;
+  if (kind === 'keys') return $('device-key').textContent !== '–' ? $('device-key').textContent : $('key').value;
+  if (kind === 'room') return $('room').value;
+  return '';
+}
+
+// --- cluster ---------------------------------------------------------
+
+async function getData(url) {
+  const resp = await api('GET', url);
+  const env = await resp.json().catch(() => null);
+  if (!resp.ok || !env || env.code !== 0) throw new Error(url + ': ' + resp.status + ' ' + (env ? env.message : ''));
+  return env.data;
+}
+
+async function refreshCluster() {
+  apiKey = $('api-key').value.trim();
+  const errors = [];
+  const [total, top, edges] = await Promise.all([
+    getData('/goim/online/total').catch((e) => { errors.push(e.message); return null; }),
+    getData('/goim/online/top?type=' + encodeURIComponent($('top-type').value.trim() || 'live') + '&limit=10').catch((e) => { errors.push(e.message); return null; }),
+    getData('/goim/nodes/instances').catch((e) => { errors.push(e.message); return null; }),
+  ]);
+  if (total) {
+    $('total-conns').textContent = String(total.conn_count);
+    $('total-ips').textContent = String(total.ip_count);
+  }
+  if (top) {
+    const ol = $('top-rooms');
+    ol.replaceChildren(...top.map((r) => {
+      const li = document.createElement('li');
+      li.textContent = r.room_id + ': ' + r.count;
+      return li;
+    }));
+    if (top.length === 0) ol.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'no rooms' }));
+  }
+  if (edges) {
+    $('edges').tBodies[0].replaceChildren(...edges.map((e) => {
+      const tr = document.createElement('tr');
+      if (e.draining) tr.className = 'draining';
+      for (const v of [e.node, (e.addrs && e.addrs.ws) || '', e.conn_count, e.ip_count, e.weight || 10,
+        e.draining ? 'draining' : 'serving', e.start_time ? new Date(e.start_time).toLocaleString() : '']) {
+        const td = document.createElement('td');
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+  $('cluster-error').textContent = errors.join(' · ');
+  $('cluster-at').textContent = 'at ' + new Date().toLocaleTimeString([], { hour12: false });
+}
+
+// --- start -----------------------------------------------------------
+
 // defaultWSURL asks the server where devices connect: the demo config in
-// standalone mode, else goim's node list.
+// standalone mode; empty means "use the node list".
 async function defaultWSURL() {
   const fromQuery = new URLSearchParams(location.search).get('ws');
   if (fromQuery) return fromQuery;
@@ -204,23 +273,24 @@ async function defaultWSURL() {
     const cfg = await (await fetch('/demo/config.json')).json();
     if (cfg.ws_url) return cfg.ws_url;
     if (cfg.ws_port) return scheme + location.hostname + ':' + cfg.ws_port + '/sub';
-  } catch (e) { /* fall through to the node list */ }
-  try {
-    const nodes = await (await fetch('/goim/nodes/weighted?platform=web')).json();
-    const d = nodes.data || {};
-    const host = (d.nodes && d.nodes[0]) || d.domain || location.hostname;
-    if (d.ws_port) return scheme + host + ':' + d.ws_port + '/sub';
-  } catch (e) { /* keep goim's default */ }
-  return scheme + location.hostname + ':3102/sub';
+  } catch (e) { /* the node list then */ }
+  return '';
 }
 
 $('connect-form').addEventListener('submit', connect);
 $('disconnect').addEventListener('click', disconnect);
+$('change-room').addEventListener('click', () => roomOp('changeRoom', 'change room'));
+$('join-room').addEventListener('click', () => roomOp('joinRoom', 'join room'));
+$('leave-room').addEventListener('click', () => roomOp('leaveRoom', 'leave room'));
+$('send-form').addEventListener('submit', sendUp);
+$('clear-log').addEventListener('click', () => $('messages').replaceChildren());
 $('push-form').addEventListener('submit', push);
-$('push-kind').addEventListener('change', () => {
-  const kind = $('push-kind').value;
-  $('push-target').value = kind === 'mids' ? $('mid').value
-    : kind === 'keys' ? $('key').value
-    : kind === 'room' ? $('room').value : '';
+$('push-kind').addEventListener('change', () => { $('push-target').value = targetFor($('push-kind').value); });
+$('refresh').addEventListener('click', refreshCluster);
+$('top-type').addEventListener('change', refreshCluster);
+setInterval(refreshCluster, CLUSTER_EVERY_MS);
+refreshCluster();
+defaultWSURL().then((u) => {
+  if (!$('ws-url').value) $('ws-url').value = u;
+  document.body.dataset.ready = '1';
 });
-defaultWSURL().then((u) => { if (!$('ws-url').value) $('ws-url').value = u; document.body.dataset.ready = '1'; });
