@@ -243,14 +243,14 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 
 	w := newWaiter(len(targets))
 	for _, e := range targets {
-		t := &task{ctx: ctx, msg: m, speed: speed, w: w}
+		t := newTask(ctx, m, speed, w)
 		switch r := e.trySubmit(t, lane); r {
 		case "":
-		case sendOverflow:
+		case sendFull:
 			// Wait for room without holding up the other edges.
 			go e.submit(t, lane)
 		default:
-			w.finish(e.count(t, r))
+			e.finish(t, r, nil)
 		}
 	}
 	select {
@@ -272,6 +272,8 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 			queue.ErrPoison, kind, m.Id, ref.node, ref.err.GetCode(), ref.err.GetMessage())
 	}
 	switch failed := int(w.failed.Load()); {
+	case failed == 0 && w.parked.Load() > 0:
+		pushesTotal.WithLabelValues(kind, resultParked).Inc()
 	case failed == 0:
 		pushesTotal.WithLabelValues(kind, resultOK).Inc()
 	case failed < len(targets):
