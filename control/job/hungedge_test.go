@@ -155,3 +155,34 @@ func TestHungEdgeGetsItsShareWhenItAnswersAgain(t *testing.T) {
 		t.Error("no parked message was sent late: the hang did not park anything")
 	}
 }
+
+// A down edge's outbox is bounded: what does not fit is lost for that
+// edge and counted (outbox_full), what fits is delivered once the edge
+// answers again.
+func TestDownEdgeOutboxOverflowIsCounted(t *testing.T) {
+	hung := startRecEdge(t, "edge-hung")
+	cfg := testConfig()
+	cfg.RPCTimeout = 100 * time.Millisecond
+	cfg.MaxInflightPerEdge = 4
+	cfg.EdgeQueue = 8
+	cfg.EdgeGrace = time.Minute
+	h := startJob(t, cfg, hung)
+	lostBefore := value(lostTotal.WithLabelValues("room", lostOutboxFull))
+	hung.setHang()
+	const n = 50
+	var sent []string
+	for i := range n {
+		id := fmt.Sprintf("o%02d", i)
+		sent = append(sent, id)
+		h.publish(roomMsg(id, "live://1"))
+	}
+	eventually(t, "what does not fit counted lost", func() bool {
+		return value(lostTotal.WithLabelValues("room", lostOutboxFull))-lostBefore == n-float64(cfg.EdgeQueue)
+	})
+	hung.unhang()
+	want := sent[:cfg.EdgeQueue]
+	hung.waitFor("the outbox", func() bool { return len(firstArrivals(hung.roomMsgIDs())) >= len(want) })
+	if got := firstArrivals(hung.roomMsgIDs()); !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want the first %d: %v", got, len(want), want)
+	}
+}
