@@ -180,6 +180,9 @@ func (e *edgeConn) send(l *lane, batch []*task) bool {
 		}
 		trial := false
 		if e.brk.isOpen() {
+			for _, t := range batch {
+				e.park(t) // no handler waits on a down edge
+			}
 			if e.gone() {
 				// Retired while down: nobody will take the outbox.
 				e.finishAll(batch, sendGone, nil)
@@ -274,28 +277,35 @@ func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
 // live drops the tasks whose handler stopped waiting for them because job
 // is stopping (not parked ones: their queue message is acknowledged).
 func (e *edgeConn) live(batch []*task) []*task {
-	out := batch[:0]
-	for _, t := range batch {
-		if !t.parked() && t.ctx.Err() != nil {
-			e.finish(t, sendAborted, nil)
-			continue
-		}
-		out = append(out, t)
-	}
-	return out
+	return e.drop(batch, func(t *task) bool { return !t.parked() && t.ctx.Err() != nil }, sendAborted)
 }
 
 // expire gives up on the tasks of batch that waited EdgeGrace for the
 // (down) edge.
 func (e *edgeConn) expire(batch []*task) []*task {
 	now := time.Now()
-	out := batch[:0]
-	for _, t := range batch {
-		if t.expired(e.cfg.EdgeGrace, now) {
-			e.finish(t, sendExpired, nil)
+	return e.drop(batch, func(t *task) bool { return t.expired(e.cfg.EdgeGrace, now) }, sendExpired)
+}
+
+// drop finishes the tasks of batch for which gone holds with result and
+// returns the others, in a new slice when any is dropped (batch is the
+// lane's batch in flight, read by lane.park).
+func (e *edgeConn) drop(batch []*task, gone func(*task) bool, result string) []*task {
+	var out []*task
+	for i, t := range batch {
+		if !gone(t) {
+			if out != nil {
+				out = append(out, t)
+			}
 			continue
 		}
-		out = append(out, t)
+		if out == nil {
+			out = append(make([]*task, 0, len(batch)), batch[:i]...)
+		}
+		e.finish(t, result, nil)
+	}
+	if out == nil {
+		return batch
 	}
 	return out
 }
