@@ -30,7 +30,9 @@ type Config struct {
 	// The process sets it from [rpc]; it is not a [job] key.
 	RPCSecret string `toml:"-"`
 	// Retries is how many times a failed RPC is retried before the edge is
-	// given up on for that message (counted, and the message acknowledged).
+	// marked down (breaker open). The message is not given up on: it was
+	// parked at its first failure and stays in the edge's outbox until the
+	// edge answers a trial (see EdgeGrace for how long).
 	Retries int `toml:"retries"`
 	// RetryBackoff is the wait before the first retry; it doubles for every
 	// further retry (with jitter), up to MaxRetryBackoff.

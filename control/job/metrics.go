@@ -97,7 +97,7 @@ var (
 
 	pushDelay = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "goim_job_push_delay_seconds",
-		Help:    "Time from logic accepting a push to every target edge accepting it (or being given up on).",
+		Help:    "Time from logic accepting a push to every target edge accepting it (or parking it for a down edge, or being given up on).",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"kind"})
 
