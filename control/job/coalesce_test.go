@@ -71,11 +71,11 @@ func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
 	e.setHang()
 	var wg sync.WaitGroup
 	handleAsync(j, &wg, t, "m0")
-	eventually(t, "m0 in flight", func() bool { return len(lane) == 0 })
+	eventually(t, "m0 in flight", func() bool { return queuedLen(lane) == 0 })
 	time.Sleep(20 * time.Millisecond) // m0 reached the hung edge
 	for i := 1; i <= 4; i++ {
 		handleAsync(j, &wg, t, fmt.Sprintf("m%d", i))
-		eventually(t, "queued", func() bool { return len(lane) == i })
+		eventually(t, "queued", func() bool { return queuedLen(lane) == i })
 	}
 	e.unhang()
 	wg.Wait()
@@ -124,4 +124,11 @@ func TestRoomBatchWindow(t *testing.T) {
 	if !slices.Equal(rooms, []string{"live://1", "live://2"}) {
 		t.Errorf("rooms after the first batch = %v, want [live://1 live://2]", rooms)
 	}
+}
+
+// queuedLen is how many tasks wait in l behind the batch in flight.
+func queuedLen(l *lane) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue)
 }

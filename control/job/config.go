@@ -30,7 +30,9 @@ type Config struct {
 	// The process sets it from [rpc]; it is not a [job] key.
 	RPCSecret string `toml:"-"`
 	// Retries is how many times a failed RPC is retried before the edge is
-	// given up on for that message (counted, and the message acknowledged).
+	// marked down (breaker open). The message is not given up on: it was
+	// parked at its first failure and stays in the edge's outbox until the
+	// edge answers a trial (see EdgeGrace for how long).
 	Retries int `toml:"retries"`
 	// RetryBackoff is the wait before the first retry; it doubles for every
 	// further retry (with jitter), up to MaxRetryBackoff.
@@ -41,10 +43,16 @@ type Config struct {
 	// (goim's routine_size). Each is a lane served in order: messages for
 	// one room, one key list or all broadcasts keep their order on an edge.
 	MaxInflightPerEdge int `toml:"max_inflight_per_edge"`
-	// EdgeQueue is how many messages may wait for one edge (spread over
-	// its lanes; goim's routine_chan). A message that finds its lane full
-	// waits up to RPCTimeout, then that edge is given up on for it.
+	// EdgeQueue is how many messages may wait for one edge, in all its
+	// lanes: its outbox (goim's routine_chan × routine_size). While the
+	// edge answers, a message that finds the outbox full waits for room
+	// (back pressure, nothing dropped); while it is down, such a message
+	// is lost for that edge (goim_job_lost_total{reason="outbox_full"}).
 	EdgeQueue int `toml:"edge_queue"`
+	// EdgeQueueBytes bounds the memory of one edge's outbox: the bodies
+	// (and keys) of the messages waiting for it. Beyond it the outbox is
+	// full as with EdgeQueue; a message alone in the outbox always fits.
+	EdgeQueueBytes int64 `toml:"edge_queue_bytes"`
 	// RoomBatchWindow is how long a lane waits for more messages of the
 	// same room to send them in one PushRoom. 0 sends at once: messages
 	// that are already queued behind each other are still coalesced (that
@@ -60,9 +68,10 @@ type Config struct {
 	// is stale and the edge is targeted regardless.
 	RoomsRefresh time.Duration `toml:"rooms_refresh"`
 	// BreakerFailures is how many consecutive failed RPCs mark an edge as
-	// down. Messages for a down edge are given up on at once (no waiting on
-	// a hung edge), but for one trial message every ProbeInterval, whose
-	// success brings the edge back.
+	// down (so does one message failing Retries+1 attempts). Messages for
+	// a down edge are parked in its outbox at once (no handler waits on a
+	// hung edge); one trial RPC every ProbeInterval tests it, and its
+	// success brings the edge back and sends the outbox, in order.
 	BreakerFailures int `toml:"breaker_failures"`
 	// ProbeInterval is how often a down edge gets a trial message.
 	ProbeInterval time.Duration `toml:"probe_interval"`
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 		MaxRetryBackoff:    500 * time.Millisecond,
 		MaxInflightPerEdge: 32,
 		EdgeQueue:          1024 * 32,
+		EdgeQueueBytes:     64 << 20,
 		RoomBatchWindow:    0,
 		RoomBatchMax:       32,
 		RoomTargeting:      TargetAll,
@@ -131,6 +141,9 @@ func (c Config) Validate() error {
 	atLeast("max_inflight_per_edge", c.MaxInflightPerEdge, 1)
 	atLeast("edge_queue", c.EdgeQueue, c.MaxInflightPerEdge)
 	atLeast("room_batch_max", c.RoomBatchMax, 1)
+	if c.EdgeQueueBytes <= 0 {
+		errs = append(errs, fmt.Errorf("edge_queue_bytes %d must be positive", c.EdgeQueueBytes))
+	}
 	atLeast("breaker_failures", c.BreakerFailures, 1)
 	if c.EdgeGrace < 0 {
 		errs = append(errs, fmt.Errorf("edge_grace %v must not be negative", c.EdgeGrace))
@@ -152,11 +165,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("job: config: %w", err)
 	}
 	return nil
-}
-
-// laneQueue is the capacity of one lane's queue.
-func (c Config) laneQueue() int {
-	return max(1, c.EdgeQueue/c.MaxInflightPerEdge)
 }
 
 // backoff is the wait before retry number n (1 for the first retry).

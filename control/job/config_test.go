@@ -22,6 +22,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative retries", func(c *Config) { c.Retries = -1 }, "retries"},
 		{"zero inflight", func(c *Config) { c.MaxInflightPerEdge = 0 }, "max_inflight_per_edge"},
 		{"queue below lanes", func(c *Config) { c.EdgeQueue = c.MaxInflightPerEdge - 1 }, "edge_queue"},
+		{"zero outbox bytes", func(c *Config) { c.EdgeQueueBytes = 0 }, "edge_queue_bytes"},
 		{"unknown targeting", func(c *Config) { c.RoomTargeting = "some" }, "room_targeting"},
 		{"members without refresh", func(c *Config) { c.RoomTargeting = TargetMembers; c.RoomsRefresh = 0 }, "rooms_refresh"},
 		{"negative window", func(c *Config) { c.RoomBatchWindow = -1 }, "room_batch_window"},

@@ -18,8 +18,9 @@ import (
 // (etcd stalled past the lease TTL: every lease expires at once and every
 // edge re-registers a moment later). Removing such an edge at once drops
 // what is addressed to it in the gap. An edge that really went away fails
-// its RPCs during the grace instead, which the breaker turns into
-// immediate give-ups; its devices are gone with it anyway.
+// its RPCs during the grace instead: the breaker parks its messages in its
+// outbox (a lapse that heals gets them), and retiring it after the grace
+// counts them lost (edge_gone); its devices are gone with it anyway.
 //
 // Draining edges (Instance.Draining) stay targets like any other: they
 // still hold devices until their last one has gone, then deregister.

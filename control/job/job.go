@@ -5,14 +5,41 @@
 //
 // # Guarantees
 //
-// At least once, through a job crash. A queue message is acknowledged only
-// once every target edge's part is done: the edge accepted it, or job gave
-// up on that edge (below). A job killed mid fan-out acknowledged nothing
-// it was working on, so the queue delivers those messages again (Redis:
-// to the restarted job at once, or to another after claim_min_idle;
-// Kafka: after the rebalance; memory: it dies with the process). job
-// keeps no message of its own in memory that the queue has forgotten:
-// there are no outboxes to lose.
+// At least once through a job crash, except for what is parked (below). A
+// queue message is acknowledged only once every target edge's part is
+// done: the edge accepted it, the edge is down and holds it parked in its
+// outbox, or job gave up on that edge (below). A job killed mid fan-out
+// acknowledged nothing it was working on, so the queue delivers those
+// messages again (Redis: to the restarted job at once, or to another
+// after claim_min_idle; Kafka: after the rebalance; memory: it dies with
+// the process).
+//
+// An edge that is down is not gone. When an attempt to an edge fails
+// (timeout, transport error), that lane's message and everything queued
+// behind it are parked: kept in order in the edge's outbox (its lanes,
+// bounded by EdgeQueue messages and EdgeQueueBytes), while their handlers
+// stop waiting and the queue messages are acknowledged once every other
+// edge has its part. Attempts go on with backoff; after Retries+1 failed
+// attempts of one message or BreakerFailures in a row the edge is down
+// (breaker open): everything for it is parked at once, and one trial RPC
+// per ProbeInterval tests it. The trial's success sends the outbox, in
+// order per target. So an edge that hangs (SIGSTOP, a stalled process,
+// a network partition) and answers again within EdgeGrace, while still
+// registered or within its registry grace, gets its whole share, and the
+// others never wait behind it for longer than one RPCTimeout.
+//
+// What parking costs: a parked message lives only in job's memory. A job
+// that crashes while an edge is down loses that edge's parked share (the
+// other edges had theirs); a job stopped with Close counts it
+// (goim_job_lost_total{reason="job_stopped"}). Every other loss is
+// counted in goim_job_lost_total{kind,reason} and logged (rate limited):
+// outbox_full (a down edge's outbox was full: a message for an edge that
+// answers waits for room instead, back pressure without loss), edge_down
+// (parked for EdgeGrace while the edge stayed down), edge_gone (queued
+// for an edge retired after its registry grace, or that moved), and
+// unknown_edge (a keys push for an edge that stayed unregistered).
+// goim_job_parked is what is parked now; goim_job_parked_sent_total what
+// reached its edge late.
 //
 // A slow edge is not a dead one. While a message is being handled, the
 // Redis queue keeps its pending entry fresh, so another job never claims
@@ -20,21 +47,13 @@
 // behind a slow edge). What a slow edge costs others is bounded: a call
 // slower than SlowCall, while another edge answers faster than that,
 // counts towards its breaker like a failure, and after BreakerFailures of
-// them the edge is down, given up on at once, and costs only its own
-// devices. When every edge is slow (job starved of CPU, a burst) no
-// breaker opens: that slowness is nobody's alone, and breaking would
-// only lose pushes everywhere. Below that threshold, the messages of
-// one target (room, key list, broadcasts) wait for their slowest edge
-// before the next message of that target is handed over: that is the
-// price of per-target order with at-least-once acknowledgement.
-//
-// Given up on (counted in goim_job_edge_sends_total and the message's
-// "partial"/"failed" result, acknowledged, not redelivered): an edge whose
-// breaker is open (it kept failing, or kept being slow), that failed
-// Retries+1 attempts, whose lane stayed full for RPCTimeout, or that left
-// the registry and stayed gone for EdgeGrace. Redelivering such a
-// message would repeat it on every edge that took it, and an edge that
-// stays down loses its devices anyway (they reconnect elsewhere).
+// them the edge is down: its messages are parked (not lost) and it costs
+// only its own devices' latency. When every edge is slow (job starved of
+// CPU, a burst) no breaker opens: that slowness is nobody's alone. Below
+// that threshold, the messages of one target (room, key list,
+// broadcasts) wait for their slowest edge before the next message of
+// that target is handed over: that is the price of per-target order with
+// at-least-once acknowledgement.
 //
 // Poison is not failure. A message that names nothing deliverable, or
 // that an edge refuses with an EdgeError (the message's own fault: a
@@ -58,17 +77,21 @@
 //
 // What can be duplicated: a message redelivered after a job crash reaches
 // again the edges that had it; an RPC that timed out and is retried may
-// reach the edge twice; a queue message whose pending entry could not be
-// refreshed (Redis unreachable for claim_min_idle) may be claimed by
-// another job. Every push carries its message id and edges drop ids they
-// delivered within their dedup_window, so devices see each push once
-// unless the duplicate comes later than that window.
+// reach the edge twice (a hung edge processes its timed-out requests when
+// it resumes, then gets them again from the outbox); a queue message
+// whose pending entry could not be refreshed (Redis unreachable for
+// claim_min_idle) may be claimed by another job. Every push carries its
+// message id and edges drop ids they delivered within their
+// dedup_window, so devices see each push once unless the duplicate comes
+// later than that window (keep dedup_window above edge_grace).
 //
 // Order holds per target and edge: messages for one room, one key list or
 // all broadcasts go through one lane per edge, in the order the queue
 // handed them over (the queues keep order per target within one consumer;
-// Kafka across jobs, Redis not across jobs). A redelivered message comes
-// after later ones that were already delivered.
+// Kafka across jobs, Redis not across jobs); a parked message keeps its
+// place in its lane and nothing of its lane overtakes it. A message lost
+// for an edge (above) leaves a gap, never a reordering. A redelivered
+// message comes after later ones that were already delivered.
 package job
 
 import (
@@ -207,7 +230,8 @@ func (j *Job) Close() error {
 }
 
 // handle fans one delivery out and waits until every target edge accepted
-// it or was given up on.
+// it, parked it (the edge is down: it gets it when it answers) or was
+// given up on.
 func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 	m := d.Msg
 	if m == nil {
@@ -243,14 +267,14 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 
 	w := newWaiter(len(targets))
 	for _, e := range targets {
-		t := &task{ctx: ctx, msg: m, speed: speed, w: w}
+		t := newTask(ctx, m, speed, w)
 		switch r := e.trySubmit(t, lane); r {
 		case "":
-		case sendOverflow:
+		case sendFull:
 			// Wait for room without holding up the other edges.
 			go e.submit(t, lane)
 		default:
-			w.finish(e.count(t, r))
+			e.finish(t, r, nil)
 		}
 	}
 	select {
@@ -272,6 +296,8 @@ func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
 			queue.ErrPoison, kind, m.Id, ref.node, ref.err.GetCode(), ref.err.GetMessage())
 	}
 	switch failed := int(w.failed.Load()); {
+	case failed == 0 && w.parked.Load() > 0:
+		pushesTotal.WithLabelValues(kind, resultParked).Inc()
 	case failed == 0:
 		pushesTotal.WithLabelValues(kind, resultOK).Inc()
 	case failed < len(targets):

@@ -3,164 +3,336 @@ package job
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 )
 
+// lane is one ordered part of an edge's outbox: the tasks of the targets
+// that hash to it, sent one RPC at a time by one goroutine.
+type lane struct {
+	mu      sync.Mutex
+	queue   []*task // oldest first; the batch being sent is not in it
+	sending []*task
+	// stalled: the batch being sent failed an attempt. Until it gets
+	// through, whatever joins the lane is parked at once: its handler
+	// would otherwise wait behind a failing edge.
+	stalled bool
+	wake    chan struct{} // 1-buffered: a task was queued
+}
+
+func newLane() *lane {
+	return &lane{wake: make(chan struct{}, 1)}
+}
+
+// push appends t; it reports whether t must be parked at once (the edge
+// is down or the lane stalled).
+func (l *lane) push(t *task, down bool) bool {
+	l.mu.Lock()
+	l.queue = append(l.queue, t)
+	park := down || l.stalled
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return park
+}
+
+// park returns every task of the lane (the batch being sent first), and
+// marks the lane stalled with stall.
+func (l *lane) park(stall bool) []*task {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if stall {
+		l.stalled = true
+	}
+	out := make([]*task, 0, len(l.sending)+len(l.queue))
+	out = append(out, l.sending...)
+	return append(out, l.queue...)
+}
+
+// take removes the next batch from the queue: the first task and, for a
+// room message, the messages of the same room right behind it (up to
+// max). ok is false when the queue is empty.
+func (l *lane) take(batch []*task, max int) ([]*task, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	if len(batch) == 0 && len(l.queue) > 0 {
+		n = 1
+		batch = append(batch, l.queue[0])
+	}
+	if len(batch) == 0 {
+		return nil, false
+	}
+	first := batch[0].msg
+	if first.Kind == common.PushKind_ROOM {
+		for n < len(l.queue) && len(batch) < max {
+			m := l.queue[n].msg
+			if m.Kind != common.PushKind_ROOM || m.Room != first.Room {
+				break
+			}
+			batch = append(batch, l.queue[n])
+			n++
+		}
+	}
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	if len(l.queue) == 0 {
+		l.queue = nil
+	}
+	l.sending = batch
+	return batch, n > 0
+}
+
+// open reports whether more of batch's room could follow: the queue is
+// empty (nothing of another target is next).
+func (l *lane) open() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue) == 0
+}
+
+// sent clears the batch in flight; ok (it got through) ends a stall.
+func (l *lane) sent(ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sending = nil
+	if ok {
+		l.stalled = false
+	}
+}
+
 // runLane sends the lane's tasks one RPC at a time, in order, until the
 // edge is sealed and the lane drained.
-func (e *edgeConn) runLane(ch chan *task) {
+func (e *edgeConn) runLane(l *lane) {
 	defer e.wg.Done()
-	var held *task // taken while coalescing but not part of the batch
 	for {
-		t := held
-		held = nil
-		if t == nil {
-			select {
-			case t = <-ch:
-			case <-e.sealed:
-				select {
-				case t = <-ch:
-				default:
-					return
-				}
-			}
+		batch := e.next(l)
+		if batch == nil {
+			return
 		}
-		batch := []*task{t}
-		if t.msg.Kind == common.PushKind_ROOM {
-			batch, held = e.coalesce(ch, batch)
-		}
-		e.send(batch)
+		l.sent(e.send(l, batch))
 	}
 }
 
-// coalesce adds the room messages for batch[0]'s room that follow it in
-// the lane: those already queued at once, and, with a RoomBatchWindow,
-// those arriving within the window. The first task for another target
-// ends the batch and is returned to be sent next, so order is kept.
-func (e *edgeConn) coalesce(ch chan *task, batch []*task) ([]*task, *task) {
-	room := batch[0].msg.Room
-	var window <-chan time.Time
-	if e.cfg.RoomBatchWindow > 0 {
-		t := time.NewTimer(e.cfg.RoomBatchWindow)
-		defer t.Stop()
-		window = t.C
-	}
-	for len(batch) < e.cfg.RoomBatchMax {
-		var next *task
+// next waits for the lane's next batch; nil once the edge is sealed and
+// the lane empty. With a RoomBatchWindow, a room batch that emptied the
+// lane waits that long for more messages of its room.
+func (e *edgeConn) next(l *lane) []*task {
+	for {
+		batch, ok := l.take(nil, e.cfg.RoomBatchMax)
+		if ok {
+			if e.cfg.RoomBatchWindow > 0 && batch[0].msg.Kind == common.PushKind_ROOM {
+				batch = e.coalesce(l, batch)
+			}
+			return batch
+		}
 		select {
-		case next = <-ch:
-		default:
-			if window == nil {
-				return batch, nil
+		case <-l.wake:
+		case <-e.sealed:
+			if batch, ok := l.take(nil, e.cfg.RoomBatchMax); ok {
+				return batch
 			}
-			select {
-			case next = <-ch:
-			case <-window:
-				return batch, nil
-			case <-e.sealed:
-				return batch, nil
-			}
+			return nil
 		}
-		if next.msg.Kind != common.PushKind_ROOM || next.msg.Room != room {
-			return batch, next
-		}
-		batch = append(batch, next)
-	}
-	return batch, nil
-}
-
-// send delivers batch (several tasks only for one room) with retries and
-// tells every task's waiter the outcome.
-func (e *edgeConn) send(batch []*task) {
-	live := batch[:0:0]
-	for _, t := range batch {
-		if t.ctx.Err() != nil {
-			t.w.finish(e.count(t, sendAborted))
-			continue
-		}
-		live = append(live, t)
-	}
-	if len(live) == 0 {
-		return
-	}
-	result, refused := e.deliver(live)
-	if refused != nil && len(live) > 1 {
-		// One message of a coalesced batch may be the one refused: send
-		// each alone so only the poison is set aside.
-		for _, t := range live {
-			r, ref := e.deliver([]*task{t})
-			t.w.finishRefused(e.count(t, r), e.inst.Node, ref)
-		}
-		return
-	}
-	for _, t := range live {
-		t.w.finishRefused(e.count(t, result), e.inst.Node, refused)
 	}
 }
 
-// deliver makes the RPC for batch, retrying with backoff, and returns the
-// outcome, with the edge's EdgeError when it refused the batch (poison:
-// not retried, not counted by the breaker). A retry after a timeout may
-// reach the edge twice (it may have taken the first attempt); the edge
-// drops the second by message id.
-func (e *edgeConn) deliver(batch []*task) (string, *edge.EdgeError) {
-	first := batch[0]
-	method := methodLabel(first.msg.Kind)
-	call := e.call(batch)
-	trial := false
-	for _, t := range batch {
-		trial = trial || t.trial
+// coalesce waits up to RoomBatchWindow for more messages of batch's room
+// while nothing of another target is queued behind it.
+func (e *edgeConn) coalesce(l *lane, batch []*task) []*task {
+	window := time.NewTimer(e.cfg.RoomBatchWindow)
+	defer window.Stop()
+	for len(batch) < e.cfg.RoomBatchMax && l.open() {
+		select {
+		case <-l.wake:
+			batch, _ = l.take(batch, e.cfg.RoomBatchMax)
+		case <-window.C:
+			return batch
+		case <-e.sealed:
+			return batch
+		}
 	}
-	for attempt := 0; ; attempt++ {
-		// Messages queued before the breaker opened give up now rather
-		// than each wait out a deadline; only a trial tries a down edge,
-		// and only once.
-		if e.brk.isOpen() && (!trial || attempt > 0) {
-			return sendDown, nil
+	return batch
+}
+
+// send delivers batch (several tasks only for one room) and finishes every
+// task. A failed attempt parks the batch and stalls the lane (handlers
+// stop waiting on this edge); attempts go on with backoff, and once the
+// edge is down (breaker open) one trial per ProbeInterval, until the
+// batch gets through, the edge is retired, job stops, or a parked task
+// has waited EdgeGrace for a down edge. It reports whether the batch got
+// through.
+func (e *edgeConn) send(l *lane, batch []*task) bool {
+	failures := 0
+	for {
+		batch = e.live(batch)
+		if len(batch) == 0 {
+			return true
 		}
 		if e.ctx.Err() != nil {
-			return sendAborted, nil
+			e.finishAll(batch, sendAborted, nil)
+			return false
 		}
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
-		start := time.Now()
-		err := call(ctx)
-		took := time.Since(start)
-		cancel()
+		trial := false
+		if e.brk.isOpen() {
+			for _, t := range batch {
+				e.park(t) // no handler waits on a down edge
+			}
+			if e.gone() {
+				// Retired while down: nobody will take the outbox.
+				e.finishAll(batch, sendGone, nil)
+				return false
+			}
+			if batch = e.expire(batch); len(batch) == 0 {
+				return false
+			}
+			ok, tr := e.brk.admit()
+			if !ok {
+				e.waitUp(batch)
+				continue
+			}
+			trial = tr
+		}
+		err, took := e.attempt(batch)
 		if ref := refusal(err); ref != nil {
 			// The edge answered in time and refused the message: the
 			// message is at fault, not the edge.
-			observeRPC(method, start, nil)
-			return sendPoison, ref
+			if len(batch) > 1 {
+				// One message of a coalesced batch may be the one
+				// refused: send each alone so only the poison is set
+				// aside.
+				for _, t := range batch {
+					e.send(l, []*task{t})
+				}
+				return true
+			}
+			e.finishAll(batch, sendPoison, ref)
+			return true
 		}
-		observeRPC(method, start, err)
 		if err == nil {
 			e.observeLatency(took)
 			if e.slowCounts(took) {
 				// Delivered, but an edge this slow, next to others that
 				// are not, holds every message it is part of: it counts
 				// towards the breaker like a failure.
-				edgeSlowCalls.WithLabelValues(method).Inc()
+				edgeSlowCalls.WithLabelValues(methodLabel(batch[0].msg.Kind)).Inc()
 				e.brk.failure()
 			} else {
 				e.brk.success()
 			}
-			return sendOK, nil
+			e.finishAll(batch, sendOK, nil)
+			return true
 		}
 		if e.ctx.Err() != nil {
-			return sendAborted, nil
+			e.finishAll(batch, sendAborted, nil)
+			return false
 		}
 		e.brk.failure()
-		if attempt >= e.cfg.Retries {
-			e.log.Debug("job: edge rpc failed, giving up", "method", method, "msg_id", first.msg.Id, "attempts", attempt+1, "err", err)
-			return sendFailed, nil
+		failures++
+		if failures == 1 {
+			// Whatever is queued behind this batch would wait on the
+			// failing edge: release its handlers, keep the order.
+			for _, t := range l.park(true) {
+				e.park(t)
+			}
+		}
+		if trial {
+			continue
+		}
+		if failures > e.cfg.Retries {
+			if e.gone() {
+				e.finishAll(batch, sendFailed, nil)
+				return false
+			}
+			e.log.Debug("job: edge rpc failed every retry", "msg_id", batch[0].msg.Id, "attempts", failures, "err", err)
+			e.brk.trip("a message failed every retry")
+			continue
 		}
 		edgeRetries.Inc()
-		if !e.sleep(jitter(e.cfg.backoff(attempt + 1))) {
-			return sendAborted, nil
+		e.sleep(jitter(e.cfg.backoff(failures)))
+	}
+}
+
+// attempt makes one RPC for batch.
+func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
+	method := methodLabel(batch[0].msg.Kind)
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
+	defer cancel()
+	start := time.Now()
+	err := e.call(batch)(ctx)
+	took := time.Since(start)
+	if refusal(err) != nil {
+		observeRPC(method, start, nil)
+	} else {
+		observeRPC(method, start, err)
+	}
+	return err, took
+}
+
+// live drops the tasks whose handler stopped waiting for them because job
+// is stopping (not parked ones: their queue message is acknowledged).
+func (e *edgeConn) live(batch []*task) []*task {
+	return e.drop(batch, func(t *task) bool { return !t.parked() && t.ctx.Err() != nil }, sendAborted)
+}
+
+// expire gives up on the tasks of batch that waited EdgeGrace for the
+// (down) edge.
+func (e *edgeConn) expire(batch []*task) []*task {
+	now := time.Now()
+	return e.drop(batch, func(t *task) bool { return t.expired(e.cfg.EdgeGrace, now) }, sendExpired)
+}
+
+// drop finishes the tasks of batch for which gone holds with result and
+// returns the others, in a new slice when any is dropped (batch is the
+// lane's batch in flight, read by lane.park).
+func (e *edgeConn) drop(batch []*task, gone func(*task) bool, result string) []*task {
+	var out []*task
+	for i, t := range batch {
+		if !gone(t) {
+			if out != nil {
+				out = append(out, t)
+			}
+			continue
 		}
+		if out == nil {
+			out = append(make([]*task, 0, len(batch)), batch[:i]...)
+		}
+		e.finish(t, result, nil)
+	}
+	if out == nil {
+		return batch
+	}
+	return out
+}
+
+// waitUp waits while the edge is down: until it is back, the next trial,
+// the first parked task of batch expires, or the edge or job stops.
+func (e *edgeConn) waitUp(batch []*task) {
+	d := max(e.brk.untilTrial(), time.Millisecond)
+	for _, t := range batch {
+		if at := t.parkedAt.Load(); at != 0 {
+			d = min(d, max(time.Until(time.Unix(0, at).Add(e.cfg.EdgeGrace)), time.Millisecond))
+		}
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-e.brk.upChan():
+	case <-timer.C:
+	case <-e.ctx.Done():
+	case <-e.closing:
+	}
+}
+
+// finishAll finishes every task of batch with result.
+func (e *edgeConn) finishAll(batch []*task, result string, ref *edge.EdgeError) {
+	for _, t := range batch {
+		e.finish(t, result, ref)
 	}
 }
 
@@ -193,15 +365,14 @@ func (e *edgeConn) call(batch []*task) func(context.Context) error {
 	}
 }
 
-// sleep waits d unless job stops first; it reports whether it waited.
-func (e *edgeConn) sleep(d time.Duration) bool {
+// sleep waits d unless job stops or the edge is retired first.
+func (e *edgeConn) sleep(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
 	case <-e.ctx.Done():
-		return false
+	case <-e.closing:
 	}
 }
 

@@ -84,9 +84,9 @@ func TestRefusedMessageInRoomBatchIsIsolated(t *testing.T) {
 	msgs[1].Op = opRaw
 	var batch []*task
 	for _, m := range msgs {
-		batch = append(batch, &task{ctx: t.Context(), msg: m, w: w})
+		batch = append(batch, newTask(t.Context(), m, 0, w))
 	}
-	c.send(batch)
+	c.send(c.lanes[0], batch)
 	<-w.done
 	if ref := w.refused.Load(); ref == nil || ref.node != "edge-a" || ref.err.GetCode() != 400 {
 		t.Fatalf("refusal = %+v, want edge-a code 400", ref)
