@@ -142,7 +142,7 @@ func TestTCPBadInputClosesOnlyThatConnection(t *testing.T) {
 	}{
 		{"garbage before auth", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
 		{"first frame not auth", false, protocol.AppendFrame(nil, 1, protocol.OpHeartbeat, 1, nil)},
-		{"auth refused", false, protocol.AppendFrame(nil, 1, protocol.OpAuth, 1, []byte(`{"mid":"123"}`))},
+		{"auth refused", false, protocol.AppendFrame(nil, 1, protocol.OpAuth, 1, []byte(`{"mid":"12a"}`))},
 		{"header length not 16", true, header(20, 12, protocol.OpHeartbeat)},
 		{"oversized frame", true, append(header(protocol.MaxPackSize+1, 16, 1000), make([]byte, protocol.MaxPackSize+1-16)...)},
 		{"pack length below header", true, header(8, 16, protocol.OpHeartbeat)},

@@ -111,7 +111,7 @@ func TestConnectGeneratesKey(t *testing.T) {
 
 func TestConnectRefused(t *testing.T) {
 	h := newHarness(t, logictest.MemoryStore(t), nil)
-	for _, token := range []string{``, `garbage`, `{"mid":"123"}`, `[1,2]`} {
+	for _, token := range []string{``, `garbage`, `{"mid":"12a"}`, `[1,2]`} {
 		resp, err := h.l.Connect(context.Background(), &logic.ConnectReq{Server: "edge-a", Token: []byte(token)})
 		if err == nil || !IsRefused(err) || resp != nil {
 			t.Errorf("token %q: resp %v err %v, want a refusal", token, resp, err)
