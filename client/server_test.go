@@ -27,7 +27,7 @@ const rpcSecret = "client-test-rpc-secret-0123456789"
 
 // standalone is one `goim-edge standalone` process on loopback ports.
 type standalone struct {
-	srv                                  *testenv.Server
+	srv                                     *testenv.Server
 	tcp, ws, edgeRPC, http, logicRPC, admin string
 }
 
