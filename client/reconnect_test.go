@@ -141,3 +141,18 @@ func TestRefusalAfterConnectedStops(t *testing.T) {
 		t.Fatal("dials after the client stopped")
 	}
 }
+
+func TestFallsBackToNextAddress(t *testing.T) {
+	s := startStandalone(t)
+	dead := loopback(t) // nothing listens there
+	c, b := dialInbox(t, Options{
+		Addrs: []string{dead, s.tcp},
+		Token: JSONToken{Mid: 9, Key: "fallback", Accepts: []int32{1000}}.Bytes(),
+	})
+	if c.Addr() != s.tcp {
+		t.Fatalf("connected to %q, want %q", c.Addr(), s.tcp)
+	}
+	httpPush(t, s.http, "/goim/push/keys", url.Values{"operation": {"1000"}, "keys": {"fallback"}}, "hi")
+	b.expect(t, 1000, "hi")
+	closeClient(t, c)
+}
