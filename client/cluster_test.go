@@ -82,7 +82,7 @@ secret = %q
 
 func program(t *testing.T, name string, args []string, ready string) *testenv.Server {
 	t.Helper()
-	srv, err := testenv.Program(t, testenv.ProgramSpec{Name: name, Bin: bin, Args: args, Env: testEnv(), ReadyURL: ready})
+	srv, err := testenv.Program(t, testenv.ProgramSpec{Name: name, Bin: serverBin(t), Args: args, Env: testEnv(), ReadyURL: ready})
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

@@ -65,7 +65,7 @@ func startStandalone(t *testing.T, extra ...string) *standalone {
 			"-set", "shutdown.timeout=5s",
 		}
 		srv, err := testenv.Program(t, testenv.ProgramSpec{
-			Name: "standalone", Bin: bin, Args: append(args, extra...),
+			Name: "standalone", Bin: serverBin(t), Args: append(args, extra...),
 			Env:      testEnv("GOIM_RPC_SECRET=" + rpcSecret),
 			ReadyURL: "http://" + s.admin + "/readyz",
 		})
