@@ -37,7 +37,11 @@
 //     A request the server drops without reply (its upstream rate limit)
 //     fails when its context or Options.RequestTimeout ends.
 //   - Close stops every goroutine the client started (reader, heartbeat,
-//     dispatcher, reconnect loop) and closes the connection.
+//     dispatcher, reconnect loop) and closes the connection. It waits for
+//     the callbacks, so a callback that calls Close must not wait for it
+//     (call it with an expired context, or from another goroutine); a
+//     callback that makes a request should bound it with a context, as
+//     the reader waits for the callbacks once MessageBuffer items queue.
 //
 // # Reconnect policy
 //
@@ -49,8 +53,9 @@
 // /goim/nodes/weighted, which never offers a draining edge), else
 // Options.Addrs. The jitter is what spreads the devices of an edge that
 // died over the first seconds instead of all arriving at once on the
-// remaining edges: with the defaults no 100 ms window holds more than
-// about 5% of them (see docs/clients.md).
+// remaining edges: with the defaults 1,000 devices schedule no more than
+// about 6% of their first redials in any 100 ms window (see
+// docs/clients.md).
 //
 // goim refuses a token by closing the connection without an auth reply,
 // and an edge closes the same way when logic is unreachable or it has just
