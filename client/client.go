@@ -264,7 +264,7 @@ func (c *Client) connect(refusals *int) (*session, error) {
 		if c.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
-		if errors.Is(err, errClosedBeforeAuth) {
+		if errors.Is(err, errClosedBeforeAuth) && c.tokenRefused(addr) {
 			*refusals++
 			if *refusals >= c.o.AuthRefusedAfter {
 				return nil, fmt.Errorf("%w: %d times in a row, last %s", ErrAuthRefused, *refusals, addr)

@@ -66,7 +66,8 @@ env = "client-test"
 region = "local"
 
 [shutdown]
-timeout = "5s"
+timeout = "15s"
+drain_delay = "4s"
 
 [registry]
 kind = "etcd"

@@ -57,10 +57,15 @@
 // about 6% of their first redials in any 100 ms window (see
 // docs/clients.md).
 //
-// goim refuses a token by closing the connection without an auth reply,
-// and an edge closes the same way when logic is unreachable or it has just
-// begun draining, so a single such close is no proof. The client stops
-// with ErrAuthRefused after Options.AuthRefusedAfter consecutive closes
-// before the auth reply (default 3, each after a backoff delay and, with a
-// node list, possibly on different edges).
+// goim refuses a token by closing the connection without an auth reply.
+// Over TCP an edge that refuses every new connection (draining, full)
+// closes it the same way, so after such a close the client opens a probe
+// connection that sends nothing: if the edge keeps it open it accepts
+// connections and the close was about the token; if it closes it at
+// once, the client only backs off (a rolling restart never stops
+// clients). An edge also closes after the token when logic is briefly
+// unreachable, so one close is still no proof: the client stops with
+// ErrAuthRefused after Options.AuthRefusedAfter consecutive such closes
+// (default 3, each after a backoff delay and, with a node list, possibly
+// on different edges).
 package client

@@ -76,11 +76,12 @@ type Options struct {
 
 	// Backoff is the reconnect policy (zero fields take the defaults).
 	Backoff Backoff
-	// AuthRefusedAfter is how many consecutive closes before the auth
-	// reply stop the client with ErrAuthRefused (default 3; 1 = the
-	// first). The protocol has no refusal reply, and an edge closes the
-	// same way when logic is briefly unreachable or the edge just began
-	// draining, so one close alone would end clients during an outage.
+	// AuthRefusedAfter is how many consecutive refusals — closes before
+	// the auth reply from an edge that accepts connections (see the
+	// package doc) — stop the client with ErrAuthRefused (default 3;
+	// 1 = the first). The protocol has no refusal reply, and an edge
+	// closes the same way when logic is briefly unreachable, so one close
+	// alone would end clients during an outage.
 	AuthRefusedAfter int
 
 	// TLSConfig is used for wss (nil: system roots, host name from the URL).

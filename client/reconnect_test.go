@@ -75,9 +75,10 @@ func TestRefusedTokenDoesNotLoop(t *testing.T) {
 		refuseAt  int
 		wantDials int
 	}{
-		{"tcp default", s.tcp, 0, DefaultAuthRefusedAfter},
-		{"tcp first", s.tcp, 1, 1},
-		{"ws default", s.wsURL(), 0, DefaultAuthRefusedAfter},
+		// Each refusal is followed by one probe connection (refusal.go).
+		{"tcp default", s.tcp, 0, 2 * DefaultAuthRefusedAfter},
+		{"tcp first", s.tcp, 1, 2},
+		{"ws default", s.wsURL(), 0, 2 * DefaultAuthRefusedAfter},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &countingDialer{}
