@@ -18,7 +18,6 @@ import (
 func TestDrainIsNotARefusal(t *testing.T) {
 	c := startCluster(t)
 	cl, b := dialInbox(t, Options{
-		Addrs:     []string{fmt.Sprintf("ws://%s:%d/sub", c.edgeHost[0], c.wsPort)}, // edge-1 first
 		NodesURL:  c.nodesURL(),
 		Transport: WS,
 		Token:     JSONToken{Mid: 1, Key: "drained", Accepts: []int32{1000}}.Bytes(),
