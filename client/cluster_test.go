@@ -148,19 +148,43 @@ consumer = "job-1"
 `, jobAdmin, redis.Addr))}, "http://"+jobAdmin+"/readyz")
 
 	for i, host := range c.edgeHost {
-		name := fmt.Sprintf("edge-%d", i+1)
-		admin := loopback(t)
-		c.edges[i] = program(t, name, []string{"edge", "-config", writeConfig(t, name, commonConfig(name, etcd.Addr)+fmt.Sprintf(`
-[edge]
-tcp_addr = "%s:%d"
-ws_addr = "%s:%d"
-rpc_addr = "%s:%d"
-admin_addr = %q
-`, host, c.tcpPort, host, c.wsPort, host, testenv.FreePort(t), admin))}, "http://"+admin+"/readyz")
+		c.edges[i] = startEdge(t, fmt.Sprintf("edge-%d", i+1), host, etcd.Addr, c.tcpPort, c.wsPort)
 	}
 	c.waitNodes(t, 2)
 	waitBody(t, "http://"+jobAdmin+"/metrics", "\ngoim_job_edges 2\n")
 	return c
+}
+
+// startEdge starts one edge on host with the cluster's device ports. Its
+// RPC and admin ports are picked free just before, and other test
+// processes may take one in between: a start that failed on a busy port
+// is tried again on new ones.
+func startEdge(t *testing.T, name, host, etcd string, tcpPort, wsPort int) *testenv.Server {
+	t.Helper()
+	for try := 1; ; try++ {
+		admin := loopback(t)
+		args := []string{"edge", "-config", writeConfig(t, name, commonConfig(name, etcd)+fmt.Sprintf(`
+[edge]
+tcp_addr = "%s:%d"
+ws_addr = "%s:%d"
+rpc_addr = %q
+admin_addr = %q
+`, host, tcpPort, host, wsPort, net.JoinHostPort(host, strconv.Itoa(portOnBoth(t, host, "127.0.0.1"))), admin))}
+		srv, err := testenv.Program(t, testenv.ProgramSpec{Name: name, Bin: serverBin(t), Args: args, Env: testEnv(), ReadyURL: "http://" + admin + "/readyz"})
+		if err != nil && try < 3 && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("start %s: %v; again on new ports", name, err)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("---- %s log ----\n%s", name, srv.Log())
+			}
+		})
+		return srv
+	}
 }
 
 func (c *cluster) nodesURL() string {
