@@ -207,3 +207,59 @@ func BenchmarkEnqueueHistory(b *testing.B) {
 		})
 	}
 }
+
+// TestTwoLogicsOneStream: two logic instances pushing to one room at once
+// (history in one Redis) answer distinct, consecutive offsets in one epoch.
+func TestTwoLogicsOneStream(t *testing.T) {
+	cfg := redisstore.DefaultConfig()
+	cfg.Addr = testenv.Redis(t).Addr
+	var ls [2]*Logic
+	for i := range ls {
+		hs, err := redisstream.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = hs.Close() })
+		h := newHarness(t, logictest.MemoryStore(t), historyOn, withHistory(hs))
+		h.discard.Store(true)
+		ls[i] = h.l
+	}
+	const each = 100
+	offsets := make(chan history.Pos, 2*each)
+	errc := make(chan error, 2)
+	for _, l := range ls {
+		go func() {
+			for i := 0; i < each; i++ {
+				e, err := l.EnqueueRoomAt(context.Background(), 1000, "live", "1", []byte("x"))
+				if err != nil {
+					errc <- err
+					return
+				}
+				offsets <- e.Positions[0]
+			}
+			errc <- nil
+		}()
+	}
+	for range ls {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(offsets)
+	seen := map[int64]bool{}
+	epochs := map[string]bool{}
+	for p := range offsets {
+		if seen[p.Offset] {
+			t.Fatalf("offset %d answered twice", p.Offset)
+		}
+		seen[p.Offset], epochs[p.Epoch] = true, true
+	}
+	for o := int64(1); o <= 2*each; o++ {
+		if !seen[o] {
+			t.Fatalf("offset %d missing of 1..%d", o, 2*each)
+		}
+	}
+	if len(epochs) != 1 {
+		t.Fatalf("epochs %v", epochs)
+	}
+}
