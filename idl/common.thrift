@@ -20,4 +20,14 @@ struct PushMsg {
     7: i32 speed                  // broadcast connections/s across the cluster, 0 = no limit (BROADCAST only)
     8: binary body                // raw message body, as posted
     9: i64 enqueued_unix_nano     // when logic accepted the push
+    10: optional list<StreamPos> positions // the message's place in each target stream with history on (docs/history.md)
+}
+
+// StreamPos is one message's place in a target's history stream: offset
+// counts messages from 1 within epoch; a new epoch means the stream's
+// earlier history was lost (docs/history.md).
+struct StreamPos {
+    1: string stream              // "user:<mid>" or "room:<type>://<id>"
+    2: string epoch
+    3: i64 offset
 }

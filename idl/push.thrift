@@ -1,6 +1,8 @@
 // Push service: the goim HTTP API's operations as Kitex RPC for internal services.
 namespace go push
 
+include "common.thrift"
+
 struct PushKeysReq {
     1: i32 op
     2: list<string> keys
@@ -28,6 +30,39 @@ struct PushAllReq {
 
 struct PushResp {
     1: list<string> msg_ids   // ids of the queue messages the push became
+    2: optional list<common.StreamPos> positions // per target stream with history on (docs/history.md)
+}
+
+// HistoryReq asks for a stream's messages after (epoch, offset); an empty
+// epoch with offset 0 asks for everything kept.
+struct HistoryReq {
+    1: string stream
+    2: string epoch
+    3: i64 offset
+    4: i32 limit              // at most this many messages (bounded by the server)
+}
+
+// HistoryMsg is one kept message with its offset in the stream.
+struct HistoryMsg {
+    1: i64 offset
+    2: string id
+    3: i32 op
+    4: binary body
+    5: i64 enqueued_unix_nano
+}
+
+struct HistoryResp {
+    1: list<HistoryMsg> messages
+    2: bool recovered         // false: the epoch differs or messages after offset are no longer kept
+    3: common.StreamPos position // the stream's current position
+}
+
+struct PositionReq {
+    1: string stream
+}
+
+struct PositionResp {
+    1: common.StreamPos position
 }
 
 struct OnlineTopReq {
@@ -104,4 +139,6 @@ service Push {
     OnlineTotalResp OnlineTotal(1: OnlineTotalReq req) throws (1: PushError err)
     NodesWeightedResp NodesWeighted(1: NodesWeightedReq req) throws (1: PushError err)
     NodesInstancesResp NodesInstances(1: NodesInstancesReq req) throws (1: PushError err)
+    HistoryResp History(1: HistoryReq req) throws (1: PushError err)
+    PositionResp Position(1: PositionReq req) throws (1: PushError err)
 }

@@ -120,6 +120,12 @@ func (p *pushHandler) NodesWeighted(context.Context, *pushapi.NodesWeightedReq) 
 func (p *pushHandler) NodesInstances(context.Context, *pushapi.NodesInstancesReq) (*pushapi.NodesInstancesResp, error) {
 	return &pushapi.NodesInstancesResp{}, nil
 }
+func (p *pushHandler) History(context.Context, *pushapi.HistoryReq) (*pushapi.HistoryResp, error) {
+	return &pushapi.HistoryResp{}, nil
+}
+func (p *pushHandler) Position(context.Context, *pushapi.PositionReq) (*pushapi.PositionResp, error) {
+	return &pushapi.PositionResp{}, nil
+}
 
 func TestKitexPusher(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/control/logic/nodes"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	RestoreWindow time.Duration `toml:"restore_window"`
 	// Receive is where upstream (device → server) messages go.
 	Receive ReceiveConfig `toml:"receive"`
+	// History says which push targets keep their recent messages in
+	// streams with positions (docs/history.md); off by default.
+	History history.Config `toml:"history"`
 	// Nodes tunes /goim/nodes/weighted. Its heartbeat and heartbeat_max
 	// are not read: New takes them from Heartbeat and HeartbeatMax above,
 	// so what clients are told and what edges enforce cannot disagree.
@@ -97,6 +101,7 @@ func DefaultConfig() Config {
 		RestoreWindow: 30 * time.Second,
 		Receive:       ReceiveConfig{Timeout: 3 * time.Second, Parallel: 256},
 		Nodes:         nodes.DefaultConfig(),
+		History:       history.DefaultConfig(),
 	}
 }
 
@@ -140,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.Receive.URL != "" && c.Receive.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("receive.timeout %v must be positive", c.Receive.Timeout))
+	}
+	if err := c.History.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Heartbeat > 0 && c.HeartbeatMax > 0 {
 		if err := c.nodes().Validate(); err != nil {

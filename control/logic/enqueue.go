@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/protocol"
@@ -24,92 +25,122 @@ const publishParallel = 16
 // holding any of them. Unknown keys are not an error (nothing to deliver).
 // It returns the ids of the queued messages.
 func (l *Logic) EnqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error) {
-	ids, err := l.enqueueKeys(ctx, op, keys, body)
-	return ids, countPush("keys", err)
+	e, err := l.EnqueueKeysAt(ctx, op, keys, body)
+	return e.IDs, err
 }
 
-func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body []byte) ([]string, error) {
+// EnqueueKeysAt is EnqueueKeys that also returns the message's position
+// in the stream of each user (mid) of the keys, when user history is on.
+func (l *Logic) EnqueueKeysAt(ctx context.Context, op int32, keys []string, body []byte) (Enqueued, error) {
+	e, err := l.enqueueKeys(ctx, op, keys, body)
+	return e, countPush("keys", err)
+}
+
+func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body []byte) (Enqueued, error) {
 	if err := l.checkTargets("keys", len(keys)); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	keys = uniqueKeys(keys)
 	if len(keys) == 0 {
-		return nil, invalidf("keys is required")
+		return Enqueued{}, invalidf("keys is required")
 	}
 	if err := firstErr(checkKeys(keys), checkOp(op), l.checkBody(body)); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	cctx, cancel := l.callCtx(ctx)
 	servers, err := l.store.ServersByKeys(cctx, keys)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("logic: look up keys: %w", err)
+		return Enqueued{}, fmt.Errorf("logic: look up keys: %w", err)
 	}
 	if len(servers) < len(keys) && l.restoring(ctx) {
-		return nil, fmt.Errorf("logic: push to %d keys, %d without a route: %w", len(keys), len(keys)-len(servers), ErrRestoring)
+		return Enqueued{}, fmt.Errorf("logic: push to %d keys, %d without a route: %w", len(keys), len(keys)-len(servers), ErrRestoring)
 	}
 	unknownTargetsTotal.Add(float64(len(keys) - len(servers)))
-	return l.publishKeys(ctx, op, servers, body)
+	targets, err := l.keyTargets(ctx, keys)
+	if err != nil {
+		return Enqueued{}, err
+	}
+	return l.publishKeys(ctx, op, servers, body, targets)
 }
 
 // EnqueueMids queues body for every device of the given users: one message
 // per edge holding any of their keys. Unknown mids are not an error.
 func (l *Logic) EnqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error) {
-	ids, err := l.enqueueMids(ctx, op, mids, body)
-	return ids, countPush("mids", err)
+	e, err := l.EnqueueMidsAt(ctx, op, mids, body)
+	return e.IDs, err
 }
 
-func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []byte) ([]string, error) {
+// EnqueueMidsAt is EnqueueMids that also returns the message's position
+// in each user's stream, when user history is on. Users without a
+// connected device get it in their stream too.
+func (l *Logic) EnqueueMidsAt(ctx context.Context, op int32, mids []int64, body []byte) (Enqueued, error) {
+	e, err := l.enqueueMids(ctx, op, mids, body)
+	return e, countPush("mids", err)
+}
+
+func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []byte) (Enqueued, error) {
 	if err := l.checkTargets("mids", len(mids)); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	mids = uniqueMids(mids)
 	if len(mids) == 0 {
-		return nil, invalidf("mids is required")
+		return Enqueued{}, invalidf("mids is required")
 	}
 	if err := firstErr(checkOp(op), l.checkBody(body)); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	cctx, cancel := l.callCtx(ctx)
 	servers, err := l.store.KeysByMids(cctx, mids)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("logic: look up mids: %w", err)
+		return Enqueued{}, fmt.Errorf("logic: look up mids: %w", err)
 	}
 	if missing := l.midsWithoutRoute(ctx, mids, servers); missing > 0 {
 		if l.restoring(ctx) {
-			return nil, fmt.Errorf("logic: push to %d mids, %d without a route: %w", len(mids), missing, ErrRestoring)
+			return Enqueued{}, fmt.Errorf("logic: push to %d mids, %d without a route: %w", len(mids), missing, ErrRestoring)
 		}
 		if len(servers) == 0 {
 			unknownTargetsTotal.Add(float64(len(mids)))
 		}
 	}
-	return l.publishKeys(ctx, op, servers, body)
+	return l.publishKeys(ctx, op, servers, body, l.userTargets(mids))
 }
 
 // EnqueueRoom queues one message for room typ://room on every edge.
 func (l *Logic) EnqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error) {
-	ids, err := l.enqueueRoom(ctx, op, typ, room, body)
-	return ids, countPush("room", err)
+	e, err := l.EnqueueRoomAt(ctx, op, typ, room, body)
+	return e.IDs, err
 }
 
-func (l *Logic) enqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) ([]string, error) {
+// EnqueueRoomAt is EnqueueRoom that also returns the message's position
+// in the room's stream, when rooms of typ keep history.
+func (l *Logic) EnqueueRoomAt(ctx context.Context, op int32, typ, room string, body []byte) (Enqueued, error) {
+	e, err := l.enqueueRoom(ctx, op, typ, room, body)
+	return e, countPush("room", err)
+}
+
+func (l *Logic) enqueueRoom(ctx context.Context, op int32, typ, room string, body []byte) (Enqueued, error) {
 	if err := checkOp(op); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	id, err := RoomID(typ, room)
 	if err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	if err := l.checkBody(body); err != nil {
-		return nil, err
+		return Enqueued{}, err
 	}
 	msg := l.newMsg(common.PushKind_ROOM, op, body)
 	msg.Room = id
-	if err := l.publish(ctx, msg); err != nil {
-		return nil, err
+	pos, err := l.appendHistory(ctx, l.roomTargets(typ, id), msg)
+	if err != nil {
+		return Enqueued{}, err
 	}
-	return []string{msg.Id}, nil
+	if err := l.publish(ctx, msg); err != nil {
+		return Enqueued{}, err
+	}
+	return Enqueued{IDs: []string{msg.Id}, Positions: pos}, nil
 }
 
 // EnqueueAll queues one broadcast to every connection that accepts op;
@@ -156,10 +187,21 @@ func RoomID(typ, room string) (string, error) {
 	return typ + "://" + room, nil
 }
 
-// publishKeys sends one KEYS message per edge in servers (key → edge).
-func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]string, body []byte) ([]string, error) {
+// publishKeys appends the push to the streams of targets (history on),
+// then sends one KEYS message per edge in servers (key → edge), each
+// carrying the positions.
+func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]string, body []byte, targets []history.Target) (Enqueued, error) {
+	var pos []history.Pos
+	if len(targets) > 0 {
+		var err error
+		// The streams keep a push id of its own: the push becomes one
+		// queue message per edge, each with its own id.
+		if pos, err = l.appendHistory(ctx, targets, l.newMsg(common.PushKind_KEYS, op, body)); err != nil {
+			return Enqueued{}, err
+		}
+	}
 	if len(servers) == 0 {
-		return []string{}, nil
+		return Enqueued{IDs: []string{}, Positions: pos}, nil
 	}
 	byServer := make(map[string][]string, 1)
 	for key, srv := range servers {
@@ -170,14 +212,15 @@ func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]st
 		sort.Strings(keys)
 		msg := l.newMsg(common.PushKind_KEYS, op, body)
 		msg.Server, msg.Keys = srv, keys
+		msg.Positions = streamPositions(pos)
 		msgs = append(msgs, msg)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Server < msgs[j].Server })
 	if len(msgs) == 1 {
 		if err := l.publish(ctx, msgs[0]); err != nil {
-			return nil, err
+			return Enqueued{}, err
 		}
-		return []string{msgs[0].Id}, nil
+		return Enqueued{IDs: []string{msgs[0].Id}, Positions: pos}, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(publishParallel)
@@ -185,13 +228,13 @@ func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]st
 		g.Go(func() error { return l.publish(gctx, msg) })
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("%w (push to %d edges may be partly queued)", err, len(msgs))
+		return Enqueued{}, fmt.Errorf("%w (push to %d edges may be partly queued)", err, len(msgs))
 	}
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.Id
 	}
-	return ids, nil
+	return Enqueued{IDs: ids, Positions: pos}, nil
 }
 
 func (l *Logic) newMsg(kind common.PushKind, op int32, body []byte) *common.PushMsg {

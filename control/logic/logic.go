@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic/auth"
+	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
@@ -50,6 +51,9 @@ type Deps struct {
 	// Discovery finds edges for the /goim/nodes routes; nil answers them
 	// with no nodes.
 	Discovery registry.Discovery
+	// History keeps the streams of targets with history on
+	// (Config.History); required when any is on, unused otherwise.
+	History history.Store
 	// Receiver takes upstream device messages; nil builds one from
 	// Config.Receive.
 	Receiver Receiver
@@ -66,6 +70,7 @@ type Deps struct {
 type Logic struct {
 	cfg       Config
 	store     store.Store
+	history   history.Store // nil when Config.History keeps nothing
 	queue     queue.Producer
 	auth      auth.Authenticator
 	discovery registry.Discovery
@@ -105,12 +110,16 @@ func New(cfg Config, deps Deps) (*Logic, error) {
 	if deps.Auth == nil {
 		missing = append(missing, "auth")
 	}
+	if cfg.History.On() && deps.History == nil {
+		missing = append(missing, "history (logic.history keeps streams)")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("logic: missing dependencies: %s", strings.Join(missing, ", "))
 	}
 	l := &Logic{
 		cfg:        cfg,
 		store:      deps.Store,
+		history:    deps.History,
 		queue:      deps.Queue,
 		auth:       deps.Auth,
 		discovery:  deps.Discovery,

@@ -13,20 +13,20 @@ import (
 
 // PushKeys implements push.Push.
 func (l *Logic) PushKeys(ctx context.Context, req *push.PushKeysReq) (*push.PushResp, error) {
-	ids, err := l.EnqueueKeys(ctx, req.GetOp(), req.GetKeys(), req.GetBody())
-	return pushResp(ids, err)
+	e, err := l.EnqueueKeysAt(ctx, req.GetOp(), req.GetKeys(), req.GetBody())
+	return pushRespAt(e, err)
 }
 
 // PushMids implements push.Push.
 func (l *Logic) PushMids(ctx context.Context, req *push.PushMidsReq) (*push.PushResp, error) {
-	ids, err := l.EnqueueMids(ctx, req.GetOp(), req.GetMids(), req.GetBody())
-	return pushResp(ids, err)
+	e, err := l.EnqueueMidsAt(ctx, req.GetOp(), req.GetMids(), req.GetBody())
+	return pushRespAt(e, err)
 }
 
 // PushRoom implements push.Push.
 func (l *Logic) PushRoom(ctx context.Context, req *push.PushRoomReq) (*push.PushResp, error) {
-	ids, err := l.EnqueueRoom(ctx, req.GetOp(), req.GetType(), req.GetRoom(), req.GetBody())
-	return pushResp(ids, err)
+	e, err := l.EnqueueRoomAt(ctx, req.GetOp(), req.GetType(), req.GetRoom(), req.GetBody())
+	return pushRespAt(e, err)
 }
 
 // PushAll implements push.Push.
@@ -89,6 +89,19 @@ func pushResp(ids []string, err error) (*push.PushResp, error) {
 		return nil, pushError(err)
 	}
 	return &push.PushResp{MsgIds: ids}, nil
+}
+
+// pushRespAt is the answer with the positions in the target streams
+// (the field is left unset when history is off for every target).
+func pushRespAt(e Enqueued, err error) (*push.PushResp, error) {
+	if err != nil {
+		return nil, pushError(err)
+	}
+	resp := &push.PushResp{MsgIds: e.IDs}
+	if len(e.Positions) > 0 {
+		resp.Positions = streamPositions(e.Positions)
+	}
+	return resp, nil
 }
 
 // pushError turns err into the IDL exception, the only error shape a Kitex

@@ -17,6 +17,7 @@ import (
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/auth"
+	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/control/logic/httpapi"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
@@ -39,6 +40,7 @@ type logicNode struct {
 	l    *logic.Logic
 	reg  *registration
 	auth auth.Authenticator
+	hist history.Store // nil when logic.history keeps nothing
 
 	// Bound by bindLogic, served by serve.
 	httpLn, rpcLn net.Listener
@@ -71,8 +73,14 @@ func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpc
 		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
+	hist, err := openHistory(cfg)
+	if err != nil {
+		closeAll(httpLn, rpcLn)
+		return nil, errors.Join(err, closeAuth(a))
+	}
 	l, err := logic.New(cfg.Logic.Config, logic.Deps{
 		Store:     d.store,
+		History:   hist,
 		Queue:     d.producer,
 		Auth:      a,
 		Discovery: d.rk.disc,
@@ -80,10 +88,10 @@ func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpc
 	})
 	if err != nil {
 		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, closeAuth(a))
+		return nil, errors.Join(err, closeAuth(a), closeHistory(hist))
 	}
 	return &logicNode{
-		cfg: cfg, log: log, l: l, auth: a,
+		cfg: cfg, log: log, l: l, auth: a, hist: hist,
 		httpLn: httpLn, rpcLn: rpcLn,
 		httpAddr: httpLn.Addr().String(), rpcAddr: rpcLn.Addr().String(),
 	}, nil
@@ -315,7 +323,7 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
 	if err := r.logic.serve(d); err != nil {
-		return nil, errors.Join(err, closeAuth(r.logic.auth), r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
+		return nil, errors.Join(err, closeAuth(r.logic.auth), closeHistory(r.logic.hist), r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
 	}
 	r.admin.serve(log)
 	r.health.SetStarted()
@@ -335,10 +343,19 @@ func (r *logicRole) stop(ctx context.Context) error {
 	st.do("logic stop http", func() error { return r.logic.stopHTTP(ctx) })
 	st.do("logic stop rpc", func() error { return r.logic.stopRPC(ctx) })
 	st.do("auth close", func() error { return closeAuth(r.logic.auth) })
+	st.do("history close", func() error { return closeHistory(r.logic.hist) })
 	st.do("queue close", r.producer.Close)
 	st.do("store close", r.store.Close)
 	st.do("registry close", r.rk.close)
 	st.do("admin close", func() error { return r.admin.shutdown(ctx) })
 	r.health.Close()
 	return st.err()
+}
+
+// closeHistory closes the history store, if any.
+func closeHistory(h history.Store) error {
+	if h == nil {
+		return nil
+	}
+	return h.Close()
 }

@@ -148,7 +148,7 @@ func (s *standalone) closeRest() {
 		s.edge.cancel()
 	}
 	if s.logic != nil {
-		errs = append(errs, closeAuth(s.logic.auth))
+		errs = append(errs, closeAuth(s.logic.auth), closeHistory(s.logic.hist))
 	}
 	if s.queue != nil {
 		errs = append(errs, s.queue.Close())

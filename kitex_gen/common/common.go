@@ -56,15 +56,16 @@ func (p *PushKind) Value() (driver.Value, error) {
 }
 
 type PushMsg struct {
-	Id               string   `thrift:"id,1" frugal:"1,default,string" json:"id"`
-	Kind             PushKind `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
-	Op               int32    `thrift:"op,3" frugal:"3,default,i32" json:"op"`
-	Server           string   `thrift:"server,4" frugal:"4,default,string" json:"server"`
-	Keys             []string `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
-	Room             string   `thrift:"room,6" frugal:"6,default,string" json:"room"`
-	Speed            int32    `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
-	Body             []byte   `thrift:"body,8" frugal:"8,default,binary" json:"body"`
-	EnqueuedUnixNano int64    `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
+	Id               string       `thrift:"id,1" frugal:"1,default,string" json:"id"`
+	Kind             PushKind     `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
+	Op               int32        `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Server           string       `thrift:"server,4" frugal:"4,default,string" json:"server"`
+	Keys             []string     `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
+	Room             string       `thrift:"room,6" frugal:"6,default,string" json:"room"`
+	Speed            int32        `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
+	Body             []byte       `thrift:"body,8" frugal:"8,default,binary" json:"body"`
+	EnqueuedUnixNano int64        `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
+	Positions        []*StreamPos `thrift:"positions,10,optional" frugal:"10,optional,list<StreamPos>" json:"positions,omitempty"`
 }
 
 func NewPushMsg() *PushMsg {
@@ -109,6 +110,15 @@ func (p *PushMsg) GetBody() (v []byte) {
 func (p *PushMsg) GetEnqueuedUnixNano() (v int64) {
 	return p.EnqueuedUnixNano
 }
+
+var PushMsg_Positions_DEFAULT []*StreamPos
+
+func (p *PushMsg) GetPositions() (v []*StreamPos) {
+	if !p.IsSetPositions() {
+		return PushMsg_Positions_DEFAULT
+	}
+	return p.Positions
+}
 func (p *PushMsg) SetId(val string) {
 	p.Id = val
 }
@@ -136,6 +146,13 @@ func (p *PushMsg) SetBody(val []byte) {
 func (p *PushMsg) SetEnqueuedUnixNano(val int64) {
 	p.EnqueuedUnixNano = val
 }
+func (p *PushMsg) SetPositions(val []*StreamPos) {
+	p.Positions = val
+}
+
+func (p *PushMsg) IsSetPositions() bool {
+	return p.Positions != nil
+}
 
 func (p *PushMsg) String() string {
 	if p == nil {
@@ -145,13 +162,61 @@ func (p *PushMsg) String() string {
 }
 
 var fieldIDToName_PushMsg = map[int16]string{
-	1: "id",
-	2: "kind",
-	3: "op",
-	4: "server",
-	5: "keys",
-	6: "room",
-	7: "speed",
-	8: "body",
-	9: "enqueued_unix_nano",
+	1:  "id",
+	2:  "kind",
+	3:  "op",
+	4:  "server",
+	5:  "keys",
+	6:  "room",
+	7:  "speed",
+	8:  "body",
+	9:  "enqueued_unix_nano",
+	10: "positions",
+}
+
+type StreamPos struct {
+	Stream string `thrift:"stream,1" frugal:"1,default,string" json:"stream"`
+	Epoch  string `thrift:"epoch,2" frugal:"2,default,string" json:"epoch"`
+	Offset int64  `thrift:"offset,3" frugal:"3,default,i64" json:"offset"`
+}
+
+func NewStreamPos() *StreamPos {
+	return &StreamPos{}
+}
+
+func (p *StreamPos) InitDefault() {
+}
+
+func (p *StreamPos) GetStream() (v string) {
+	return p.Stream
+}
+
+func (p *StreamPos) GetEpoch() (v string) {
+	return p.Epoch
+}
+
+func (p *StreamPos) GetOffset() (v int64) {
+	return p.Offset
+}
+func (p *StreamPos) SetStream(val string) {
+	p.Stream = val
+}
+func (p *StreamPos) SetEpoch(val string) {
+	p.Epoch = val
+}
+func (p *StreamPos) SetOffset(val int64) {
+	p.Offset = val
+}
+
+func (p *StreamPos) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("StreamPos(%+v)", *p)
+}
+
+var fieldIDToName_StreamPos = map[int16]string{
+	1: "stream",
+	2: "epoch",
+	3: "offset",
 }

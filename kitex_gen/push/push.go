@@ -5,6 +5,7 @@ package push
 import (
 	"context"
 	"fmt"
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 )
 
 type PushKeysReq struct {
@@ -205,7 +206,8 @@ var fieldIDToName_PushAllReq = map[int16]string{
 }
 
 type PushResp struct {
-	MsgIds []string `thrift:"msg_ids,1" frugal:"1,default,list<string>" json:"msg_ids"`
+	MsgIds    []string            `thrift:"msg_ids,1" frugal:"1,default,list<string>" json:"msg_ids"`
+	Positions []*common.StreamPos `thrift:"positions,2,optional" frugal:"2,optional,list<common.StreamPos>" json:"positions,omitempty"`
 }
 
 func NewPushResp() *PushResp {
@@ -218,8 +220,24 @@ func (p *PushResp) InitDefault() {
 func (p *PushResp) GetMsgIds() (v []string) {
 	return p.MsgIds
 }
+
+var PushResp_Positions_DEFAULT []*common.StreamPos
+
+func (p *PushResp) GetPositions() (v []*common.StreamPos) {
+	if !p.IsSetPositions() {
+		return PushResp_Positions_DEFAULT
+	}
+	return p.Positions
+}
 func (p *PushResp) SetMsgIds(val []string) {
 	p.MsgIds = val
+}
+func (p *PushResp) SetPositions(val []*common.StreamPos) {
+	p.Positions = val
+}
+
+func (p *PushResp) IsSetPositions() bool {
+	return p.Positions != nil
 }
 
 func (p *PushResp) String() string {
@@ -231,6 +249,251 @@ func (p *PushResp) String() string {
 
 var fieldIDToName_PushResp = map[int16]string{
 	1: "msg_ids",
+	2: "positions",
+}
+
+type HistoryReq struct {
+	Stream string `thrift:"stream,1" frugal:"1,default,string" json:"stream"`
+	Epoch  string `thrift:"epoch,2" frugal:"2,default,string" json:"epoch"`
+	Offset int64  `thrift:"offset,3" frugal:"3,default,i64" json:"offset"`
+	Limit  int32  `thrift:"limit,4" frugal:"4,default,i32" json:"limit"`
+}
+
+func NewHistoryReq() *HistoryReq {
+	return &HistoryReq{}
+}
+
+func (p *HistoryReq) InitDefault() {
+}
+
+func (p *HistoryReq) GetStream() (v string) {
+	return p.Stream
+}
+
+func (p *HistoryReq) GetEpoch() (v string) {
+	return p.Epoch
+}
+
+func (p *HistoryReq) GetOffset() (v int64) {
+	return p.Offset
+}
+
+func (p *HistoryReq) GetLimit() (v int32) {
+	return p.Limit
+}
+func (p *HistoryReq) SetStream(val string) {
+	p.Stream = val
+}
+func (p *HistoryReq) SetEpoch(val string) {
+	p.Epoch = val
+}
+func (p *HistoryReq) SetOffset(val int64) {
+	p.Offset = val
+}
+func (p *HistoryReq) SetLimit(val int32) {
+	p.Limit = val
+}
+
+func (p *HistoryReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("HistoryReq(%+v)", *p)
+}
+
+var fieldIDToName_HistoryReq = map[int16]string{
+	1: "stream",
+	2: "epoch",
+	3: "offset",
+	4: "limit",
+}
+
+type HistoryMsg struct {
+	Offset           int64  `thrift:"offset,1" frugal:"1,default,i64" json:"offset"`
+	Id               string `thrift:"id,2" frugal:"2,default,string" json:"id"`
+	Op               int32  `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Body             []byte `thrift:"body,4" frugal:"4,default,binary" json:"body"`
+	EnqueuedUnixNano int64  `thrift:"enqueued_unix_nano,5" frugal:"5,default,i64" json:"enqueued_unix_nano"`
+}
+
+func NewHistoryMsg() *HistoryMsg {
+	return &HistoryMsg{}
+}
+
+func (p *HistoryMsg) InitDefault() {
+}
+
+func (p *HistoryMsg) GetOffset() (v int64) {
+	return p.Offset
+}
+
+func (p *HistoryMsg) GetId() (v string) {
+	return p.Id
+}
+
+func (p *HistoryMsg) GetOp() (v int32) {
+	return p.Op
+}
+
+func (p *HistoryMsg) GetBody() (v []byte) {
+	return p.Body
+}
+
+func (p *HistoryMsg) GetEnqueuedUnixNano() (v int64) {
+	return p.EnqueuedUnixNano
+}
+func (p *HistoryMsg) SetOffset(val int64) {
+	p.Offset = val
+}
+func (p *HistoryMsg) SetId(val string) {
+	p.Id = val
+}
+func (p *HistoryMsg) SetOp(val int32) {
+	p.Op = val
+}
+func (p *HistoryMsg) SetBody(val []byte) {
+	p.Body = val
+}
+func (p *HistoryMsg) SetEnqueuedUnixNano(val int64) {
+	p.EnqueuedUnixNano = val
+}
+
+func (p *HistoryMsg) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("HistoryMsg(%+v)", *p)
+}
+
+var fieldIDToName_HistoryMsg = map[int16]string{
+	1: "offset",
+	2: "id",
+	3: "op",
+	4: "body",
+	5: "enqueued_unix_nano",
+}
+
+type HistoryResp struct {
+	Messages  []*HistoryMsg     `thrift:"messages,1" frugal:"1,default,list<HistoryMsg>" json:"messages"`
+	Recovered bool              `thrift:"recovered,2" frugal:"2,default,bool" json:"recovered"`
+	Position  *common.StreamPos `thrift:"position,3" frugal:"3,default,common.StreamPos" json:"position"`
+}
+
+func NewHistoryResp() *HistoryResp {
+	return &HistoryResp{}
+}
+
+func (p *HistoryResp) InitDefault() {
+}
+
+func (p *HistoryResp) GetMessages() (v []*HistoryMsg) {
+	return p.Messages
+}
+
+func (p *HistoryResp) GetRecovered() (v bool) {
+	return p.Recovered
+}
+
+var HistoryResp_Position_DEFAULT *common.StreamPos
+
+func (p *HistoryResp) GetPosition() (v *common.StreamPos) {
+	if !p.IsSetPosition() {
+		return HistoryResp_Position_DEFAULT
+	}
+	return p.Position
+}
+func (p *HistoryResp) SetMessages(val []*HistoryMsg) {
+	p.Messages = val
+}
+func (p *HistoryResp) SetRecovered(val bool) {
+	p.Recovered = val
+}
+func (p *HistoryResp) SetPosition(val *common.StreamPos) {
+	p.Position = val
+}
+
+func (p *HistoryResp) IsSetPosition() bool {
+	return p.Position != nil
+}
+
+func (p *HistoryResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("HistoryResp(%+v)", *p)
+}
+
+var fieldIDToName_HistoryResp = map[int16]string{
+	1: "messages",
+	2: "recovered",
+	3: "position",
+}
+
+type PositionReq struct {
+	Stream string `thrift:"stream,1" frugal:"1,default,string" json:"stream"`
+}
+
+func NewPositionReq() *PositionReq {
+	return &PositionReq{}
+}
+
+func (p *PositionReq) InitDefault() {
+}
+
+func (p *PositionReq) GetStream() (v string) {
+	return p.Stream
+}
+func (p *PositionReq) SetStream(val string) {
+	p.Stream = val
+}
+
+func (p *PositionReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PositionReq(%+v)", *p)
+}
+
+var fieldIDToName_PositionReq = map[int16]string{
+	1: "stream",
+}
+
+type PositionResp struct {
+	Position *common.StreamPos `thrift:"position,1" frugal:"1,default,common.StreamPos" json:"position"`
+}
+
+func NewPositionResp() *PositionResp {
+	return &PositionResp{}
+}
+
+func (p *PositionResp) InitDefault() {
+}
+
+var PositionResp_Position_DEFAULT *common.StreamPos
+
+func (p *PositionResp) GetPosition() (v *common.StreamPos) {
+	if !p.IsSetPosition() {
+		return PositionResp_Position_DEFAULT
+	}
+	return p.Position
+}
+func (p *PositionResp) SetPosition(val *common.StreamPos) {
+	p.Position = val
+}
+
+func (p *PositionResp) IsSetPosition() bool {
+	return p.Position != nil
+}
+
+func (p *PositionResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PositionResp(%+v)", *p)
+}
+
+var fieldIDToName_PositionResp = map[int16]string{
+	1: "position",
 }
 
 type OnlineTopReq struct {
@@ -764,6 +1027,10 @@ type Push interface {
 	NodesWeighted(ctx context.Context, req *NodesWeightedReq) (r *NodesWeightedResp, err error)
 
 	NodesInstances(ctx context.Context, req *NodesInstancesReq) (r *NodesInstancesResp, err error)
+
+	History(ctx context.Context, req *HistoryReq) (r *HistoryResp, err error)
+
+	Position(ctx context.Context, req *PositionReq) (r *PositionResp, err error)
 }
 
 type PushPushKeysArgs struct {
@@ -1608,6 +1875,194 @@ func (p *PushNodesInstancesResult) String() string {
 }
 
 var fieldIDToName_PushNodesInstancesResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type PushHistoryArgs struct {
+	Req *HistoryReq `thrift:"req,1" frugal:"1,default,HistoryReq" json:"req"`
+}
+
+func NewPushHistoryArgs() *PushHistoryArgs {
+	return &PushHistoryArgs{}
+}
+
+func (p *PushHistoryArgs) InitDefault() {
+}
+
+var PushHistoryArgs_Req_DEFAULT *HistoryReq
+
+func (p *PushHistoryArgs) GetReq() (v *HistoryReq) {
+	if !p.IsSetReq() {
+		return PushHistoryArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *PushHistoryArgs) SetReq(val *HistoryReq) {
+	p.Req = val
+}
+
+func (p *PushHistoryArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *PushHistoryArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushHistoryArgs(%+v)", *p)
+}
+
+var fieldIDToName_PushHistoryArgs = map[int16]string{
+	1: "req",
+}
+
+type PushHistoryResult struct {
+	Success *HistoryResp `thrift:"success,0,optional" frugal:"0,optional,HistoryResp" json:"success,omitempty"`
+	Err     *PushError   `thrift:"err,1,optional" frugal:"1,optional,PushError" json:"err,omitempty"`
+}
+
+func NewPushHistoryResult() *PushHistoryResult {
+	return &PushHistoryResult{}
+}
+
+func (p *PushHistoryResult) InitDefault() {
+}
+
+var PushHistoryResult_Success_DEFAULT *HistoryResp
+
+func (p *PushHistoryResult) GetSuccess() (v *HistoryResp) {
+	if !p.IsSetSuccess() {
+		return PushHistoryResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var PushHistoryResult_Err_DEFAULT *PushError
+
+func (p *PushHistoryResult) GetErr() (v *PushError) {
+	if !p.IsSetErr() {
+		return PushHistoryResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *PushHistoryResult) SetSuccess(x interface{}) {
+	p.Success = x.(*HistoryResp)
+}
+func (p *PushHistoryResult) SetErr(val *PushError) {
+	p.Err = val
+}
+
+func (p *PushHistoryResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *PushHistoryResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *PushHistoryResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushHistoryResult(%+v)", *p)
+}
+
+var fieldIDToName_PushHistoryResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type PushPositionArgs struct {
+	Req *PositionReq `thrift:"req,1" frugal:"1,default,PositionReq" json:"req"`
+}
+
+func NewPushPositionArgs() *PushPositionArgs {
+	return &PushPositionArgs{}
+}
+
+func (p *PushPositionArgs) InitDefault() {
+}
+
+var PushPositionArgs_Req_DEFAULT *PositionReq
+
+func (p *PushPositionArgs) GetReq() (v *PositionReq) {
+	if !p.IsSetReq() {
+		return PushPositionArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *PushPositionArgs) SetReq(val *PositionReq) {
+	p.Req = val
+}
+
+func (p *PushPositionArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *PushPositionArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushPositionArgs(%+v)", *p)
+}
+
+var fieldIDToName_PushPositionArgs = map[int16]string{
+	1: "req",
+}
+
+type PushPositionResult struct {
+	Success *PositionResp `thrift:"success,0,optional" frugal:"0,optional,PositionResp" json:"success,omitempty"`
+	Err     *PushError    `thrift:"err,1,optional" frugal:"1,optional,PushError" json:"err,omitempty"`
+}
+
+func NewPushPositionResult() *PushPositionResult {
+	return &PushPositionResult{}
+}
+
+func (p *PushPositionResult) InitDefault() {
+}
+
+var PushPositionResult_Success_DEFAULT *PositionResp
+
+func (p *PushPositionResult) GetSuccess() (v *PositionResp) {
+	if !p.IsSetSuccess() {
+		return PushPositionResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var PushPositionResult_Err_DEFAULT *PushError
+
+func (p *PushPositionResult) GetErr() (v *PushError) {
+	if !p.IsSetErr() {
+		return PushPositionResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *PushPositionResult) SetSuccess(x interface{}) {
+	p.Success = x.(*PositionResp)
+}
+func (p *PushPositionResult) SetErr(val *PushError) {
+	p.Err = val
+}
+
+func (p *PushPositionResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *PushPositionResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *PushPositionResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("PushPositionResult(%+v)", *p)
+}
+
+var fieldIDToName_PushPositionResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/app/server"
 
 	"github.com/goim-edge/goim-edge/control/logic"
+	histmem "github.com/goim-edge/goim-edge/control/logic/history/memory"
 	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
@@ -47,7 +48,13 @@ func newAPIOn(t testing.TB, st store.Store, cfg Config, disc registry.Discovery,
 	for _, mod := range mods {
 		mod(&lcfg)
 	}
-	l, err := logic.New(lcfg, logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(t), Discovery: disc})
+	deps := logic.Deps{Store: st, Queue: q, Auth: logictest.Auth(t), Discovery: disc}
+	if lcfg.History.On() {
+		hs := histmem.New(nil)
+		t.Cleanup(func() { _ = hs.Close() })
+		deps.History = hs
+	}
+	l, err := logic.New(lcfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,10 @@ const (
 	RouteOnlineTotal    = "/goim/online/total"
 	RouteNodesWeighted  = "/goim/nodes/weighted"
 	RouteNodesInstances = "/goim/nodes/instances"
+	// RouteHistory and RouteHistoryPosition read the history streams, an
+	// extension of goim (docs/history.md).
+	RouteHistory         = "/goim/history"
+	RouteHistoryPosition = "/goim/history/position"
 )
 
 // Register mounts the /goim/... routes on h, next to whatever else main
@@ -50,6 +54,8 @@ func Register(h *server.Hertz, l Service, cfg Config) {
 	h.GET(RouteOnlineTotal, a.wrap(RouteOnlineTotal, true, a.onlineTotal))
 	h.GET(RouteNodesWeighted, a.wrap(RouteNodesWeighted, false, a.nodesWeighted))
 	h.GET(RouteNodesInstances, a.wrap(RouteNodesInstances, true, a.nodesInstances))
+	h.GET(RouteHistory, a.wrap(RouteHistory, true, a.history))
+	h.GET(RouteHistoryPosition, a.wrap(RouteHistoryPosition, true, a.historyPosition))
 }
 
 type api struct {

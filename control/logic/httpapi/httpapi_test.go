@@ -268,7 +268,7 @@ func TestNodesRoutes(t *testing.T) {
 }
 
 func TestAPIKey(t *testing.T) {
-	a := newAPI(t, Config{APIKey: "s3cret"}, nil, limits(1024, 0))
+	a := newAPI(t, Config{APIKey: "s3cret"}, nil, limits(1024, 0), historyOn)
 	a.route(t, 1, "k1", "edge-a")
 	const refused = `{"code":-401,"message":"missing or wrong API key (send Authorization: Bearer KEY)"}`
 	private := []struct{ method, path string }{
@@ -280,6 +280,8 @@ func TestAPIKey(t *testing.T) {
 		{http.MethodGet, "/goim/online/room?type=live&rooms=1"},
 		{http.MethodGet, "/goim/online/total"},
 		{http.MethodGet, "/goim/nodes/instances"},
+		{http.MethodGet, "/goim/history?stream=user:1"},
+		{http.MethodGet, "/goim/history/position?stream=room:live://1"},
 	}
 	for _, r := range private {
 		for _, auth := range []string{"", "Bearer wrong", "s3cret", "Basic s3cret", "Bearer s3cret2", "Bearer"} {

@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"github.com/cloudwego/hertz/pkg/app"
+
+	"github.com/goim-edge/goim-edge/control/logic"
+	"github.com/goim-edge/goim-edge/control/logic/history"
 )
 
 // The four push handlers differ only in their target parameters and the
@@ -14,9 +17,8 @@ func (a *api) pushKeys(ctx context.Context, c *app.RequestContext) {
 	q := query{c: c}
 	op := param(&q, "operation", requiredInt32)
 	keys := param(&q, "keys", requiredList)
-	a.push(c, &q, func(msg []byte) error {
-		_, err := a.l.EnqueueKeys(ctx, op, keys, msg)
-		return err
+	a.push(c, &q, func(msg []byte) (logic.Enqueued, error) {
+		return a.l.EnqueueKeysAt(ctx, op, keys, msg)
 	})
 }
 
@@ -25,9 +27,8 @@ func (a *api) pushMids(ctx context.Context, c *app.RequestContext) {
 	q := query{c: c}
 	op := param(&q, "operation", requiredInt32)
 	mids := param(&q, "mids", requiredInt64List)
-	a.push(c, &q, func(msg []byte) error {
-		_, err := a.l.EnqueueMids(ctx, op, mids, msg)
-		return err
+	a.push(c, &q, func(msg []byte) (logic.Enqueued, error) {
+		return a.l.EnqueueMidsAt(ctx, op, mids, msg)
 	})
 }
 
@@ -37,9 +38,8 @@ func (a *api) pushRoom(ctx context.Context, c *app.RequestContext) {
 	op := param(&q, "operation", requiredInt32)
 	typ := param(&q, "type", requiredString)
 	room := param(&q, "room", requiredString)
-	a.push(c, &q, func(msg []byte) error {
-		_, err := a.l.EnqueueRoom(ctx, op, typ, room, msg)
-		return err
+	a.push(c, &q, func(msg []byte) (logic.Enqueued, error) {
+		return a.l.EnqueueRoomAt(ctx, op, typ, room, msg)
 	})
 }
 
@@ -48,27 +48,49 @@ func (a *api) pushAll(ctx context.Context, c *app.RequestContext) {
 	q := query{c: c}
 	op := param(&q, "operation", requiredInt32)
 	speed := param(&q, "speed", optionalInt32)
-	a.push(c, &q, func(msg []byte) error {
-		_, err := a.l.EnqueueAll(ctx, op, speed, msg)
-		return err
+	a.push(c, &q, func(msg []byte) (logic.Enqueued, error) {
+		ids, err := a.l.EnqueueAll(ctx, op, speed, msg)
+		return logic.Enqueued{IDs: ids}, err
 	})
 }
 
 // push answers a push request whose parameters q has read: the first bad
 // parameter, then a bad body, then the enqueue error is the answer (the
-// order goim checks them in); goim's plain OK otherwise.
-func (a *api) push(c *app.RequestContext, q *query, enqueue func(msg []byte) error) {
+// order goim checks them in); goim's plain OK otherwise. A request with
+// positions=1 (an extension, docs/history.md) gets the message ids and
+// the positions in the target streams as data instead.
+func (a *api) push(c *app.RequestContext, q *query, enqueue func(msg []byte) (logic.Enqueued, error)) {
+	withPos := string(c.QueryArgs().Peek("positions")) == "1"
 	if q.err != nil {
 		writeError(c, q.err)
 		return
 	}
 	msg, err := body(c, a.maxBody)
+	var e logic.Enqueued
 	if err == nil {
-		err = enqueue(msg)
+		e, err = enqueue(msg)
 	}
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	writeOK(c)
+	if !withPos {
+		writeOK(c)
+		return
+	}
+	writeData(c, pushed{MsgIDs: nonNil(e.IDs), Positions: nonNil(e.Positions)})
+}
+
+// pushed is the data of a push asked with positions=1.
+type pushed struct {
+	MsgIDs    []string      `json:"msg_ids"`
+	Positions []history.Pos `json:"positions"`
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

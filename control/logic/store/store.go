@@ -48,6 +48,10 @@ type Store interface {
 	DelRoute(ctx context.Context, r Route) (bool, error)
 	// ServersByKeys maps each known key to its edge; unknown keys are absent.
 	ServersByKeys(ctx context.Context, keys []string) (map[string]string, error)
+	// MidsByKeys maps each known key to the user (mid) of its route;
+	// unknown keys are absent. Logic uses it to find the user streams of
+	// a push by key when user history is on (control/logic/history).
+	MidsByKeys(ctx context.Context, keys []string) (map[string]int64, error)
 	// KeysByMids maps each key of the given users to its edge.
 	KeysByMids(ctx context.Context, mids []int64) (map[string]string, error)
 	// PutOnline stores one edge's report; it ages out after ttl unless

@@ -20,6 +20,8 @@ type Client interface {
 	OnlineTotal(ctx context.Context, req *push.OnlineTotalReq, callOptions ...callopt.Option) (r *push.OnlineTotalResp, err error)
 	NodesWeighted(ctx context.Context, req *push.NodesWeightedReq, callOptions ...callopt.Option) (r *push.NodesWeightedResp, err error)
 	NodesInstances(ctx context.Context, req *push.NodesInstancesReq, callOptions ...callopt.Option) (r *push.NodesInstancesResp, err error)
+	History(ctx context.Context, req *push.HistoryReq, callOptions ...callopt.Option) (r *push.HistoryResp, err error)
+	Position(ctx context.Context, req *push.PositionReq, callOptions ...callopt.Option) (r *push.PositionResp, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -94,4 +96,14 @@ func (p *kPushClient) NodesWeighted(ctx context.Context, req *push.NodesWeighted
 func (p *kPushClient) NodesInstances(ctx context.Context, req *push.NodesInstancesReq, callOptions ...callopt.Option) (r *push.NodesInstancesResp, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.NodesInstances(ctx, req)
+}
+
+func (p *kPushClient) History(ctx context.Context, req *push.HistoryReq, callOptions ...callopt.Option) (r *push.HistoryResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.History(ctx, req)
+}
+
+func (p *kPushClient) Position(ctx context.Context, req *push.PositionReq, callOptions ...callopt.Option) (r *push.PositionResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Position(ctx, req)
 }

@@ -76,6 +76,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"History": kitex.NewMethodInfo(
+		historyHandler,
+		newPushHistoryArgs,
+		newPushHistoryResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Position": kitex.NewMethodInfo(
+		positionHandler,
+		newPushPositionArgs,
+		newPushPositionResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -358,6 +372,54 @@ func newPushNodesInstancesResult() interface{} {
 	return push.NewPushNodesInstancesResult()
 }
 
+func historyHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*push.PushHistoryArgs)
+	realResult := result.(*push.PushHistoryResult)
+	success, err := handler.(push.Push).History(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *push.PushError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newPushHistoryArgs() interface{} {
+	return push.NewPushHistoryArgs()
+}
+
+func newPushHistoryResult() interface{} {
+	return push.NewPushHistoryResult()
+}
+
+func positionHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*push.PushPositionArgs)
+	realResult := result.(*push.PushPositionResult)
+	success, err := handler.(push.Push).Position(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *push.PushError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newPushPositionArgs() interface{} {
+	return push.NewPushPositionArgs()
+}
+
+func newPushPositionResult() interface{} {
+	return push.NewPushPositionResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -485,6 +547,34 @@ func (p *kClient) NodesInstances(ctx context.Context, req *push.NodesInstancesRe
 	_args.Req = req
 	var _result push.PushNodesInstancesResult
 	if err = p.c.Call(ctx, "NodesInstances", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) History(ctx context.Context, req *push.HistoryReq) (r *push.HistoryResp, err error) {
+	var _args push.PushHistoryArgs
+	_args.Req = req
+	var _result push.PushHistoryResult
+	if err = p.c.Call(ctx, "History", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Position(ctx context.Context, req *push.PositionReq) (r *push.PositionResp, err error) {
+	var _args push.PushPositionArgs
+	_args.Req = req
+	var _result push.PushPositionResult
+	if err = p.c.Call(ctx, "Position", &_args, &_result); err != nil {
 		return
 	}
 	switch {

@@ -136,6 +136,23 @@ func (s *Store) ServersByKeys(ctx context.Context, keys []string) (map[string]st
 	return out, nil
 }
 
+// MidsByKeys implements store.Store.
+func (s *Store) MidsByKeys(ctx context.Context, keys []string) (map[string]int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	nanos := s.stamp(s.now())
+	out := make(map[string]int64, len(keys))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range keys {
+		if cur, ok := s.keys[k]; ok && cur.live(nanos) {
+			out[k] = cur.mid
+		}
+	}
+	return out, nil
+}
+
 // KeysByMids implements store.Store.
 func (s *Store) KeysByMids(ctx context.Context, mids []int64) (map[string]string, error) {
 	if err := ctx.Err(); err != nil {

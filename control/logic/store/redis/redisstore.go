@@ -29,7 +29,15 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(&redis.Options{
+	rdb := NewClient(cfg)
+	return &Store{rdb: rdb, keys: keys{prefix: cfg.Prefix}}, nil
+}
+
+// NewClient is the go-redis client New uses for cfg (checked by the
+// caller), shared so other Redis users of logic (the history streams)
+// fail as fast in an outage.
+func NewClient(cfg Config) *redis.Client {
+	return redis.NewClient(&redis.Options{
 		Addr:         cfg.Addr,
 		Username:     cfg.Username,
 		Password:     cfg.Password,
@@ -45,7 +53,6 @@ func New(cfg Config) (*Store, error) {
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	})
-	return &Store{rdb: rdb, keys: keys{prefix: cfg.Prefix}}, nil
 }
 
 // Ping checks that Redis answers.

@@ -82,6 +82,33 @@ func (s *Store) ServersByKeys(ctx context.Context, keys []string) (_ map[string]
 	return out, nil
 }
 
+// MidsByKeys implements store.Store with one MGET.
+func (s *Store) MidsByKeys(ctx context.Context, keys []string) (_ map[string]int64, err error) {
+	defer observe("mids_by_keys", time.Now(), &err)
+	out := make(map[string]int64, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = s.keys.route(k)
+	}
+	vals, err := s.rdb.MGet(ctx, names...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis store: mids of %d keys: %w", len(keys), err)
+	}
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if mid, _, ok := parseRouteValue(str); ok {
+			out[keys[i]] = mid
+		}
+	}
+	return out, nil
+}
+
 // KeysByMids implements store.Store: one pipeline reads the mid indexes,
 // one MGET confirms each key still routes to that mid and server, so
 // expired and moved keys are left out.

@@ -139,6 +139,11 @@ func testAddAndLookup(t *testing.T, s store.Store) {
 	// mid 0 is goim's anonymous user and must work like any other.
 	mustAdd(t, s, store.Route{Mid: 0, Key: "anon", Server: "edge-b"}, long)
 	wantMap(t, "KeysByMids(0)", byMids(t, s, 0), map[string]string{"anon": "edge-b"})
+	mids, err := s.MidsByKeys(ctx(t), []string{"k1", "anon", "unknown"})
+	if err != nil {
+		t.Fatalf("MidsByKeys: %v", err)
+	}
+	wantMap(t, "MidsByKeys", mids, map[string]int64{"k1": 7, "anon": 0})
 }
 
 func testAddReplacesServer(t *testing.T, s store.Store) {

@@ -1,0 +1,243 @@
+// Package memory is the history.Store of standalone deployments: streams
+// in this process's memory, lost (with a new epoch on the next append)
+// when the process restarts. A stream holds at most its Size messages and
+// none older than its TTL; a stream without a message for TTL is dropped
+// by Sweep, so idle users and rooms cost nothing.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/goim-edge/goim-edge/control/logic/history"
+)
+
+// Store is a history.Store in memory.
+type Store struct {
+	now history.Clock
+
+	mu      sync.Mutex
+	streams map[string]*stream
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+type stream struct {
+	epoch string
+	last  int64
+	ttl   time.Duration
+	size  int
+	at    time.Time // last append
+	msgs  []entry   // oldest first, offsets consecutive
+}
+
+type entry struct {
+	history.Message
+	at time.Time
+}
+
+func (e entry) bytes() int { return len(e.Body) + len(e.ID) }
+
+var _ history.Store = (*Store)(nil)
+
+// SweepEvery is how often New's background sweep drops expired streams.
+const SweepEvery = time.Minute
+
+// New returns an empty store that sweeps expired streams every
+// SweepEvery until Close. now is its clock (nil: time.Now).
+func New(now history.Clock) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{now: now, streams: map[string]*stream{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go s.sweepLoop()
+	return s
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.done)
+	t := time.NewTicker(SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
+// Close stops the sweep and drops every stream.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+		s.mu.Unlock()
+		return nil
+	default:
+	}
+	close(s.stop)
+	for name, st := range s.streams {
+		s.drop(name, st, len(st.msgs))
+	}
+	s.mu.Unlock()
+	<-s.done
+	return nil
+}
+
+// Sweep drops the streams that had no message for their TTL and the
+// messages older than it, and returns how many streams it dropped.
+func (s *Store) Sweep() int {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for name, st := range s.streams {
+		if s.expired(name, st, now) {
+			n++
+			continue
+		}
+		s.trim(st, now)
+	}
+	return n
+}
+
+// expired drops st if it had no append for its ttl.
+func (s *Store) expired(name string, st *stream, now time.Time) bool {
+	if now.Sub(st.at) < st.ttl {
+		return false
+	}
+	s.drop(name, st, len(st.msgs))
+	return true
+}
+
+func (s *Store) drop(name string, st *stream, n int) {
+	s.release(st.msgs[:n])
+	delete(s.streams, name)
+}
+
+func (s *Store) release(msgs []entry) {
+	b := 0
+	for _, e := range msgs {
+		b += e.bytes()
+	}
+	history.KeptMessages.Sub(float64(len(msgs)))
+	history.KeptBytes.Sub(float64(b))
+}
+
+// trim drops messages over the size and older than the ttl.
+func (s *Store) trim(st *stream, now time.Time) {
+	n := max(0, len(st.msgs)-st.size)
+	for n < len(st.msgs) && now.Sub(st.msgs[n].at) >= st.ttl {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	s.release(st.msgs[:n])
+	clear(st.msgs[:n]) // let the bodies go
+	st.msgs = st.msgs[n:]
+}
+
+// Append implements history.Store.
+func (s *Store) Append(ctx context.Context, targets []history.Target, m history.Message) ([]history.Pos, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		if err := check(t); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	out := make([]history.Pos, len(targets))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range targets {
+		st := s.streams[t.Stream]
+		if st != nil && s.expired(t.Stream, st, now) {
+			st = nil
+		}
+		if st == nil {
+			st = &stream{epoch: history.NewEpoch()}
+			s.streams[t.Stream] = st
+		}
+		st.ttl, st.size, st.at = t.Limits.TTL, t.Limits.Size, now
+		st.last++
+		e := entry{Message: m, at: now}
+		e.Offset = st.last
+		st.msgs = append(st.msgs, e)
+		history.KeptMessages.Inc()
+		history.KeptBytes.Add(float64(e.bytes()))
+		s.trim(st, now)
+		out[i] = history.Pos{Stream: t.Stream, Epoch: st.epoch, Offset: st.last}
+	}
+	return out, nil
+}
+
+func check(t history.Target) error {
+	if _, err := history.ParseStream(t.Stream); err != nil {
+		return err
+	}
+	if !t.Limits.On() || t.Limits.TTL <= 0 {
+		return fmt.Errorf("%w: stream %s: limits %+v keep nothing", history.ErrInvalid, t.Stream, t.Limits)
+	}
+	return nil
+}
+
+// Since implements history.Store.
+func (s *Store) Since(ctx context.Context, name, epoch string, offset int64, limit int) (history.Range, error) {
+	if err := history.CheckRead(ctx, name, epoch, offset, limit); err != nil {
+		return history.Range{}, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.live(name, now)
+	if st == nil {
+		return history.ResultOf(nil, history.Pos{Stream: name}, epoch, offset, limit), nil
+	}
+	s.trim(st, now)
+	kept := make([]history.Message, len(st.msgs))
+	for i, e := range st.msgs {
+		kept[i] = e.Message
+	}
+	return history.ResultOf(kept, history.Pos{Stream: name, Epoch: st.epoch, Offset: st.last}, epoch, offset, limit), nil
+}
+
+// live is the stream if it has not expired.
+func (s *Store) live(name string, now time.Time) *stream {
+	st := s.streams[name]
+	if st == nil || s.expired(name, st, now) {
+		return nil
+	}
+	return st
+}
+
+// Position implements history.Store.
+func (s *Store) Position(ctx context.Context, name string) (history.Pos, error) {
+	if err := ctx.Err(); err != nil {
+		return history.Pos{}, err
+	}
+	if _, err := history.ParseStream(name); err != nil {
+		return history.Pos{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.live(name, s.now())
+	if st == nil {
+		return history.Pos{Stream: name}, nil
+	}
+	return history.Pos{Stream: name, Epoch: st.epoch, Offset: st.last}, nil
+}
+
+// Streams is how many streams the store holds.
+func (s *Store) Streams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.streams)
+}
