@@ -1,7 +1,6 @@
 package logic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +79,7 @@ func TestKitexLogicService(t *testing.T) {
 		}
 		// A refusal is an answer, not a fault: the client gets the IDL
 		// exception, and the server logs no handler error for it.
-		var kitexLog syncBuffer
+		var kitexLog testenv.SyncBuffer
 		klog.SetOutput(&kitexLog)
 		_, err = cli.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":"x5"}`)})
 		klog.SetOutput(os.Stderr)
@@ -190,22 +188,4 @@ func TestKitexPushService(t *testing.T) {
 			t.Fatalf("NodesWeighted nodes = %v", nw.Nodes)
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for Kitex's logger goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,14 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/goim-edge/goim-edge/internal/testenv"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -153,24 +152,6 @@ func TestEdgeLogicClientSendsSecret(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the servers may write from any goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRPCPortsBindLoopbackWithoutSecret: without rpc.secret both Kitex
 // ports of a standalone bind 127.0.0.1 whatever their configured host
 // (":PORT", "0.0.0.0:PORT"), the log says so once per port, and they
@@ -186,7 +167,7 @@ func TestRPCPortsBindLoopbackWithoutSecret(t *testing.T) {
 			if withSecret {
 				c.RPC.Secret = testRPCSecret
 			}
-			var logs syncBuffer
+			var logs testenv.SyncBuffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			n, err := startWithin(t, func() (node, error) { return startStandalone(context.Background(), c, log) })
 			if err != nil {

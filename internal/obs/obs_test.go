@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/goim-edge/goim-edge/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,7 +185,7 @@ func TestReadyzAnswersFromCache(t *testing.T) {
 // TestReadyzHidesErrors: the body names the failing check, never its
 // error text; the log has the details.
 func TestReadyzHidesErrors(t *testing.T) {
-	var logBuf syncBuffer
+	var logBuf testenv.SyncBuffer
 	h := NewHealth().WithTiming(20*time.Millisecond, time.Second)
 	const secret = "NOAUTH Authentication required at 10.0.0.5:6379"
 	h.AddCheck("store", func(context.Context) error { return errors.New(secret) })
@@ -287,24 +287,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestFloodGuardLimitsRepeatedFormats(t *testing.T) {
