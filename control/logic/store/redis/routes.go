@@ -59,25 +59,9 @@ func (s *Store) DelRoute(ctx context.Context, r store.Route) (removed bool, err 
 func (s *Store) ServersByKeys(ctx context.Context, keys []string) (_ map[string]string, err error) {
 	defer observe("servers_by_keys", time.Now(), &err)
 	out := make(map[string]string, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = s.keys.route(k)
-	}
-	vals, err := s.rdb.MGet(ctx, names...).Result()
+	err = s.eachRoute(ctx, keys, func(key string, _ int64, server string) { out[key] = server })
 	if err != nil {
 		return nil, fmt.Errorf("redis store: servers of %d keys: %w", len(keys), err)
-	}
-	for i, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		if _, server, ok := parseRouteValue(str); ok {
-			out[keys[i]] = server
-		}
 	}
 	return out, nil
 }
@@ -86,8 +70,18 @@ func (s *Store) ServersByKeys(ctx context.Context, keys []string) (_ map[string]
 func (s *Store) MidsByKeys(ctx context.Context, keys []string) (_ map[string]int64, err error) {
 	defer observe("mids_by_keys", time.Now(), &err)
 	out := make(map[string]int64, len(keys))
+	err = s.eachRoute(ctx, keys, func(key string, mid int64, _ string) { out[key] = mid })
+	if err != nil {
+		return nil, fmt.Errorf("redis store: mids of %d keys: %w", len(keys), err)
+	}
+	return out, nil
+}
+
+// eachRoute reads the routes of keys with one MGET and calls fn for each
+// key that has one.
+func (s *Store) eachRoute(ctx context.Context, keys []string, fn func(key string, mid int64, server string)) error {
 	if len(keys) == 0 {
-		return out, nil
+		return nil
 	}
 	names := make([]string, len(keys))
 	for i, k := range keys {
@@ -95,18 +89,18 @@ func (s *Store) MidsByKeys(ctx context.Context, keys []string) (_ map[string]int
 	}
 	vals, err := s.rdb.MGet(ctx, names...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("redis store: mids of %d keys: %w", len(keys), err)
+		return err
 	}
 	for i, v := range vals {
 		str, ok := v.(string)
 		if !ok {
 			continue
 		}
-		if mid, _, ok := parseRouteValue(str); ok {
-			out[keys[i]] = mid
+		if mid, server, ok := parseRouteValue(str); ok {
+			fn(keys[i], mid, server)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // KeysByMids implements store.Store: one pipeline reads the mid indexes,

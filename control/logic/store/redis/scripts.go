@@ -2,18 +2,23 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// Route changes are Lua scripts so that check-and-change is atomic: a late
-// Disconnect from an old edge must never erase a route a newer connection
-// just wrote (goim's bug).
-var (
-	// KEYS: route, mid hash. ARGV: value, key, server, ttl ms.
-	addRouteScript = redis.NewScript(`
+// writeRoute is the Lua that writes a route and its mid index entry
+// (KEYS: route, mid hash; ARGV: value, key, server, ttl ms); AddRoute
+// runs it as is, Restore behind its guard.
+const writeRoute = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-return 1`)
+return 1`
+
+// Route changes are Lua scripts so that check-and-change is atomic: a late
+// Disconnect from an old edge must never erase a route a newer connection
+// just wrote (goim's bug).
+var (
+	// KEYS: route, mid hash. ARGV: value, key, server, ttl ms.
+	addRouteScript = redis.NewScript(writeRoute)
 
 	// KEYS: route, mid hash. ARGV: value, key, server, ttl ms.
 	// Renews only a route that still holds exactly this mid and server.
@@ -55,12 +60,7 @@ if v then
   local bar = string.find(v, '|', 1, true)
   if not bar or string.sub(v, bar + 1) ~= ARGV[3] then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
-end
-return 1`)
+` + writeRoute)
 
 	// KEYS: epoch. ARGV: a fresh epoch.
 	// Returns the store's epoch, creating it (no expiry) when missing: a
