@@ -96,8 +96,8 @@ func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []
 	if err != nil {
 		return Enqueued{}, fmt.Errorf("logic: look up mids: %w", err)
 	}
-	if missing := l.midsWithoutRoute(ctx, mids, servers); missing > 0 {
-		if l.restoring(ctx) {
+	if missing, restoring := l.midsWithoutRoute(ctx, mids, servers); missing > 0 {
+		if restoring {
 			return Enqueued{}, fmt.Errorf("logic: push to %d mids, %d without a route: %w", len(mids), missing, ErrRestoring)
 		}
 		if len(servers) == 0 {
@@ -309,19 +309,19 @@ func uniqueMids(mids []int64) []int64 {
 }
 
 // midsWithoutRoute counts the mids that have no route, given what
-// KeysByMids found for all of them. The route map does not say whose key
-// is whose, so when several mids were asked and some routes found, the
-// mids are looked up one by one, and only while routes are being
-// restored (the one case where a partial miss changes the answer);
-// otherwise such a push counts as having no mid without a route.
-func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[string]string) int {
+// KeysByMids found for all of them, and says whether routes are being
+// restored (read once, only when something may be missing). The route
+// map does not say whose key is whose, so when several mids were asked
+// and some routes found, the mids are looked up one by one, and only
+// while routes are being restored (the one case where a partial miss
+// changes the answer); otherwise such a push counts no mid as missing.
+func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[string]string) (missing int, restoring bool) {
 	if len(found) == 0 {
-		return len(mids)
+		return len(mids), l.restoring(ctx)
 	}
 	if len(mids) == 1 || !l.restoring(ctx) {
-		return 0
+		return 0, false
 	}
-	missing := 0
 	for _, mid := range mids {
 		cctx, cancel := l.callCtx(ctx)
 		keys, err := l.store.KeysByMids(cctx, []int64{mid})
@@ -330,5 +330,5 @@ func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[st
 			missing++
 		}
 	}
-	return missing
+	return missing, true
 }
