@@ -220,10 +220,10 @@ func (e *edgeConn) parkAll() {
 // parked (its queue message is acknowledged), it is counted as a late
 // delivery or a loss. ref is the edge's refusal with sendPoison.
 func (e *edgeConn) finish(t *task, result string, ref *edge.EdgeError) {
-	e.release(t)
-	e.count(t, result)
 	kind := queue.KindLabel(t.msg.Kind)
 	if t.state.CompareAndSwap(taskWaiting, taskDone) {
+		e.release(t)
+		e.count(t, result)
 		t.w.finishRefused(result, e.inst.Node, ref)
 		switch result {
 		case sendOK, sendPoison, sendAborted:
@@ -233,8 +233,10 @@ func (e *edgeConn) finish(t *task, result string, ref *edge.EdgeError) {
 		return
 	}
 	if !t.state.CompareAndSwap(taskParked, taskDone) {
-		return
+		return // finished already: its slot and count are taken care of
 	}
+	e.release(t)
+	e.count(t, result)
 	parkedGauge.Dec()
 	switch result {
 	case sendOK:

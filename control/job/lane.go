@@ -206,26 +206,32 @@ func (e *edgeConn) send(l *lane, batch []*task) bool {
 				// One message of a coalesced batch may be the one
 				// refused: send each alone so only the poison is set
 				// aside.
+				ok := true
 				for _, t := range batch {
-					e.send(l, []*task{t})
+					ok = e.send(l, []*task{t}) && ok
 				}
-				return true
+				return ok
 			}
 			e.finishAll(batch, sendPoison, ref)
 			return true
 		}
 		if err == nil {
 			e.observeLatency(took)
-			if e.slowCounts(took) {
+			// Delivered: finish first, so a breaker the slow call opens
+			// (which parks what the lanes hold) never takes this batch
+			// for a parked one.
+			e.finishAll(batch, sendOK, nil)
+			if !trial && e.slowCounts(took) {
 				// Delivered, but an edge this slow, next to others that
 				// are not, holds every message it is part of: it counts
-				// towards the breaker like a failure.
+				// towards the breaker like a failure. A trial that got
+				// through closes the breaker even when slow, or a slow
+				// edge would get one batch per probe interval for good.
 				edgeSlowCalls.WithLabelValues(methodLabel(batch[0].msg.Kind)).Inc()
 				e.brk.failure()
 			} else {
 				e.brk.success()
 			}
-			e.finishAll(batch, sendOK, nil)
 			return true
 		}
 		if e.ctx.Err() != nil {

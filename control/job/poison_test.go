@@ -184,3 +184,57 @@ func (h *harness) conn(node string) *edgeConn {
 	}
 	return c
 }
+
+// A slow edge whose breaker slow calls opened still gets every push: its
+// trial calls, slow as they are, close the breaker again, so what waited
+// is delivered instead of expiring after edge_grace. Counts sent,
+// delivered, lost and duplicated on the slow edge.
+func TestSlowEdgeLosesNothing(t *testing.T) {
+	fast, slow := startRecEdge(t, "edge-fast"), startRecEdge(t, "edge-slow")
+	cfg := testConfig()
+	cfg.SlowCall = 150 * time.Millisecond
+	cfg.RPCTimeout = 5 * time.Second
+	cfg.ProbeInterval = 100 * time.Millisecond
+	cfg.EdgeGrace = 30 * time.Second // the default: a slow edge is not a gone one
+	h := startJob(t, cfg, fast, slow)
+	fc := h.conn("edge-fast")
+	sentFast := 0
+	eventually(t, "fast edge's average latency under slow_call", func() bool {
+		sentFast++
+		h.publish(keysMsg(fmt.Sprintf("f%d", sentFast), "edge-fast", "dev1"))
+		fast.waitFor("a push on the fast edge", func() bool { return len(fast.keyMsgIDs()) == sentFast })
+		l := time.Duration(fc.latency.Load())
+		return l > 0 && l < cfg.SlowCall
+	})
+	lost0 := 0.0
+	for _, r := range []string{"edge_down", "outbox_full", "edge_gone"} {
+		lost0 += value(lostTotal.WithLabelValues("keys", r))
+	}
+	slow.delay.Store(int64(300 * time.Millisecond))
+	const n = 12 // four times breaker_failures
+	for i := range n {
+		h.publish(keysMsg(fmt.Sprintf("s%d", i), "edge-slow", "dev1"))
+	}
+	slow.waitFor("every push on the slow edge", func() bool {
+		seen := map[string]bool{}
+		for _, id := range slow.keyMsgIDs() {
+			seen[id] = true
+		}
+		return len(seen) == n
+	})
+	ids := slow.keyMsgIDs()
+	seen := map[string]int{}
+	for _, id := range ids {
+		seen[id]++
+	}
+	dup := len(ids) - len(seen)
+	lost := 0.0
+	for _, r := range []string{"edge_down", "outbox_full", "edge_gone"} {
+		lost += value(lostTotal.WithLabelValues("keys", r))
+	}
+	t.Logf("slow edge: sent %d, delivered %d, duplicated %d, lost %v", n, len(seen), dup, lost-lost0)
+	if lost != lost0 {
+		t.Errorf("%v pushes counted lost on a slow edge", lost-lost0)
+	}
+	eventually(t, "slow edge's breaker closed by a trial", func() bool { return !h.conn("edge-slow").brk.isOpen() })
+}

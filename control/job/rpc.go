@@ -48,7 +48,7 @@ func (r *edgeRPC) pushKeys(ctx context.Context, req *edge.PushKeysReq) (*edge.Pu
 		return nil, err
 	}
 	if e := res.GetErr(); e != nil {
-		return nil, e // the edge refused the message itself: poison, see classify
+		return nil, e // the edge refused the message itself: poison, see refusal
 	}
 	return res.GetSuccess(), nil
 }
@@ -60,7 +60,7 @@ func (r *edgeRPC) pushRoom(ctx context.Context, req *edge.PushRoomReq) (*edge.Pu
 		return nil, err
 	}
 	if e := res.GetErr(); e != nil {
-		return nil, e // the edge refused the message itself: poison, see classify
+		return nil, e // the edge refused the message itself: poison, see refusal
 	}
 	return res.GetSuccess(), nil
 }
@@ -72,7 +72,7 @@ func (r *edgeRPC) broadcast(ctx context.Context, req *edge.BroadcastReq) (*edge.
 		return nil, err
 	}
 	if e := res.GetErr(); e != nil {
-		return nil, e // the edge refused the message itself: poison, see classify
+		return nil, e // the edge refused the message itself: poison, see refusal
 	}
 	return res.GetSuccess(), nil
 }
