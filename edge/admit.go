@@ -66,18 +66,27 @@ func (s *Server) reserveConn(kind, addr string) bool {
 		refusedTotal.WithLabelValues(kind, "max_connections").Inc()
 		return false
 	}
+	// The per-IP cap first: a host over its cap must not spend the
+	// accept budget every other device shares.
 	a := s.admit
+	ip := ""
+	if max := s.cfg.MaxConnsPerIP; max > 0 {
+		if h := hostOf(addr); a.capped(h) {
+			if !a.perIP.addBelow(h, int32(max)) {
+				s.open.Add(-1)
+				refusedTotal.WithLabelValues(kind, "per_ip").Inc()
+				return false
+			}
+			ip = h
+		}
+	}
 	if a.accept != nil && !a.accept.Allow() {
 		s.open.Add(-1)
+		if ip != "" {
+			a.perIP.remove(ip)
+		}
 		refusedTotal.WithLabelValues(kind, "accept_rate").Inc()
 		return false
-	}
-	if max := s.cfg.MaxConnsPerIP; max > 0 {
-		if ip := hostOf(addr); a.capped(ip) && !a.perIP.addBelow(ip, int32(max)) {
-			s.open.Add(-1)
-			refusedTotal.WithLabelValues(kind, "per_ip").Inc()
-			return false
-		}
 	}
 	return true
 }
@@ -97,4 +106,25 @@ func (s *Server) releaseConn(addr string) {
 func (s *Server) full() bool {
 	max := s.cfg.MaxConnections
 	return max > 0 && s.open.Load() >= int64(max)
+}
+
+// wouldRefuse reports, without taking anything, whether reserveConn would
+// refuse a connection from addr now: the WebSocket upgrade answers those
+// with a plain 503. reserveConn itself runs once the upgrade is done
+// (a slot taken before it would leak when Hertz never runs the upgraded
+// connection's handler, as when writing the 101 fails).
+func (s *Server) wouldRefuse(kind, addr string) bool {
+	reason := ""
+	switch a := s.admit; {
+	case s.full():
+		reason = "max_connections"
+	case s.cfg.MaxConnsPerIP > 0 && a.capped(hostOf(addr)) && a.perIP.count(hostOf(addr)) >= int32(s.cfg.MaxConnsPerIP):
+		reason = "per_ip"
+	case a.accept != nil && a.accept.Tokens() < 1:
+		reason = "accept_rate"
+	default:
+		return false
+	}
+	refusedTotal.WithLabelValues(kind, reason).Inc()
+	return true
 }

@@ -1,6 +1,9 @@
 package edge
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestAdmissionExempt(t *testing.T) {
 	cfg := DefaultConfig()
@@ -53,5 +56,29 @@ func TestPerIPUnitCounts(t *testing.T) {
 	}
 	if n := srv.open.Load(); n != 3 {
 		t.Fatalf("open = %d, want 3", n)
+	}
+}
+
+// A host over its per-IP cap is refused before it can spend the accept
+// budget that every other device shares.
+func TestPerIPRefusalSpendsNoAcceptBudget(t *testing.T) {
+	srv := newUnitServer(t, func(c *Config) {
+		c.MaxConnsPerIP = 1
+		c.ConnLimitExempt = nil
+		c.AcceptRate, c.AcceptBurst = 0.001, 2
+	})
+	if !srv.reserveConn("tcp", "192.0.2.1:1") {
+		t.Fatal("first connection refused")
+	}
+	for i := range 5 {
+		if srv.reserveConn("tcp", fmt.Sprintf("192.0.2.1:%d", i+2)) {
+			t.Fatal("a second connection from a capped host was taken")
+		}
+	}
+	if !srv.reserveConn("tcp", "192.0.2.2:1") {
+		t.Fatal("another host was refused: the capped host's refusals spent the accept budget")
+	}
+	if srv.reserveConn("tcp", "192.0.2.3:1") {
+		t.Fatal("the accept burst of 2 let a third connection in")
 	}
 }

@@ -48,6 +48,14 @@ func (c *ipCounter) addBelow(ip string, max int32) bool {
 	return true
 }
 
+// count is how many connections ip has now.
+func (c *ipCounter) count(ip string) int32 {
+	sh := c.shard(ip)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.m[ip]
+}
+
 func (c *ipCounter) remove(ip string) {
 	sh := c.shard(ip)
 	sh.mu.Lock()

@@ -169,6 +169,11 @@ func (s *session) auth(f protocol.Frame) error {
 	if old != nil {
 		old.close("replaced")
 	}
+	if srv.draining.Load() {
+		// The drain began while logic was answering, and its passes
+		// may be over: end this device the way they would have.
+		s.goAway()
+	}
 	return nil
 }
 

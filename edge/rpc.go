@@ -216,7 +216,7 @@ func (h *Handler) Drain(_ context.Context, req *edge.DrainReq) (*edge.DrainResp,
 		return nil, badRequest("Drain", fmt.Errorf("%w: rate %d", ErrNegative, req.Rate))
 	}
 	h.srv.BeginDrain()
-	n := h.srv.Stats().Conns
+	n := h.srv.sessions.Load()
 	h.srv.loops.Add(1)
 	go func() {
 		defer h.srv.loops.Done()

@@ -109,12 +109,6 @@ func newSession(srv *Server, t transport) *session {
 	if !srv.reserveConn(t.kind(), t.remoteAddr()) {
 		return nil
 	}
-	return newReservedSession(srv, t)
-}
-
-// newReservedSession registers a connection whose slots reserveConn has
-// taken already (WebSocket takes them before the upgrade).
-func newReservedSession(srv *Server, t transport) *session {
 	s := &session{srv: srv, t: t, wslot: -1}
 	s.deadline.Store(time.Now().Add(srv.cfg.HandshakeTimeout).UnixNano())
 	connectionsGauge.WithLabelValues(t.kind()).Inc()

@@ -264,8 +264,6 @@ func closeReason(err error) string {
 		return "closed"
 	case errors.Is(err, errRateLimited):
 		return "rate_limited"
-	case errors.Is(err, errInputOverflow):
-		return "input_overflow"
 	default:
 		return "write_error"
 	}

@@ -39,11 +39,8 @@ const refusedWindow = 10 * time.Second
 // a few MiB in that time; over a network far less.
 const inputWatchEvery = 2 * time.Millisecond
 
-// Errors that end a connection for its upstream behaviour.
-var (
-	errRateLimited   = errors.New("edge: upstream frames over the rate limit")
-	errInputOverflow = errors.New("edge: unprocessed input over max_input_buffer")
-)
+// errRateLimited ends a connection that keeps sending over its rate.
+var errRateLimited = errors.New("edge: upstream frames over the rate limit")
 
 // sessionExt is the part of a session only some connections need; see
 // session.ext. Only the connection's reader touches it after auth.

@@ -171,17 +171,17 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 		}
 		raw := rc.GetConn()
 		addr := raw.RemoteAddr().String()
-		// Take the connection's slots before the handshake, so a refusal
-		// is a plain 503 the client understands.
-		if !s.reserveConn("ws", addr) {
+		// A connection the limits refuse now gets a plain 503 the client
+		// understands; the slots are taken once the upgrade is done
+		// (serveWS), and one that loses a race for the last slot gets
+		// close code 1013 (try again later).
+		if s.wouldRefuse("ws", addr) {
 			rc.SetConnectionClose()
 			rc.AbortWithStatus(consts.StatusServiceUnavailable)
 			return
 		}
 		// Upgrade hands the connection to Hertz's hijack handler, which
-		// runs the callback after this handler returns; the session made
-		// there owns the slots from then on. A failed upgrade never runs
-		// it.
+		// runs the callback after this handler returns.
 		err := up.Upgrade(rc, func(c *websocket.Conn) {
 			// Hertz keeps this RequestContext for as long as the
 			// connection lives (its Serve frame waits for this handler);
@@ -194,7 +194,6 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 			s.serveWS(c, raw)
 		})
 		if err != nil {
-			s.releaseConn(addr)
 			slog.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
 		}
 	}
@@ -243,7 +242,15 @@ const wsReadyTimeout = 5 * time.Second
 func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 	c.SetReadLimit(protocol.MaxPackSize)
 	t := &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout}
-	sess := newReservedSession(s, t)
+	sess := newSession(s, t)
+	if sess == nil {
+		// Lost a race for the last slot after the upgrade: tell the
+		// device to come back later rather than leave it guessing.
+		msg := websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "edge full")
+		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.writeTimeout))
+		_ = t.close()
+		return
+	}
 	reason := "peer"
 	defer func() {
 		sess.close(reason)
