@@ -312,9 +312,10 @@ func uniqueMids(mids []int64) []int64 {
 // KeysByMids found for all of them, and says whether routes are being
 // restored (read once, only when something may be missing). The route
 // map does not say whose key is whose, so when several mids were asked
-// and some routes found, the mids are looked up one by one, and only
-// while routes are being restored (the one case where a partial miss
-// changes the answer); otherwise such a push counts no mid as missing.
+// and some routes found, one more read maps the found keys to their mids,
+// only while routes are being restored (the one case where a partial
+// miss changes the answer); otherwise such a push counts no mid as
+// missing.
 func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[string]string) (missing int, restoring bool) {
 	if len(found) == 0 {
 		return len(mids), l.restoring(ctx)
@@ -322,11 +323,22 @@ func (l *Logic) midsWithoutRoute(ctx context.Context, mids []int64, found map[st
 	if len(mids) == 1 || !l.restoring(ctx) {
 		return 0, false
 	}
-	for _, mid := range mids {
-		cctx, cancel := l.callCtx(ctx)
-		keys, err := l.store.KeysByMids(cctx, []int64{mid})
-		cancel()
-		if err != nil || len(keys) == 0 {
+	keys := make([]string, 0, len(found))
+	for k := range found {
+		keys = append(keys, k)
+	}
+	cctx, cancel := l.callCtx(ctx)
+	byKey, err := l.store.MidsByKeys(cctx, keys)
+	cancel()
+	if err != nil {
+		return len(mids), true // cannot tell: refuse, the caller retries
+	}
+	have := make(map[int64]bool, len(byKey))
+	for _, m := range byKey {
+		have[m] = true
+	}
+	for _, m := range mids {
+		if !have[m] {
 			missing++
 		}
 	}

@@ -45,7 +45,7 @@ import (
 	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
 )
 
-// Store is a history.Store on Redis Streams.
+// Store is a history.Store on Redis: a capped list and a metadata hash per stream (see the package doc).
 type Store struct {
 	rdb    *redis.Client
 	prefix string
