@@ -260,7 +260,7 @@ func (s *session) join(id string) bool {
 }
 
 // maxRoomID bounds room ids taken from devices and tokens.
-const maxRoomID = 256
+const maxRoomID = protocol.MaxRoomID
 
 func (s *session) joinLocked(id string) bool {
 	if id == "" || len(id) > maxRoomID {

@@ -16,6 +16,10 @@ const MaxPushBody = 16 << 20
 // longer room could reach no one and is refused as a mistake.
 const MaxRoomID = 256
 
+// MaxKey is the longest device key a route can have: auth refuses longer
+// ones in every mode, so a push naming a longer key is a mistake.
+const MaxKey = 256
+
 // Pushable reports whether a push may carry op. Ops 0–17 are goim's
 // protocol (handshake, heartbeat, auth, raw batches, replies, internal
 // signals) and 22–25 goim-edge's room extension: a device reads a frame

@@ -8,9 +8,8 @@ import (
 // mistake is answered with -400 and never reaches job or an edge, where
 // it would be refused again after the caller had been told code 0.
 
-// maxKeyLen is the longest device key a route can have (auth refuses
-// longer ones in every mode), so a longer key in a push is a mistake.
-const maxKeyLen = 256
+// maxKeyLen is protocol.MaxKey: a longer key in a push is a mistake.
+const maxKeyLen = protocol.MaxKey
 
 // Limits are the bounds every push is checked against, the same for the
 // HTTP API and the Kitex Push service.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"github.com/goim-edge/goim-edge/protocol"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -11,8 +12,8 @@ import (
 // HTTP parameters small and printable whatever a client sends.
 const (
 	maxRooms   = 64
-	maxRoomLen = 256
-	maxKeyLen  = 256
+	maxRoomLen = protocol.MaxRoomID
+	maxKeyLen  = protocol.MaxKey
 )
 
 // checkRoom accepts goim's "type://id" with a non-empty type of letters,
