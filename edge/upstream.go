@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
@@ -115,31 +116,43 @@ type inputLener interface {
 // holds more than MaxInputBuffer unprocessed bytes, checking every
 // inputWatchEvery until stop is called. The reader uses it while it
 // waits, since then nothing else looks at its input.
+//
+// It runs on a runtime timer rather than a goroutine and ticker of its
+// own: most calls to logic end before the first check, and then the
+// watch cost one timer.
 func (s *session) watchInput(cancel context.CancelFunc) (stop func()) {
 	in, ok := s.t.(inputLener)
 	if !ok {
 		return func() {}
 	}
 	limit := s.srv.cfg.MaxInputBuffer
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(inputWatchEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if in.inputLen() > limit {
-					inputOverflowTotal.Inc()
-					s.close("input_overflow")
-					cancel()
-					return
-				}
-			}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock()
+	t = time.AfterFunc(inputWatchEvery, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
-	return func() { close(done) }
+		if in.inputLen() > limit {
+			inputOverflowTotal.Inc()
+			s.close("input_overflow")
+			cancel()
+			return
+		}
+		t.Reset(inputWatchEvery)
+	})
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
 }
 
 // receive forwards an upstream message to logic through one of the
@@ -156,7 +169,8 @@ func (s *session) receive(f protocol.Frame) {
 	select {
 	case srv.upSlots <- struct{}{}:
 	case <-ctx.Done():
-		logicErrorsTotal.WithLabelValues("receive").Inc()
+		// Not logic's failure: the edge's forwarding slots were all busy.
+		logicErrorsTotal.WithLabelValues("receive_no_slot").Inc()
 		slog.Debug("edge: no slot to forward upstream message", "key", s.key, "op", f.Op, "err", ctx.Err())
 		return
 	}
