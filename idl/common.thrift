@@ -31,3 +31,12 @@ struct StreamPos {
     2: string epoch
     3: i64 offset
 }
+
+// StreamMsg is one kept message of a stream with its offset.
+struct StreamMsg {
+    1: i64 offset
+    2: string id
+    3: i32 op
+    4: binary body
+    5: i64 enqueued_unix_nano
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	"github.com/goim-edge/goim-edge/protocol"
 )
 
 // lane is one ordered part of an edge's outbox: the tasks of the targets
@@ -347,7 +348,7 @@ func (e *edgeConn) call(batch []*task) func(context.Context) error {
 	m := batch[0].msg
 	switch m.Kind {
 	case common.PushKind_KEYS:
-		req := &edge.PushKeysReq{Keys: m.Keys, Op: m.Op, Body: m.Body, MsgId: m.Id}
+		req := &edge.PushKeysReq{Keys: m.Keys, Op: m.Op, Body: m.Body, MsgId: m.Id, Positions: m.Positions}
 		return func(ctx context.Context) error {
 			_, err := e.rpc.pushKeys(ctx, req)
 			return err
@@ -355,7 +356,7 @@ func (e *edgeConn) call(batch []*task) func(context.Context) error {
 	case common.PushKind_ROOM:
 		req := &edge.PushRoomReq{Room: m.Room, Msgs: make([]*edge.RoomMsg, len(batch))}
 		for i, t := range batch {
-			req.Msgs[i] = &edge.RoomMsg{Op: t.msg.Op, Body: t.msg.Body, MsgId: t.msg.Id}
+			req.Msgs[i] = &edge.RoomMsg{Op: t.msg.Op, Body: t.msg.Body, MsgId: t.msg.Id, Position: roomPosition(t.msg)}
 		}
 		roomBatchSize.Observe(float64(len(batch)))
 		return func(ctx context.Context) error {
@@ -389,4 +390,16 @@ func jitter(d time.Duration) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(d-half)
+}
+
+// roomPosition is a room message's place in its room's stream, the one
+// position logic put on it (nil when the room keeps no history).
+func roomPosition(m *common.PushMsg) *common.StreamPos {
+	want := protocol.RoomStream(m.Room)
+	for _, p := range m.Positions {
+		if p.Stream == want {
+			return p
+		}
+	}
+	return nil
 }

@@ -220,3 +220,68 @@ var fieldIDToName_StreamPos = map[int16]string{
 	2: "epoch",
 	3: "offset",
 }
+
+type StreamMsg struct {
+	Offset           int64  `thrift:"offset,1" frugal:"1,default,i64" json:"offset"`
+	Id               string `thrift:"id,2" frugal:"2,default,string" json:"id"`
+	Op               int32  `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Body             []byte `thrift:"body,4" frugal:"4,default,binary" json:"body"`
+	EnqueuedUnixNano int64  `thrift:"enqueued_unix_nano,5" frugal:"5,default,i64" json:"enqueued_unix_nano"`
+}
+
+func NewStreamMsg() *StreamMsg {
+	return &StreamMsg{}
+}
+
+func (p *StreamMsg) InitDefault() {
+}
+
+func (p *StreamMsg) GetOffset() (v int64) {
+	return p.Offset
+}
+
+func (p *StreamMsg) GetId() (v string) {
+	return p.Id
+}
+
+func (p *StreamMsg) GetOp() (v int32) {
+	return p.Op
+}
+
+func (p *StreamMsg) GetBody() (v []byte) {
+	return p.Body
+}
+
+func (p *StreamMsg) GetEnqueuedUnixNano() (v int64) {
+	return p.EnqueuedUnixNano
+}
+func (p *StreamMsg) SetOffset(val int64) {
+	p.Offset = val
+}
+func (p *StreamMsg) SetId(val string) {
+	p.Id = val
+}
+func (p *StreamMsg) SetOp(val int32) {
+	p.Op = val
+}
+func (p *StreamMsg) SetBody(val []byte) {
+	p.Body = val
+}
+func (p *StreamMsg) SetEnqueuedUnixNano(val int64) {
+	p.EnqueuedUnixNano = val
+}
+
+func (p *StreamMsg) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("StreamMsg(%+v)", *p)
+}
+
+var fieldIDToName_StreamMsg = map[int16]string{
+	1: "offset",
+	2: "id",
+	3: "op",
+	4: "body",
+	5: "enqueued_unix_nano",
+}
