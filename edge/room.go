@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -25,8 +26,14 @@ type room struct {
 	dead    bool // dropped from its bucket; look it up again
 
 	// bmu guards the batcher.
-	bmu       sync.Mutex
-	pending   *protocol.Batch
+	bmu     sync.Mutex
+	pending *protocol.Batch
+	// pendingPos is the same batch as op-28 frames, for members that
+	// opted into recovery; made only once a message with a position
+	// arrives (rooms without history pay nothing). posMarks locate its
+	// frames.
+	pendingPos *protocol.Batch
+	posMarks   []posMark
 	lastFlush time.Time
 	timerSet  bool
 	flushing  bool
@@ -75,8 +82,14 @@ func (r *room) push(msgs []*edge.RoomMsg) int {
 		}
 		r.pending = protocol.NewBatch(size)
 	}
+	if r.pendingPos == nil && anyPosition(msgs) {
+		r.startPositioned()
+	}
 	for _, m := range msgs {
 		r.pending.Add(m.Op, m.Body)
+		if r.pendingPos != nil {
+			r.addPositioned(m.Op, m.Body, m.Position)
+		}
 	}
 	r.schedule()
 	return r.count()
@@ -124,12 +137,16 @@ func (r *room) onTimer() {
 // one flush runs per room at a time, so batches keep their order.
 func (r *room) flushLocked(now time.Time) {
 	batch := r.pending
-	r.pending = nil
+	var pf *posForm
+	if r.pendingPos != nil {
+		pf = &posForm{frame: r.pendingPos.Raw(), raw: true, marks: r.posMarks}
+	}
+	r.pending, r.pendingPos, r.posMarks = nil, nil, nil
 	r.lastFlush = now
 	r.flushing = true
 	r.bmu.Unlock()
 
-	r.fanout(batch.Raw())
+	r.fanout(batch.Raw(), pf)
 
 	r.bmu.Lock()
 	r.flushing = false
@@ -139,7 +156,7 @@ func (r *room) flushLocked(now time.Time) {
 // fanout writes the same encoded batch to every member: one encode per
 // flush, however many members (see fanout.go for how the writes are
 // spread).
-func (r *room) fanout(msg []byte) {
+func (r *room) fanout(msg []byte, pf *posForm) {
 	roomFlushesTotal.Inc()
 	r.mu.RLock()
 	members := make([]*session, 0, len(r.members))
@@ -147,6 +164,41 @@ func (r *room) fanout(msg []byte) {
 		members = append(members, s)
 	}
 	r.mu.RUnlock()
-	n := writeAll(members, msg, protocol.OpRaw, false, fanoutStallCheck)
+	n := writeForms(members, msg, pf, protocol.OpRaw, false, fanoutStallCheck)
 	deliveredTotal.WithLabelValues("room").Add(float64(n))
+}
+
+// anyPosition reports whether a message of msgs has a stream position.
+func anyPosition(msgs []*edge.RoomMsg) bool {
+	for _, m := range msgs {
+		if m.Position != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// startPositioned begins the op-28 form of the pending batch (bmu held),
+// with the plain frames the batch holds so far.
+func (r *room) startPositioned() {
+	r.pendingPos = protocol.NewBatch(len(r.pending.Frames()) + 256)
+	_ = protocol.SplitRaw(r.pending.Frames(), func(f protocol.Frame) error {
+		r.addPositioned(f.Op, f.Body, nil)
+		return nil
+	}) // frames this batch built itself: well formed
+}
+
+// addPositioned appends one message to the op-28 form (bmu held): with
+// its position, or plain when it has none.
+func (r *room) addPositioned(op int32, body []byte, p *common.StreamPos) {
+	start := r.pendingPos.Size()
+	m := posMark{start: start}
+	if p != nil {
+		r.pendingPos.AddPositioned(p.Stream, p.Epoch, p.Offset, op, body)
+		m.stream, m.epoch, m.offset = p.Stream, p.Epoch, p.Offset
+	} else {
+		r.pendingPos.Add(op, body)
+	}
+	m.end = r.pendingPos.Size()
+	r.posMarks = append(r.posMarks, m)
 }

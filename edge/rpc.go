@@ -92,7 +92,9 @@ func checkPush(op int32, body []byte) error {
 }
 
 // PushKeys queues {op, body} to the connections of keys whose accept set
-// holds op; it returns how many took it. A request that is its own fault
+// holds op; it returns how many took it. Connections that opted into
+// recovery get it as an op-28 frame when it has a position in their
+// user's stream. A request that is its own fault
 // is refused with an edge.EdgeError before anything is queued.
 func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
 	pushesTotal.WithLabelValues("keys").Inc()
@@ -108,7 +110,13 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
 	for _, k := range req.Keys {
-		if s := h.srv.bucketFor(k).get(k); s != nil && s.push(msg, req.Op, true) {
+		s := h.srv.bucketFor(k).get(k)
+		if s == nil {
+			continue
+		}
+		// A device that opted into recovery takes the push with its
+		// position in the device's user stream (resume.go).
+		if s.offer(msg, s.keyedForm(req.Positions, req.Op, req.Body), req.Op, true, false) {
 			n++
 		}
 	}
