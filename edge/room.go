@@ -34,9 +34,9 @@ type room struct {
 	// frames.
 	pendingPos *protocol.Batch
 	posMarks   []posMark
-	lastFlush time.Time
-	timerSet  bool
-	flushing  bool
+	lastFlush  time.Time
+	timerSet   bool
+	flushing   bool
 }
 
 func newRoom(srv *Server, b *bucket, id string) *room {
