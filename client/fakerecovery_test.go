@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	jsclient "github.com/goim-edge/goim-edge/clients/js"
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
@@ -115,9 +116,19 @@ func newFakeRecoveryServer(t *testing.T) *fakeRecoveryServer {
 	}()
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	s.web = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/sub" {
-			// The page of the JavaScript test, when it runs against this
-			// server.
+		switch r.URL.Path {
+		case "/sub":
+		case "/goim.js":
+			// The JavaScript SDK and an empty page on the same origin,
+			// for the Chromium tests (js_recovery_test.go).
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(jsclient.Module)
+			return
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<!doctype html><title>goim.js recovery test</title>"))
+			return
+		default:
 			http.NotFound(w, r)
 			return
 		}
