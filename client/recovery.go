@@ -18,6 +18,10 @@ import (
 // on every connection, receives what it missed and then live pushes with
 // their positions (op 28), drops duplicates, and acknowledges what it
 // processed of its user stream (op 29).
+//
+// It needs a goim-edge server that implements the extension: goim (and a
+// goim-edge without it) closes a connection whose first frame is not the
+// auth frame, which the client takes for a refused token.
 type RecoveryOptions struct {
 	// Positions are where to resume from, typically what Client.Positions
 	// returned before the process last stopped. Positions learned from
