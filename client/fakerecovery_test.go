@@ -454,13 +454,6 @@ func (s *fakeRecoveryServer) kick() {
 	}
 }
 
-// connected is how many connections are authenticated now.
-func (s *fakeRecoveryServer) connected() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
-
 // ackList returns a copy of the acks received.
 func (s *fakeRecoveryServer) ackList() []protocol.Ack {
 	s.mu.Lock()
