@@ -91,3 +91,13 @@ func (c *Certs) ClientTLS() (*tls.Config, error) {
 	}
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
+
+// ServerTLS is a server configuration with the server certificate that
+// asks clients for a certificate only if they have one.
+func (c *Certs) ServerTLS() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.ServerCert, c.ServerKey)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
