@@ -66,14 +66,14 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("the default must be valid and off")
 	}
 	for name, mod := range map[string]func(*Config){
-		"negative size":   func(c *Config) { c.Users.Size = -1 },
-		"too large":       func(c *Config) { c.Users = Limits{Size: MaxSize + 1, TTL: time.Minute} },
-		"no ttl":          func(c *Config) { c.Users.Size = 1 },
-		"room no type":    func(c *Config) { c.Rooms = []RoomLimits{{Size: 1, TTL: time.Second}} },
-		"room twice":      func(c *Config) { c.Rooms = []RoomLimits{{Type: "a"}, {Type: "a"}} },
-		"room no ttl":     func(c *Config) { c.Rooms = []RoomLimits{{Type: "a", Size: 1}} },
-		"read limit 0":    func(c *Config) { c.ReadLimit = 0 },
-		"read limit huge": func(c *Config) { c.ReadLimit = MaxReadLimit + 1 },
+		"negative size":      func(c *Config) { c.Users.Size = -1 },
+		"too large":          func(c *Config) { c.Users = Limits{Size: MaxSize + 1, TTL: time.Minute} },
+		"no ttl":             func(c *Config) { c.Users.Size = 1 },
+		"room no type":       func(c *Config) { c.Rooms = []RoomLimits{{Size: 1, TTL: time.Second}} },
+		"room twice":         func(c *Config) { c.Rooms = []RoomLimits{{Type: "a"}, {Type: "a"}} },
+		"room no ttl":        func(c *Config) { c.Rooms = []RoomLimits{{Type: "a", Size: 1}} },
+		"read limit 0":       func(c *Config) { c.ReadLimit = 0 },
+		"read limit huge":    func(c *Config) { c.ReadLimit = MaxReadLimit + 1 },
 		"recover limit 0":    func(c *Config) { c.RecoverLimit = 0 },
 		"recover limit huge": func(c *Config) { c.RecoverLimit = MaxReadLimit + 1 },
 		"recover bytes 0":    func(c *Config) { c.RecoverMaxBytes = 0 },
