@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/logic/history"
@@ -19,6 +20,8 @@ import (
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	logicrpc "github.com/goim-edge/goim-edge/kitex_gen/logic"
+	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
+	"github.com/goim-edge/goim-edge/registry"
 )
 
 // recoverOn keeps 10 messages per user and live room, and recovers at
@@ -77,6 +80,13 @@ func pushMid(t testing.TB, l *Logic, mid int64, n int) history.Pos {
 		last = e.Positions[0]
 	}
 	return last
+}
+
+// memHistory is a memory history store closed at the test's end.
+func memHistory(t testing.TB) history.Store {
+	s := histmem.New(nil)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 func sp(stream, epoch string, offset int64) *common.StreamPos {
@@ -464,7 +474,7 @@ func TestResumeJoinsNoStartedRead(t *testing.T) {
 // TestResumeMetrics: recoveries count by result, recovered messages, and
 // acks by result.
 func TestResumeMetrics(t *testing.T) {
-	h := newHarness(t, logictest.MemoryStore(t), recoverOn, withHistory(histmem.New(nil)))
+	h := newHarness(t, logictest.MemoryStore(t), recoverOn, withHistory(memHistory(t)))
 	h.discard.Store(true)
 	last := pushRoom(t, h.l, "live", "m", 3, 10)
 	before := map[string]float64{}
@@ -610,5 +620,31 @@ func BenchmarkAck(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "acks/s")
 		})
+	}
+}
+
+// TestResumeOverKitex: Resume and Ack over a real Kitex server and client,
+// as an edge in a cluster calls them.
+func TestResumeOverKitex(t *testing.T) {
+	h := newHarness(t, logictest.MemoryStore(t), recoverOn, withHistory(memHistory(t)))
+	h.discard.Store(true)
+	last := pushMid(t, h.l, 3, 3)
+	cli, err := logicsvc.NewClient(registry.ServiceLogic, client.WithHostPorts(serveKitex(t, h.l)), client.WithRPCTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ack, err := cli.Ack(ctx, &logicrpc.AckReq{Mid: 3, Key: "k3", Server: "edge-a", Epoch: last.Epoch, Offset: 1})
+	if err != nil || ack.Result_ != "advanced" {
+		t.Fatalf("Ack = %+v, %v", ack, err)
+	}
+	resp, err := cli.Resume(ctx, &logicrpc.ResumeReq{Mid: 3, Key: "k3", Server: "edge-a", Streams: []*common.StreamPos{sp("user:3", "", 0), sp("room:chat://1", "", 0)}})
+	if err != nil || len(resp.Streams) != 2 {
+		t.Fatalf("Resume = %+v, %v", resp, err)
+	}
+	checkVerdict(t, "user:3 from its ack", resp.Streams[0], last.Epoch, verdictWant{true, "", offsets(2, 3), 3})
+	checkVerdict(t, "room without history", resp.Streams[1], "", verdictWant{false, "no_history", nil, 0})
+	if b := resp.Streams[0].Messages[1].Body; string(b) != "u3-2" {
+		t.Errorf("body over Kitex = %q, want u3-2", b)
 	}
 }
