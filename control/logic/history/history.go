@@ -18,6 +18,11 @@
 //   - Since reports Recovered only when it can return every message after
 //     the caller's position (within limit, in order): same epoch and no
 //     message after the position dropped.
+//   - Tail is Since returning the newest messages when more than limit
+//     follow the position, and says so (Range.Cut) apart from lost ones;
+//   - a stream's acknowledged position (Ack, Acked) only moves forward,
+//     only within the current epoch and never beyond the last offset, and
+//     it goes with the stream (same ttl, none in a new epoch).
 //
 // A target whose history is off (Config) has no stream and costs nothing:
 // logic makes no store call for it.
