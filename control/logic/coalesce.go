@@ -10,12 +10,12 @@ import (
 )
 
 // resumeHold is the least time between the starts of two reads of one
-// key while callers crowd it (a reconnect storm): callers that arrive
-// meanwhile share the next read. A caller that finds nobody else on its
-// key is read for at once, so a lone device is never held. It bounds a
-// storm to one store read per key per resumeHold (200 reads/s per room
-// and position on one logic instance) at the cost of at most this much
-// latency per resume during the storm.
+// key (one stream and position): callers that arrive meanwhile share the
+// next read. It bounds a reconnect storm to one store read per key per
+// resumeHold (200 reads/s per room and position on one logic instance),
+// whatever the callers' timing, at the cost of at most this much latency
+// for a resume whose key was read less than resumeHold ago. A lone device
+// is never held: nobody read its key just before it.
 const resumeHold = 5 * time.Millisecond
 
 // coalescer shares one read among identical concurrent calls (same key),
@@ -30,10 +30,10 @@ const resumeHold = 5 * time.Millisecond
 // neither recovered nor live. So a caller only joins a read that has not
 // begun yet: each key has a generation, callers join the read of the
 // current generation, and a read moves the generation on before it
-// reads. A read also waits for the previous read of its key to end and,
-// when callers crowded the key since that read began, for hold after it
-// began: that is what gathers the callers arriving meanwhile into one
-// next read. Reading later than a caller arrived is always safe; earlier
+// reads. A read also waits for the previous read of its key to end and
+// for hold after it began: that is what gathers the callers arriving
+// meanwhile into one next read, so reads of one key begin at least hold
+// apart. Reading later than a caller arrived is always safe; earlier
 // never happens.
 type coalescer[T any] struct {
 	group singleflight.Group
@@ -50,9 +50,6 @@ type flight struct {
 	running chan struct{} // closed when the read that began last ends; nil: none
 	started time.Time     // when the last read began
 	users   int           // callers holding the state
-	// crowded: since the last read began, a caller arrived while another
-	// held the key; the next read then waits for hold after it.
-	crowded bool
 }
 
 // do returns read's result, shared with the callers of the same key that
@@ -67,9 +64,6 @@ func (c *coalescer[T]) do(ctx context.Context, key string, read func() (T, error
 	if f == nil {
 		f = &flight{gen: c.nextGen()}
 		c.keys[key] = f
-	}
-	if f.users > 0 {
-		f.crowded = true
 	}
 	f.users++
 	gkey := key + "\x00" + strconv.FormatUint(f.gen, 10)
@@ -87,7 +81,7 @@ func (c *coalescer[T]) do(ctx context.Context, key string, read func() (T, error
 			// Wait until no read of the key runs and the last began hold
 			// ago; several flights may wait at once, one goes at a time.
 			prev, started := f.running, f.started
-			if prev == nil && (!f.crowded || started.IsZero() || time.Since(started) >= c.hold) {
+			if prev == nil && (started.IsZero() || time.Since(started) >= c.hold) {
 				break
 			}
 			c.mu.Unlock()
@@ -100,7 +94,7 @@ func (c *coalescer[T]) do(ctx context.Context, key string, read func() (T, error
 			c.mu.Lock()
 		}
 		f.gen = c.nextGen() // callers from now on wait for the next read
-		f.running, f.started, f.crowded = done, time.Now(), false
+		f.running, f.started = done, time.Now()
 		c.mu.Unlock()
 		v, err := read()
 		c.mu.Lock()
@@ -124,15 +118,15 @@ func (c *coalescer[T]) do(ctx context.Context, key string, read func() (T, error
 	}
 }
 
-// release drops key's state once nobody holds it, no read runs and,
-// when the key was crowded, the last read began hold ago (so the hold also
-// spaces the reads of callers that arrive just after a storm's last ones
-// left); until then a timer checks again. c.mu is held.
+// release drops key's state once nobody holds it, no read runs and the
+// last read began hold ago (so the hold also spaces the reads of callers
+// that arrive just after the last ones left); until then a timer checks
+// again. c.mu is held.
 func (c *coalescer[T]) release(key string, f *flight) {
 	if f.users > 0 || c.keys[key] != f {
 		return
 	}
-	if f.running == nil && (!f.crowded || time.Since(f.started) >= c.hold) {
+	if f.running == nil && time.Since(f.started) >= c.hold {
 		delete(c.keys, key)
 		return
 	}
