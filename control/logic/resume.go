@@ -49,6 +49,9 @@ const resultRecovered = "recovered"
 // must not be modified by the caller; each answer's ResumedStream and
 // Position are its own.
 func (l *Logic) Resume(ctx context.Context, req *logicrpc.ResumeReq) (*logicrpc.ResumeResp, error) {
+	if req == nil {
+		return nil, invalidf("resume: no request")
+	}
 	if n := len(req.GetStreams()); n > MaxResumeStreams {
 		return nil, invalidf("resume of %d streams: at most %d", n, MaxResumeStreams)
 	}
@@ -76,7 +79,10 @@ func (l *Logic) Resume(ctx context.Context, req *logicrpc.ResumeReq) (*logicrpc.
 
 // resumeStream recovers one stream for a device of user mid.
 func (l *Logic) resumeStream(ctx context.Context, mid int64, sp *common.StreamPos) (*logicrpc.ResumedStream, error) {
-	stream, epoch, offset := sp.GetStream(), sp.GetEpoch(), sp.GetOffset()
+	if sp == nil { // not from a decoded request; an in-process caller's slip
+		sp = &common.StreamPos{}
+	}
+	stream, epoch, offset := sp.Stream, sp.Epoch, sp.Offset
 	refuse := func(reason string) *logicrpc.ResumedStream {
 		// The device stays where it was.
 		return &logicrpc.ResumedStream{Position: &common.StreamPos{Stream: stream, Epoch: epoch, Offset: offset}, Reason: reason}
@@ -179,6 +185,10 @@ func verdict(r history.Range, epoch string, offset int64, maxBytes int) *logicrp
 // so it is a result, not an RPC error. An outage of the store is an RPC
 // error.
 func (l *Logic) Ack(ctx context.Context, req *logicrpc.AckReq) (*logicrpc.AckResp, error) {
+	if req == nil {
+		history.AcksTotal.WithLabelValues(AckInvalid).Inc()
+		return &logicrpc.AckResp{Result_: AckInvalid}, nil
+	}
 	result, err := l.ack(ctx, req.GetMid(), req.GetEpoch(), req.GetOffset())
 	if err != nil {
 		history.AcksTotal.WithLabelValues("error").Inc()

@@ -174,6 +174,16 @@ func TestResume(t *testing.T) {
 				}
 				checkVerdict(t, c.name, resp.Streams[0], c.ep, c.want)
 			}
+			// Input an edge never sends is answered, not a panic.
+			if resp, err := h.l.Resume(context.Background(), &logicrpc.ResumeReq{Mid: 1, Streams: []*common.StreamPos{nil}}); err != nil || resp.Streams[0].Reason != "not_followed" {
+				t.Errorf("Resume of a nil stream = %+v, %v; want not_followed", resp, err)
+			}
+			if _, err := h.l.Resume(context.Background(), nil); err == nil {
+				t.Error("Resume(nil): no error")
+			}
+			if r, err := h.l.Ack(context.Background(), nil); err != nil || r.Result_ != "invalid" {
+				t.Errorf("Ack(nil) = %+v, %v; want invalid", r, err)
+			}
 			// Several streams: verdicts in request order, bodies intact.
 			resp, err := h.l.Resume(context.Background(), &logicrpc.ResumeReq{Mid: 1, Streams: []*common.StreamPos{
 				sp("room:chat://1", "", 0), sp("user:1", user.Epoch, 2), sp("room:live://few", few.Epoch, 2),
@@ -650,4 +660,37 @@ func TestResumeOverKitex(t *testing.T) {
 	if b := resp.Streams[0].Messages[1].Body; string(b) != "u3-2" {
 		t.Errorf("body over Kitex = %q, want u3-2", b)
 	}
+}
+
+// FuzzResume: whatever stream and position an edge forwards, Resume
+// answers one verdict for it without an error (the store is up) and
+// without a panic, and a recovered verdict has no reason.
+//
+//	go test -run '^$' -fuzz FuzzResume -fuzztime 30s ./control/logic/
+func FuzzResume(f *testing.F) {
+	h := newHarness(f, logictest.MemoryStore(f), recoverOn, withHistory(memHistory(f)))
+	h.discard.Store(true)
+	last := pushRoom(f, h.l, "live", "1", 6, 10)
+	pushMid(f, h.l, 1, 2)
+	for _, s := range []struct {
+		mid           int64
+		stream, epoch string
+		offset        int64
+	}{
+		{1, "room:live://1", last.Epoch, 2}, {1, "room:live://1", "", 0}, {1, "user:1", "", 0},
+		{1, "user:2", "", 0}, {0, "user:0", "x", -1}, {1, "room:live://", "", 0}, {1, "room:chat://1", "e", 1 << 62},
+		{-1, "user:-1", "", 0}, {1, "", "", 0}, {1, "room:live://1", last.Epoch, -5},
+	} {
+		f.Add(s.mid, s.stream, s.epoch, s.offset)
+	}
+	f.Fuzz(func(t *testing.T, mid int64, stream, epoch string, offset int64) {
+		resp, err := h.l.Resume(context.Background(), &logicrpc.ResumeReq{Mid: mid, Streams: []*common.StreamPos{sp(stream, epoch, offset)}})
+		if err != nil {
+			t.Fatalf("Resume(%d, %q, %q, %d): %v", mid, stream, epoch, offset, err)
+		}
+		v := resp.Streams[0]
+		if len(resp.Streams) != 1 || v.Position == nil || v.Position.Stream != stream || (v.Recovered && v.Reason != "") || (!v.Recovered && v.Reason == "") {
+			t.Fatalf("Resume(%d, %q, %q, %d) = %+v", mid, stream, epoch, offset, resp)
+		}
+	})
 }
