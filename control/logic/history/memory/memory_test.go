@@ -118,3 +118,31 @@ func gauge(t *testing.T, g prometheus.Gauge) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// BenchmarkTail is a resume's read: the newest 100 of 1000 kept messages
+// after a position 900 behind.
+//
+//	go test -run '^$' -bench Tail ./control/logic/history/memory/
+func BenchmarkTail(b *testing.B) {
+	s := memory.New(nil)
+	defer s.Close()
+	t := []history.Target{{Stream: "room:live://1", Limits: history.Limits{Size: 1000, TTL: time.Hour}}}
+	m := history.Message{ID: "0123456789abcdef0123456789abcdef", Op: 1000, Body: make([]byte, 64)}
+	ctx := context.Background()
+	var last history.Pos
+	for i := 0; i < 1000; i++ {
+		pos, err := s.Append(ctx, t, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = pos[0]
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := s.Tail(ctx, t[0].Stream, last.Epoch, 100, 100)
+		if err != nil || !r.Cut || len(r.Messages) != 100 {
+			b.Fatal(r.Cut, len(r.Messages), err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+}
