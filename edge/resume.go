@@ -84,6 +84,29 @@ type resumeState struct {
 	// recovering are the streams being read; their pushes wait in held.
 	recovering map[string]struct{}
 	held       []*posForm
+	// floor is where the last recovery left each stream. A push can
+	// still reach the session after its recovery ended although the
+	// recovery already covered it (a room batch pending when the device
+	// joined, a job call in flight): live frames at or below the floor
+	// (same epoch) are dropped, until one beyond it passes.
+	floor map[string]streamAt
+}
+
+// pass is pf as the session takes it once its recovery is over: without
+// the frames at or below the floor, nil when none is left. The floor of
+// a stream goes once a frame beyond it (or of another epoch) passes.
+func (r *resumeState) pass(pf *posForm) []byte {
+	if len(r.floor) == 0 {
+		return pf.frame
+	}
+	b := pf.after(r.floor)
+	for i := range pf.marks {
+		m := &pf.marks[i]
+		if at, ok := r.floor[m.stream]; ok && (m.epoch != at.epoch || m.offset > at.offset) {
+			delete(r.floor, m.stream)
+		}
+	}
+	return b
 }
 
 // holds reports whether pf belongs to a stream being recovered.
@@ -360,6 +383,12 @@ func (s *session) finishResume(verdicts []protocol.StreamVerdict, idx []int, got
 			resumesTotal.WithLabelValues(verdicts[i].Reason).Inc()
 		}
 		resumedMessagesTotal.Add(float64(verdicts[i].Count))
+	}
+	if r.floor == nil {
+		r.floor = make(map[string]streamAt, len(last))
+	}
+	for st, at := range last {
+		r.floor[st] = at
 	}
 	if batch != nil {
 		s.queue = append(s.queue, batch.Raw())

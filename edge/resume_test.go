@@ -13,6 +13,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	"github.com/goim-edge/goim-edge/kitex_gen/logic"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -413,5 +414,40 @@ func TestRoomFlushServesBothForms(t *testing.T) {
 	pos.readUntil(t, &g, func(g *got) bool { return len(g.msgs) == 2 })
 	if o := g.offsets("room:live://5"); !equal(o, []int64{p1.Offset, p1.Offset + 1}) || string(g.msgs[1].Body) != "two" {
 		t.Fatalf("positioned member read %+v", g.msgs)
+	}
+}
+
+// After a recovery, live frames the recovery already covered (a room batch
+// pending when the device joined, a call in flight) are dropped; the
+// first frame beyond it passes and ends the filtering.
+func TestResumeFloorDropsWhatRecoveryCovered(t *testing.T) {
+	srv := newUnitServer(t, nil)
+	tr := &recTransport{}
+	s := publishedSession(srv, "k", tr, 1000)
+	s.mid = 1
+	s.beginResume(map[string]bool{"user:1": true})
+	s.finishResume([]protocol.StreamVerdict{{Stream: "user:1"}}, []int{0},
+		[]*logic.ResumedStream{{Position: &common.StreamPos{Stream: "user:1", Epoch: "e", Offset: 5}, Recovered: true}}, 1, 1)
+	eventually(t, "the verdict", func() bool { return len(tr.written()) == 1 })
+	offer := func(epoch string, off int64) {
+		pos := []*common.StreamPos{{Stream: "user:1", Epoch: epoch, Offset: off}}
+		if !s.offer([]byte("plain"), s.keyedForm(pos, 1000, []byte(fmt.Sprint(off))), 1000, true, false) {
+			t.Fatalf("offer %d refused", off)
+		}
+	}
+	offer("e", 4)
+	offer("e", 5)
+	offer("e", 6)
+	offer("e", 7)
+	eventually(t, "6 and 7", func() bool { return len(tr.written()) == 3 })
+	for i, want := range []string{"6", "7"} {
+		f, err := protocol.DecodeMessage(tr.written()[i+1], len(tr.written()[i+1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := protocol.ParsePositioned(f.Body)
+		if err != nil || string(p.Body) != want {
+			t.Fatalf("frame %d: %+v, %v; want %s", i, p, err, want)
+		}
 	}
 }

@@ -35,7 +35,8 @@ func (s *session) offer(msg []byte, pf *posForm, op int32, filter, inline bool) 
 		return false
 	}
 	if pf != nil && s.q(qPositioned) {
-		if s.ext.resume.holds(pf) {
+		r := s.ext.resume
+		if r.holds(pf) {
 			ok := s.holdLocked(pf)
 			s.qmu.Unlock()
 			if !ok {
@@ -44,7 +45,10 @@ func (s *session) offer(msg []byte, pf *posForm, op int32, filter, inline bool) 
 			}
 			return ok
 		}
-		msg = pf.frame
+		if msg = r.pass(pf); msg == nil {
+			s.qmu.Unlock()
+			return true // recovery delivered it already
+		}
 	}
 	if inline && !s.q(qWriting) {
 		s.setQ(qWriting, true)

@@ -64,7 +64,9 @@ func (l *Logic) enqueueKeys(ctx context.Context, op int32, keys []string, body [
 	if err != nil {
 		return Enqueued{}, err
 	}
-	return l.publishKeys(ctx, op, servers, body, targets)
+	return l.publishKeys(ctx, op, servers, body, targets, func(ctx context.Context) (map[string]string, error) {
+		return l.store.ServersByKeys(ctx, keys)
+	})
 }
 
 // EnqueueMids queues body for every device of the given users: one message
@@ -109,7 +111,9 @@ func (l *Logic) enqueueMids(ctx context.Context, op int32, mids []int64, body []
 			unknownTargetsTotal.Add(float64(len(mids)))
 		}
 	}
-	return l.publishKeys(ctx, op, servers, body, l.userTargets(mids))
+	return l.publishKeys(ctx, op, servers, body, l.userTargets(mids), func(ctx context.Context) (map[string]string, error) {
+		return l.store.KeysByMids(ctx, mids)
+	})
 }
 
 // EnqueueRoom queues one message for room typ://room on every edge.
@@ -199,7 +203,16 @@ func RoomID(typ, room string) (string, error) {
 // publishKeys appends the push to the streams of targets (history on),
 // then sends one KEYS message per edge in servers (key → edge), each
 // carrying the positions.
-func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]string, body []byte, targets []history.Target) (Enqueued, error) {
+//
+// With history on, the routes are read again (routes) after the append:
+// a device that reconnected meanwhile, on another edge, and read its
+// stream before the append must get the message live through its new
+// route — a route read before the append may still name the edge it
+// left, and then the message would reach it neither way
+// (docs/recovery.md). The first read still decides whether the push is
+// refused up front (ErrRestoring), so a refused push is never appended.
+func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]string, body []byte, targets []history.Target,
+	routes func(context.Context) (map[string]string, error)) (Enqueued, error) {
 	var pos []history.Pos
 	if len(targets) > 0 {
 		var err error
@@ -207,6 +220,12 @@ func (l *Logic) publishKeys(ctx context.Context, op int32, servers map[string]st
 		// queue message per edge, each with its own id.
 		if pos, err = l.appendHistory(ctx, targets, l.newMsg(common.PushKind_KEYS, op, body)); err != nil {
 			return Enqueued{}, err
+		}
+		cctx, cancel := l.callCtx(ctx)
+		servers, err = routes(cctx)
+		cancel()
+		if err != nil {
+			return Enqueued{}, fmt.Errorf("logic: look up routes after the history append: %w", err)
 		}
 	}
 	if len(servers) == 0 {
