@@ -1,5 +1,3 @@
-//go:build recoveryserver
-
 // The JavaScript SDK's recovery against the real standalone server. It
 // needs the server side of docs/recovery.md (edge ops 26–30, logic's
 // Resume and Ack), built on other branches: whoever merges it removes the
