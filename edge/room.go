@@ -34,9 +34,9 @@ type room struct {
 	// frames.
 	pendingPos *protocol.Batch
 	posMarks   []posMark
-	lastFlush time.Time
-	timerSet  bool
-	flushing  bool
+	lastFlush  time.Time
+	timerSet   bool
+	flushing   bool
 }
 
 func newRoom(srv *Server, b *bucket, id string) *room {
@@ -91,66 +91,74 @@ func (r *room) push(msgs []*edge.RoomMsg) int {
 			r.addPositioned(m.Op, m.Body, m.Position)
 		}
 	}
-	r.schedule()
+	start := r.planLocked(time.Now())
+	r.bmu.Unlock()
+	if start {
+		// Flush in the background: the caller is an RPC handler, and job
+		// sends a room's next message only after this one is accepted, so
+		// writing to every member here would cap a room at one fan-out
+		// per round trip. Pushes that arrive meanwhile join the next
+		// batch.
+		go r.flushLoop()
+	}
 	return r.count()
 }
 
-// schedule decides, with bmu held, whether to flush now, later, or leave
-// it to the flush in progress; it releases bmu.
-func (r *room) schedule() {
+// planLocked decides what the pending batch needs (bmu held): nothing
+// (no batch, a flush in progress will look at it, or a timer is armed),
+// a timer for the end of the window, or a flush now. For a flush now it
+// marks the room flushing and returns true: the caller runs flushLoop.
+func (r *room) planLocked(now time.Time) bool {
 	if r.pending == nil || r.flushing || r.timerSet {
-		r.bmu.Unlock()
-		return
+		return false
 	}
-	now := time.Now()
 	wait := r.lastFlush.Add(r.srv.cfg.RoomBatchWindow).Sub(now)
 	if wait > 0 && len(r.pending.Frames()) < r.srv.cfg.RoomBatchBytes {
 		r.timerSet = true
 		time.AfterFunc(wait, r.onTimer)
-		r.bmu.Unlock()
-		return
+		return false
 	}
-	// Flush in the background: the caller is an RPC handler, and job
-	// sends a room's next message only after this one is accepted, so
-	// writing to every member here would cap a room at one fan-out per
-	// round trip. Pushes that arrive meanwhile join the next batch.
 	r.flushing = true
-	r.bmu.Unlock()
-	go func() {
-		r.bmu.Lock()
-		r.flushLocked(time.Now())
-	}()
+	return true
 }
 
+// onTimer ends a batch window: the batch gathered during it is flushed,
+// on the timer's goroutine.
 func (r *room) onTimer() {
 	r.bmu.Lock()
 	r.timerSet = false
-	if r.flushing || r.pending == nil {
-		r.bmu.Unlock()
-		return
+	start := r.planLocked(time.Now())
+	r.bmu.Unlock()
+	if start {
+		r.flushLoop()
 	}
-	r.flushLocked(time.Now())
 }
 
-// flushLocked takes the pending batch (bmu held), releases bmu, writes
-// the batch to every member, then looks at what arrived meanwhile. Only
-// one flush runs per room at a time, so batches keep their order.
-func (r *room) flushLocked(now time.Time) {
-	batch := r.pending
-	var pf *posForm
-	if r.pendingPos != nil {
-		pf = &posForm{frame: r.pendingPos.Raw(), raw: true, marks: r.posMarks}
+// flushLoop writes the pending batch to every member, then the batches
+// that arrived meanwhile, until none is due now (a later one gets a
+// timer). Only one runs per room (flushing), so batches keep their order.
+func (r *room) flushLoop() {
+	for {
+		r.bmu.Lock()
+		batch := r.pending
+		var pf *posForm
+		if r.pendingPos != nil {
+			pf = &posForm{frame: r.pendingPos.Raw(), raw: true, marks: r.posMarks}
+		}
+		r.pending, r.pendingPos, r.posMarks = nil, nil, nil
+		r.lastFlush = time.Now()
+		r.bmu.Unlock()
+
+		r.fanout(batch.Raw(), pf)
+
+		r.bmu.Lock()
+		r.flushing = false
+		again := r.planLocked(time.Now())
+		r.bmu.Unlock()
+		if !again {
+			return
+		}
 	}
-	r.pending, r.pendingPos, r.posMarks = nil, nil, nil
-	r.lastFlush = now
-	r.flushing = true
-	r.bmu.Unlock()
-
-	r.fanout(batch.Raw(), pf)
-
-	r.bmu.Lock()
-	r.flushing = false
-	r.schedule()
 }
 
 // fanout writes the same encoded batch to every member: one encode per
