@@ -163,7 +163,11 @@ func resumeLines(b *bytes.Buffer, r *Resume) {
 		b.WriteString(".\n")
 		errorsList(b, "not recovered", r.NotRecovered)
 		if c := r.Reconnect; c != nil {
-			fmt.Fprintf(b, "- Reconnects: %d up, %d failed; %.0f connections/s; connect+auth %s.\n", c.Up, c.Failed, c.PerSecond, pct(c.Latency))
+			fmt.Fprintf(b, "- Reconnects: %d up, %d failed; %.0f connections/s", c.Up, c.Failed, c.PerSecond)
+			if c.PerSecond > 0 {
+				fmt.Fprintf(b, " (first dial to last auth reply: %.2f s)", float64(c.Up)/c.PerSecond)
+			}
+			fmt.Fprintf(b, "; connect+auth %s.\n", pct(c.Latency))
 			errorsList(b, "reconnect errors", c.Errors)
 		}
 	}
