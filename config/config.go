@@ -15,7 +15,9 @@ import (
 	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
+	etcdreg "github.com/goim-edge/goim-edge/registry/etcd"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // Config is the whole file. Every role reads [log], [node], [shutdown],
@@ -35,6 +37,8 @@ type Config struct {
 	Store    StoreConfig    `toml:"store"`
 	Queue    queue.Config   `toml:"queue"`
 	Runtime  RuntimeConfig  `toml:"runtime"`
+	// Trace turns on OpenTelemetry tracing of pushes (docs/tracing.md).
+	Trace tracing.Config `toml:"trace"`
 }
 
 // LogConfig sets up log/slog; Kitex's and Hertz's loggers are routed into it.
@@ -89,22 +93,11 @@ type ShutdownConfig struct {
 type RegistryConfig struct {
 	// Kind is "static" (fixed addresses below; standalone and small
 	// installs) or "etcd".
-	Kind   string       `toml:"kind"`
-	Etcd   EtcdConfig   `toml:"etcd"`
-	Static StaticConfig `toml:"static"`
-}
-
-// EtcdConfig is the etcd registry's connection and lease settings; the
-// node's env, region and zone come from [node].
-type EtcdConfig struct {
-	Endpoints   []string      `toml:"endpoints"`
-	Username    string        `toml:"username"`
-	Password    string        `toml:"password"`
-	DialTimeout time.Duration `toml:"dial_timeout"`
-	// LeaseTTL is how long a dead node's key survives it.
-	LeaseTTL time.Duration `toml:"lease_ttl"`
-	// WatchRegion limits discovery to one region; empty sees every region.
-	WatchRegion string `toml:"watch_region"`
+	Kind string `toml:"kind"`
+	// Etcd is the etcd registry's connection, lease and TLS settings;
+	// the node's env, region and zone come from [node].
+	Etcd   etcdreg.Config `toml:"etcd"`
+	Static StaticConfig   `toml:"static"`
 }
 
 // StaticConfig lists fixed nodes for the static registry.
@@ -210,7 +203,7 @@ func Default() *Config {
 		Shutdown: ShutdownConfig{Timeout: 30 * time.Second},
 		Registry: RegistryConfig{
 			Kind: "static",
-			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
+			Etcd: etcdDefaults(),
 		},
 		RPC:  rpcauth.DefaultConfig(),
 		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: DefaultEdgeAdminAddr},
@@ -223,6 +216,7 @@ func Default() *Config {
 		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
 		Queue:   queue.DefaultConfig(),
 		Runtime: DefaultRuntime(),
+		Trace:   tracing.DefaultConfig(),
 	}
 }
 
@@ -240,4 +234,12 @@ func (c *Config) EdgeNode() string {
 		return c.Edge.Node
 	}
 	return c.Node.ID
+}
+
+// etcdDefaults are etcdreg's defaults without the env, region and zone,
+// which come from [node].
+func etcdDefaults() etcdreg.Config {
+	c := etcdreg.DefaultConfig()
+	c.Env, c.Region, c.Zone = "", "", ""
+	return c
 }

@@ -53,7 +53,10 @@ func (c *Config) Validate() error {
 		if len(c.Registry.Etcd.Endpoints) == 0 {
 			bad("registry.etcd.endpoints: at least one endpoint is needed")
 		}
-		if c.Registry.Etcd.LeaseTTL < 2e9 {
+		if err := c.Registry.Etcd.TLS.Validate(); err != nil {
+			bad("registry.etcd.%v", err)
+		}
+		if c.Registry.Etcd.TTL < 2e9 {
 			bad("registry.etcd.lease_ttl: must be at least 2s")
 		}
 		if c.Registry.Etcd.DialTimeout <= 0 {
@@ -86,7 +89,7 @@ func (c *Config) Validate() error {
 	if c.Logic.HTTP.MaxBodyBytes < 0 {
 		bad("logic.http.max_body_bytes (renamed logic.max_body_bytes): must be > 0")
 	}
-	for _, err := range []error{c.RPC.Validate(), c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate()} {
+	for _, err := range []error{c.RPC.Validate(), c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate(), c.Trace.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

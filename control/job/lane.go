@@ -6,9 +6,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // lane is one ordered part of an edge's outbox: the tasks of the targets
@@ -270,8 +273,12 @@ func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
 	method := methodLabel(batch[0].msg.Kind)
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
 	defer cancel()
+	ctx, span := e.traceCall(ctx, batch)
 	start := time.Now()
 	err := e.call(batch)(ctx)
+	if span != nil {
+		tracing.End(span, err)
+	}
 	took := time.Since(start)
 	if refusal(err) != nil {
 		observeRPC(method, start, nil)
@@ -402,4 +409,23 @@ func roomPosition(m *common.PushMsg) *common.StreamPos {
 		}
 	}
 	return nil
+}
+
+// traceCall starts the span of one edge call, a child of the first
+// task's delivery span and linked to the others' (a room batch serves
+// several messages). nil when tracing is off.
+func (e *edgeConn) traceCall(ctx context.Context, batch []*task) (context.Context, trace.Span) {
+	if !tracing.On() {
+		return ctx, nil
+	}
+	var links []trace.Link
+	for _, t := range batch[1:] {
+		if sc := trace.SpanContextFromContext(t.ctx); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	parent := trace.ContextWithSpan(ctx, trace.SpanFromContext(batch[0].ctx))
+	ctx, span := tracing.Tracer().Start(parent, "goim.edge_call", trace.WithSpanKind(trace.SpanKindClient), trace.WithLinks(links...),
+		trace.WithAttributes(tracing.Node.String(e.inst.Node), tracing.MsgID.String(batch[0].msg.Id), tracing.Count.Int(len(batch))))
+	return ctx, span
 }

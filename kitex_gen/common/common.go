@@ -56,16 +56,17 @@ func (p *PushKind) Value() (driver.Value, error) {
 }
 
 type PushMsg struct {
-	Id               string       `thrift:"id,1" frugal:"1,default,string" json:"id"`
-	Kind             PushKind     `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
-	Op               int32        `thrift:"op,3" frugal:"3,default,i32" json:"op"`
-	Server           string       `thrift:"server,4" frugal:"4,default,string" json:"server"`
-	Keys             []string     `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
-	Room             string       `thrift:"room,6" frugal:"6,default,string" json:"room"`
-	Speed            int32        `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
-	Body             []byte       `thrift:"body,8" frugal:"8,default,binary" json:"body"`
-	EnqueuedUnixNano int64        `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
-	Positions        []*StreamPos `thrift:"positions,10,optional" frugal:"10,optional,list<StreamPos>" json:"positions,omitempty"`
+	Id               string            `thrift:"id,1" frugal:"1,default,string" json:"id"`
+	Kind             PushKind          `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
+	Op               int32             `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Server           string            `thrift:"server,4" frugal:"4,default,string" json:"server"`
+	Keys             []string          `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
+	Room             string            `thrift:"room,6" frugal:"6,default,string" json:"room"`
+	Speed            int32             `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
+	Body             []byte            `thrift:"body,8" frugal:"8,default,binary" json:"body"`
+	EnqueuedUnixNano int64             `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
+	Positions        []*StreamPos      `thrift:"positions,10,optional" frugal:"10,optional,list<StreamPos>" json:"positions,omitempty"`
+	Trace            map[string]string `thrift:"trace,11,optional" frugal:"11,optional,map<string:string>" json:"trace,omitempty"`
 }
 
 func NewPushMsg() *PushMsg {
@@ -119,6 +120,15 @@ func (p *PushMsg) GetPositions() (v []*StreamPos) {
 	}
 	return p.Positions
 }
+
+var PushMsg_Trace_DEFAULT map[string]string
+
+func (p *PushMsg) GetTrace() (v map[string]string) {
+	if !p.IsSetTrace() {
+		return PushMsg_Trace_DEFAULT
+	}
+	return p.Trace
+}
 func (p *PushMsg) SetId(val string) {
 	p.Id = val
 }
@@ -149,9 +159,16 @@ func (p *PushMsg) SetEnqueuedUnixNano(val int64) {
 func (p *PushMsg) SetPositions(val []*StreamPos) {
 	p.Positions = val
 }
+func (p *PushMsg) SetTrace(val map[string]string) {
+	p.Trace = val
+}
 
 func (p *PushMsg) IsSetPositions() bool {
 	return p.Positions != nil
+}
+
+func (p *PushMsg) IsSetTrace() bool {
+	return p.Trace != nil
 }
 
 func (p *PushMsg) String() string {
@@ -172,6 +189,7 @@ var fieldIDToName_PushMsg = map[int16]string{
 	8:  "body",
 	9:  "enqueued_unix_nano",
 	10: "positions",
+	11: "trace",
 }
 
 type StreamPos struct {
