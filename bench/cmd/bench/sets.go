@@ -43,10 +43,8 @@ func historyConfig(c *cli, o scenario.Options) (string, error) {
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return "", fmt.Errorf("history config: %w", err)
 	}
-	path, err := filepath.Abs(filepath.Join(c.out, "history.toml"))
-	if err != nil {
-		return "", fmt.Errorf("history config: %w", err)
-	}
+	// Relative like -out: the server starts in the bench's directory.
+	path := filepath.Join(c.out, "history.toml")
 	body := scenario.HistoryConfig(scenario.RoomType(o), scenario.HistorySize(o))
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		return "", fmt.Errorf("history config: %w", err)
