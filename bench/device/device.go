@@ -41,6 +41,10 @@ type Options struct {
 	Source net.IP
 	// Timeout bounds dial plus auth.
 	Timeout time.Duration
+	// Resume, when set, opts the device into recovery: it is sent as op
+	// 26 right before the auth frame, and the Handler should implement
+	// Recovery to see positions and verdicts.
+	Resume *protocol.ResumeRequest
 }
 
 // Handler receives what a device reads after auth, on the device's reader
@@ -87,11 +91,15 @@ func Connect(ctx context.Context, o Options, tok Token) (Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	resume, err := resumeFrame(o.Resume)
+	if err != nil {
+		return nil, err
+	}
 	switch o.Transport {
 	case TCP, "":
-		return connectTCP(ctx, o, body)
+		return connectTCP(ctx, o, resume, body)
 	case WS:
-		return connectWS(ctx, o, body)
+		return connectWS(ctx, o, resume, body)
 	default:
 		return nil, fmt.Errorf("device: unknown transport %q (want %s or %s)", o.Transport, TCP, WS)
 	}
@@ -130,8 +138,10 @@ const authSeq = 1
 
 // dispatch hands one server frame to h. OpRaw bodies are split into their
 // inner frames: goim's WebSocket path always wraps batches, and a TCP server
-// may wrap them too although goim's writes them unwrapped.
-func dispatch(f protocol.Frame, h Handler) error {
+// may wrap them too although goim's writes them unwrapped. Op-28 frames
+// are unwrapped to the push they carry, their position going to rec first
+// (rec nil: the device does not track positions).
+func dispatch(f protocol.Frame, h Handler, rec Recovery) error {
 	switch f.Op {
 	case protocol.OpHeartbeatReply:
 		if len(f.Body) >= 4 {
@@ -144,10 +154,24 @@ func dispatch(f protocol.Frame, h Handler) error {
 			if in.Op == protocol.OpRaw {
 				return fmt.Errorf("device: OpRaw nested in OpRaw")
 			}
-			return dispatch(in, h)
+			return dispatch(in, h, rec)
 		})
+	case protocol.OpPositioned:
+		p, err := splitPositioned(f.Body)
+		if err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
+		if rec != nil {
+			rec.Position(p.stream, p.epoch, p.offset)
+		}
+		h.Push(p.op, p.body)
+	case protocol.OpResumeReply:
+		if rec != nil {
+			rec.ResumeReply(f.Body)
+		}
 	case protocol.OpAuthReply, protocol.OpSendMsgReply, protocol.OpChangeRoomReply,
-		protocol.OpSubReply, protocol.OpUnsubReply, protocol.OpJoinRoomReply, protocol.OpLeaveRoomReply:
+		protocol.OpSubReply, protocol.OpUnsubReply, protocol.OpJoinRoomReply, protocol.OpLeaveRoomReply,
+		protocol.OpAckReply:
 		// Replies to requests the bench does not make after auth.
 	default:
 		h.Push(f.Op, f.Body)

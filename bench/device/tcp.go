@@ -40,7 +40,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	return r.c.Read(p)
 }
 
-func connectTCP(ctx context.Context, o Options, token []byte) (*tcpConn, error) {
+func connectTCP(ctx context.Context, o Options, resume, token []byte) (*tcpConn, error) {
 	c, err := dialer(o).DialContext(ctx, "tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("device: dial %s: %w", o.Addr, err)
@@ -48,18 +48,20 @@ func connectTCP(ctx context.Context, o Options, token []byte) (*tcpConn, error) 
 	t := &tcpConn{c: c, reads: countingReader{c: c}}
 	t.r = bufio.NewReaderSize(&t.reads, readBufferSize)
 	t.seq.Store(authSeq)
-	if err := t.auth(ctx, token); err != nil {
+	if err := t.auth(ctx, resume, token); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return t, nil
 }
 
-func (t *tcpConn) auth(ctx context.Context, token []byte) error {
+// auth sends the token, after the op-26 frame when resume is set (one
+// write: op 26 must arrive right before op 7), and awaits the reply.
+func (t *tcpConn) auth(ctx context.Context, resume, token []byte) error {
 	deadline, _ := ctx.Deadline()
 	_ = t.c.SetDeadline(deadline)
 	defer t.c.SetDeadline(time.Time{})
-	if _, err := t.c.Write(protocol.AppendFrame(nil, 1, protocol.OpAuth, authSeq, token)); err != nil {
+	if _, err := t.c.Write(protocol.AppendFrame(resume, 1, protocol.OpAuth, authSeq, token)); err != nil {
 		return fmt.Errorf("device: send auth: %w", err)
 	}
 	var buf []byte
@@ -92,6 +94,7 @@ func (t *tcpConn) Heartbeat() error {
 }
 
 func (t *tcpConn) Serve(h Handler) error {
+	rec, _ := h.(Recovery)
 	buf := make([]byte, 0, 512)
 	for {
 		f, nb, err := protocol.ReadFrame(t.r, buf, maxServerFrame)
@@ -99,7 +102,7 @@ func (t *tcpConn) Serve(h Handler) error {
 		if err != nil {
 			return fmt.Errorf("device: read: %w", err)
 		}
-		if err := dispatch(f, h); err != nil {
+		if err := dispatch(f, h, rec); err != nil {
 			return err
 		}
 	}

@@ -23,7 +23,7 @@ type wsConn struct {
 	reads int64 // messages read; reader goroutine only
 }
 
-func connectWS(ctx context.Context, o Options, token []byte) (*wsConn, error) {
+func connectWS(ctx context.Context, o Options, resume, token []byte) (*wsConn, error) {
 	d := websocket.Dialer{
 		NetDialContext:   dialer(o).DialContext,
 		HandshakeTimeout: o.Timeout,
@@ -40,17 +40,24 @@ func connectWS(ctx context.Context, o Options, token []byte) (*wsConn, error) {
 	c.SetReadLimit(maxServerFrame)
 	w := &wsConn{c: c}
 	w.seq.Store(authSeq)
-	if err := w.auth(ctx, token); err != nil {
+	if err := w.auth(ctx, resume, token); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return w, nil
 }
 
-func (w *wsConn) auth(ctx context.Context, token []byte) error {
+// auth sends the token, after the op-26 frame when resume is set (its own
+// message: one frame per WebSocket message), and awaits the reply.
+func (w *wsConn) auth(ctx context.Context, resume, token []byte) error {
 	deadline, _ := ctx.Deadline()
 	_ = w.c.SetReadDeadline(deadline)
 	_ = w.c.SetWriteDeadline(deadline)
+	if resume != nil {
+		if err := w.c.WriteMessage(websocket.BinaryMessage, resume); err != nil {
+			return fmt.Errorf("device: send resume: %w", err)
+		}
+	}
 	if err := w.c.WriteMessage(websocket.BinaryMessage, protocol.AppendFrame(nil, 1, protocol.OpAuth, authSeq, token)); err != nil {
 		return fmt.Errorf("device: send auth: %w", err)
 	}
@@ -109,12 +116,13 @@ func (w *wsConn) Heartbeat() error {
 }
 
 func (w *wsConn) Serve(h Handler) error {
+	rec, _ := h.(Recovery)
 	for {
 		f, err := w.next()
 		if err != nil {
 			return fmt.Errorf("device: read: %w", err)
 		}
-		if err := dispatch(f, h); err != nil {
+		if err := dispatch(f, h, rec); err != nil {
 			return err
 		}
 	}

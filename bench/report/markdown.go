@@ -142,10 +142,37 @@ func section(b *bytes.Buffer, i int, res *Result) {
 			b.WriteString("\n")
 		}
 	}
+	if r := res.Resume; r != nil {
+		resumeLines(b, r)
+	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(b, "- Note: %s\n", cell(n))
 	}
 	b.WriteString("\n")
+}
+
+func resumeLines(b *bytes.Buffer, r *Resume) {
+	if r.Reconnected > 0 {
+		fmt.Fprintf(b, "- Recovery: **%d of %d reconnected devices recovered all %d missed messages**", r.Complete, r.Reconnected, r.Expect)
+		if r.AllSeconds > 0 {
+			fmt.Fprintf(b, ", all of them within **%.2f s** of the first reconnect", r.AllSeconds)
+		}
+		if r.Latency != nil {
+			fmt.Fprintf(b, "; per device, reconnect to verdict: %s", pct(*r.Latency))
+		}
+		b.WriteString(".\n")
+		errorsList(b, "not recovered", r.NotRecovered)
+		if c := r.Reconnect; c != nil {
+			fmt.Fprintf(b, "- Reconnects: %d up, %d failed; %.0f connections/s", c.Up, c.Failed, c.PerSecond)
+			if c.PerSecond > 0 {
+				fmt.Fprintf(b, " (first dial to last auth reply: %.2f s)", float64(c.Up)/c.PerSecond)
+			}
+			fmt.Fprintf(b, "; connect+auth %s.\n", pct(c.Latency))
+			errorsList(b, "reconnect errors", c.Errors)
+		}
+	}
+	fmt.Fprintf(b, "- Positioned devices: %s op-28 frames, %s messages recovered by verdicts.\n", human(float64(r.Positioned)), human(float64(r.Messages)))
+	errorsList(b, "verdicts", r.Verdicts)
 }
 
 func errorsList(b *bytes.Buffer, what string, m map[string]int) {

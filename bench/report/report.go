@@ -48,8 +48,11 @@ type Result struct {
 	Server     *Server       `json:"server,omitempty"`
 	Memory     *Memory       `json:"memory,omitempty"`
 	Devices    *Devices      `json:"devices,omitempty"`
-	Targets    []Target      `json:"targets,omitempty"`
-	Notes      []string      `json:"notes,omitempty"`
+	// Resume is what positioned devices saw of recovery (runs with
+	// positioned devices only).
+	Resume  *Resume  `json:"resume,omitempty"`
+	Targets []Target `json:"targets,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 	// Error is set when the scenario could not complete; the figures
 	// gathered before it are kept.
 	Error string `json:"error,omitempty"`
@@ -146,6 +149,34 @@ type Duplicate struct {
 	ID     uint64 `json:"id"`
 	// AfterMs is the time from the push to the repeated arrival.
 	AfterMs float64 `json:"after_ms"`
+}
+
+// Resume is the recovery account of positioned devices: the verdicts
+// (op 27) they got, and for resume-storm how long the reconnected devices
+// took to recover what they missed.
+type Resume struct {
+	// Verdicts counts stream verdicts by stream kind and outcome ("room
+	// recovered", "user no_history", ...), over every connect.
+	Verdicts map[string]int `json:"verdicts,omitempty"`
+	// Messages is the messages the verdicts said were recovered;
+	// Positioned the op-28 frames the devices received.
+	Messages   int64 `json:"messages"`
+	Positioned int64 `json:"positioned"`
+
+	// The reconnect (resume-storm): Expect messages to recover per
+	// device, Reconnected devices, Complete ones (room verdict recovered
+	// with exactly Expect messages), the others by why.
+	Expect       int            `json:"expect,omitempty"`
+	Reconnected  int            `json:"reconnected,omitempty"`
+	Complete     int            `json:"complete,omitempty"`
+	NotRecovered map[string]int `json:"not_recovered,omitempty"`
+	// Reconnect is the reconnects themselves (dial to auth reply).
+	Reconnect *Connections `json:"reconnect,omitempty"`
+	// Latency is, per complete device, its reconnect's dial start to its
+	// verdict with everything recovered.
+	Latency *hist.Summary `json:"latency,omitempty"`
+	// AllSeconds is the first reconnect dial to the last complete verdict.
+	AllSeconds float64 `json:"all_seconds,omitempty"`
 }
 
 // Target is one of the project's goals checked against a figure. Targets

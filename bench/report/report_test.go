@@ -45,6 +45,12 @@ func sample() *Report {
 				Targets: []Target{{Name: "RSS per connection", Want: "≤ 4 KiB", Got: "4.10 KiB", Met: false}},
 			},
 			{Scenario: "push-keys", Label: "failed run", Error: "connect: timed out"},
+			{
+				Scenario: "resume-storm", Label: "resume-storm tcp 100",
+				Resume: &Resume{Verdicts: map[string]int{"room recovered": 200, "user no_history": 200}, Messages: 9900, Positioned: 9900,
+					Expect: 100, Reconnected: 100, Complete: 99, NotRecovered: map[string]int{"no verdict": 1}, Latency: &lat, AllSeconds: 1.25,
+					Reconnect: &Connections{Up: 100, PerSecond: 200, Latency: lat}},
+			},
 		},
 	}
 }
@@ -88,7 +94,7 @@ func TestWrite(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatalf("report.json invalid: %v", err)
 	}
-	if len(back.Results) != 3 || back.Results[0].Delivery.Delivered != 8000 || back.Results[1].Memory.RSSPerConn != 4194 {
+	if len(back.Results) != 4 || back.Results[0].Delivery.Delivered != 8000 || back.Results[1].Memory.RSSPerConn != 4194 || back.Results[3].Resume.Complete != 99 {
 		t.Fatalf("round trip lost figures: %+v", back.Results)
 	}
 	svgs, _ := filepath.Glob(filepath.Join(dir, "*.svg"))
@@ -114,6 +120,10 @@ func TestWrite(t *testing.T) {
 		"**Did not complete:** connect: timed out",
 		"2 × `dial ADDR: refused`",
 		"a note with \\| pipe",
+		"**99 of 100 reconnected devices recovered all 100 missed messages**, all of them within **1.25 s**",
+		"1 × `no verdict`",
+		"(first dial to last auth reply: 0.50 s)",
+		"200 × `room recovered`; 200 × `user no_history`",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks %q", want)

@@ -24,10 +24,12 @@ const (
 	PushKeys     = "push-keys"
 	ConnectStorm = "connect-storm"
 	Broadcast    = "broadcast"
+	ResumeStorm  = "resume-storm"
 )
 
-// Names lists the scenarios in the order the standard set runs them.
-var Names = []string{Idle, ConnectStorm, RoomFanout, PushKeys, Broadcast}
+// Names lists the scenarios in the order the standard set runs them
+// (resume-storm is not in it: it needs history on for the room's type).
+var Names = []string{Idle, ConnectStorm, RoomFanout, PushKeys, Broadcast, ResumeStorm}
 
 // Options configures one scenario run. Zero values take the defaults
 // Defaults fills in.
@@ -79,6 +81,18 @@ type Options struct {
 	Speed int
 	// By is how push-keys addresses devices: "keys" or "mids".
 	By string
+	// Resume makes devices positioned (docs/recovery.md): op 26 before
+	// auth, positions kept; resume-storm always sets it.
+	Resume bool
+	// Messages is how many messages resume-storm pushes while every
+	// device is away.
+	Messages int
+	// StormInflight makes resume-storm reconnect as soon as its push
+	// requests returned, while the server may still be delivering them
+	// (by default it waits, through -metrics, until the server holds no
+	// session before pushing and has handled every push before the
+	// reconnect).
+	StormInflight bool
 
 	// Heartbeat is each device's heartbeat interval.
 	Heartbeat time.Duration
@@ -141,7 +155,7 @@ func (o *Options) Defaults() {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 30 * time.Second
 	}
-	if o.Scenario == ConnectStorm {
+	if o.Scenario == ConnectStorm || o.Scenario == ResumeStorm {
 		def(&o.Concurrency, 256)
 	}
 	def(&o.Concurrency, 64)
@@ -174,6 +188,18 @@ func (o *Options) Defaults() {
 		def(&o.Conns, 1000)
 		if o.Rate == 0 {
 			o.Rate = 1
+		}
+	case ResumeStorm:
+		def(&o.Conns, 10000)
+		def(&o.Messages, 100)
+		if o.Rate == 0 {
+			o.Rate = 1000
+		}
+		o.Resume = true
+		if o.Duration == 0 {
+			// Long enough for Messages at Rate; the schedule stops at
+			// Messages.
+			o.Duration = time.Duration(float64(o.Messages)/o.Rate*float64(time.Second)) + time.Second
 		}
 	}
 	if o.Duration == 0 {
@@ -298,6 +324,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, errors.New("-rate and -duration must be positive"))
 		}
 	}
+	if o.Scenario == ResumeStorm && (o.Rooms > 1 || o.Messages <= 0) {
+		errs = append(errs, errors.New("resume-storm needs one room (-rooms 1) and -messages > 0"))
+	}
 	if o.Scenario == PushKeys && o.By != push.Keys && o.By != push.Mids {
 		errs = append(errs, fmt.Errorf("-by %q, want keys or mids", o.By))
 	}
@@ -323,7 +352,7 @@ func (o *Options) Validate() error {
 }
 
 func (o *Options) pushes() bool {
-	return o.Scenario == RoomFanout || o.Scenario == PushKeys || o.Scenario == Broadcast
+	return o.Scenario == RoomFanout || o.Scenario == PushKeys || o.Scenario == Broadcast || o.Scenario == ResumeStorm
 }
 
 // rooms lists the rooms devices spread over.
@@ -359,6 +388,11 @@ func (o *Options) label() string {
 		s += fmt.Sprintf(", %g pushes/s by %s", o.Rate, o.By)
 	case Broadcast:
 		s += fmt.Sprintf(", %g/s at speed %d", o.Rate, o.Speed)
+	case ResumeStorm:
+		s += fmt.Sprintf(", %d missed messages", o.Messages)
+	}
+	if o.Resume && o.Scenario != ResumeStorm {
+		s += ", positioned devices"
 	}
 	return s
 }
@@ -368,6 +402,9 @@ func (o *Options) params() map[string]string {
 	p := map[string]string{
 		"transport": o.Transport, "conns": strconv.Itoa(o.Conns), "procs": strconv.Itoa(o.Procs),
 		"sources": strconv.Itoa(len(o.Sources)), "heartbeat": o.Heartbeat.String(), "room": o.Room,
+	}
+	if o.Resume {
+		p["resume"] = "true"
 	}
 	if o.pushes() {
 		p["via"] = o.Via
@@ -385,6 +422,13 @@ func (o *Options) params() map[string]string {
 		p["speed"] = strconv.Itoa(o.Speed)
 	case ConnectStorm:
 		p["concurrency"] = strconv.Itoa(o.Concurrency)
+	case ResumeStorm:
+		p["concurrency"] = strconv.Itoa(o.Concurrency)
+		p["messages"] = strconv.Itoa(o.Messages)
+		if o.StormInflight {
+			p["storm_inflight"] = "true"
+		}
+		delete(p, "duration")
 	case Idle:
 		p["settle"] = o.Settle.String()
 		p["gc_wait"] = o.GCWait.String()

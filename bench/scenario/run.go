@@ -39,6 +39,11 @@ type session struct {
 	pushStart  time.Time
 	cpuBefore  procstat.Sample
 	cpuSampled bool
+
+	// Set by resume-storm: the reconnects and the messages each device
+	// should recover.
+	reconnects []*worker.ConnectReport
+	expect     int
 }
 
 // Run runs one scenario and returns its result. A failure part-way still
@@ -82,6 +87,8 @@ func (s *session) run(ctx context.Context) error {
 		err = s.pushKeys(ctx)
 	case Broadcast:
 		err = s.broadcast(ctx)
+	case ResumeStorm:
+		err = s.resumeStorm(ctx)
 	}
 	ferr := s.finish(ctx)
 	return errors.Join(err, ferr)
@@ -123,7 +130,7 @@ func (s *session) connect(ctx context.Context) error {
 			First: first, Count: count, KeyPrefix: "bench-" + prefix, MidBase: midBase,
 			Rooms: o.rooms(), Platform: "bench", Accepts: []int32{o.Op}, Heartbeat: o.Heartbeat,
 			Concurrency: o.Concurrency, ConnectRate: o.ConnectRate, Timeout: o.ConnectTimeout,
-			Epoch: s.epoch.UnixNano(), Step: s.step, ProgressEvery: 250 * time.Millisecond,
+			Epoch: s.epoch.UnixNano(), Step: s.step, ProgressEvery: 250 * time.Millisecond, Resume: o.Resume,
 		})
 	}
 	s.setPhase("connecting")
@@ -354,6 +361,7 @@ func (s *session) merge(results []*worker.Result) {
 		dev.MessagesPerRead = float64(received) / float64(dev.Reads)
 	}
 	s.res.Devices = dev
+	s.res.Resume = mergeResume(results)
 	if s.res.Connections != nil {
 		s.res.Connections.Lost = lost
 	}
@@ -383,6 +391,9 @@ func (s *session) merge(results []*worker.Result) {
 	}
 	if srv := s.res.Server; srv != nil && srv.CPUSeconds > 0 {
 		srv.DeliveredPerCPUSecond = float64(acc.Delivered) / srv.CPUSeconds
+	}
+	if s.o.Scenario == ResumeStorm {
+		s.stormResume()
 	}
 }
 

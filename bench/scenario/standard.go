@@ -35,3 +35,18 @@ func Standard(quick bool) []Options {
 	}
 	return set
 }
+
+// Quick shrinks one scenario's options as the quick standard set does:
+// 1/50 of the devices (at least 50), in this process, pushing for at most
+// 3 s.
+func Quick(o *Options) {
+	d := *o
+	d.Defaults()
+	o.Conns = max(d.Conns/50, 50)
+	o.Procs = 0
+	if o.Scenario != ResumeStorm {
+		o.Duration = min(d.Duration, 3*time.Second)
+	}
+	o.Settle = min(d.Settle, 2*time.Second)
+	o.GCWait = 0
+}

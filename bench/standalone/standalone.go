@@ -46,12 +46,22 @@ var portKeys = []string{
 // logDir, and returns once its device, HTTP and RPC ports accept
 // connections. extra are more -set key=value overrides.
 func Start(ctx context.Context, bin, logDir string, extra ...string) (*Server, error) {
+	return StartConfig(ctx, bin, logDir, "", extra...)
+}
+
+// StartConfig is Start with a TOML config file (-config; "" none) for
+// settings -set cannot express, such as tables of [[logic.history.rooms]].
+// The ports and extra -set overrides apply on top of it.
+func StartConfig(ctx context.Context, bin, logDir, config string, extra ...string) (*Server, error) {
 	ports, err := freePorts(len(portKeys))
 	if err != nil {
 		return nil, err
 	}
 	addr := map[string]string{}
 	args := []string{"standalone", "-log-level", "warn"}
+	if config != "" {
+		args = append(args, "-config", config)
+	}
 	for i, k := range portKeys {
 		addr[k] = fmt.Sprintf("127.0.0.1:%d", ports[i])
 		args = append(args, "-set", k+"="+addr[k])

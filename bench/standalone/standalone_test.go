@@ -33,6 +33,21 @@ func TestStartFailures(t *testing.T) {
 	}
 }
 
+// TestStartConfigPassesFile: the config file reaches the server as
+// -config, ahead of the -set overrides that must win over it.
+func TestStartConfigPassesFile(t *testing.T) {
+	dir := t.TempDir()
+	echo := filepath.Join(dir, "echo")
+	if err := os.WriteFile(echo, []byte("#!/bin/sh\necho \"args: $*\" >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := StartConfig(context.Background(), echo, filepath.Join(dir, "logs"), "/x/history.toml", "edge.room_batch_window=40ms")
+	if err == nil || !strings.Contains(err.Error(), "-log-level warn -config /x/history.toml -set edge.tcp_addr=") ||
+		!strings.HasSuffix(strings.TrimSpace(err.Error()), "-set edge.room_batch_window=40ms") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestFreePortsDistinct(t *testing.T) {
 	ports, err := freePorts(7)
 	if err != nil {

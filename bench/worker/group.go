@@ -21,6 +21,10 @@ type Group struct {
 	results   map[int]*Result
 	errs      []error
 	exited    int
+	// disconnected and reconnected collect the answers to the current
+	// CmdDisconnect or CmdReconnect.
+	disconnected map[int]Progress
+	reconnected  map[int]*ConnectReport
 }
 
 // Launch says how to start workers.
@@ -35,7 +39,8 @@ type Launch struct {
 
 // StartGroup starts one worker per spec.
 func StartGroup(ctx context.Context, specs []Spec, l Launch) (*Group, error) {
-	g := &Group{progress: map[int]Progress{}, connected: map[int]*ConnectReport{}, results: map[int]*Result{}}
+	g := &Group{progress: map[int]Progress{}, connected: map[int]*ConnectReport{}, results: map[int]*Result{},
+		disconnected: map[int]Progress{}, reconnected: map[int]*ConnectReport{}}
 	for _, s := range specs {
 		var h *Handle
 		var err error
@@ -66,7 +71,15 @@ func (g *Group) consume(h *Handle) {
 			if ev.Connected != nil {
 				g.connected[ev.Worker] = ev.Connected
 				prev := g.progress[ev.Worker]
-				g.progress[ev.Worker] = Progress{Up: ev.Connected.Up, Failed: ev.Connected.Failed, Lost: prev.Lost, Received: prev.Received}
+				g.progress[ev.Worker] = Progress{Up: ev.Connected.Up, Failed: ev.Connected.Failed, Lost: prev.Lost, Received: prev.Received, Verdicts: prev.Verdicts}
+			}
+		case EvDisconnected:
+			if ev.Progress != nil {
+				g.disconnected[ev.Worker] = *ev.Progress
+			}
+		case EvReconnected:
+			if ev.Connected != nil {
+				g.reconnected[ev.Worker] = ev.Connected
 			}
 		case EvResult:
 			if ev.Result != nil {
@@ -96,6 +109,7 @@ func (g *Group) Progress() Progress {
 		p.Failed += w.Failed
 		p.Lost += w.Lost
 		p.Received += w.Received
+		p.Verdicts += w.Verdicts
 	}
 	return p
 }
@@ -144,6 +158,55 @@ func (g *Group) WaitConnected(ctx context.Context, timeout time.Duration) ([]*Co
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return ordered(g.connected), nil
+}
+
+// Disconnect closes every worker's devices, keeping their state, waits
+// until all are closed, and returns the room verdicts the devices got
+// until then (Progress.Verdicts, final while they are away).
+func (g *Group) Disconnect(ctx context.Context, timeout time.Duration) (verdicts int, err error) {
+	g.mu.Lock()
+	g.disconnected = map[int]Progress{}
+	g.mu.Unlock()
+	if err := g.sendAll(Command{Cmd: CmdDisconnect}); err != nil {
+		return 0, err
+	}
+	if err := g.waitFor(ctx, "disconnect", timeout, func() bool { return len(g.disconnected) == len(g.handles) }); err != nil {
+		return 0, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.disconnected {
+		verdicts += p.Verdicts
+	}
+	return verdicts, nil
+}
+
+// Reconnect connects every worker's devices again at once, each expected
+// to recover expect messages from its room, and returns the workers'
+// reports of the reconnects, in worker order, once every device was
+// attempted.
+func (g *Group) Reconnect(ctx context.Context, expect int, timeout time.Duration) ([]*ConnectReport, error) {
+	g.mu.Lock()
+	g.reconnected = map[int]*ConnectReport{}
+	g.mu.Unlock()
+	if err := g.sendAll(Command{Cmd: CmdReconnect, Expect: expect}); err != nil {
+		return nil, err
+	}
+	if err := g.waitFor(ctx, "reconnect", timeout, func() bool { return len(g.reconnected) == len(g.handles) }); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return ordered(g.reconnected), nil
+}
+
+func (g *Group) sendAll(c Command) error {
+	for _, h := range g.handles {
+		if err := h.Send(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Finish asks every worker for its result, waits for them, and returns

@@ -24,6 +24,15 @@ const (
 	// CmdFinish stops heartbeats, closes every device and asks for the
 	// Result.
 	CmdFinish = "finish"
+	// CmdDisconnect closes every device but keeps what it holds (its
+	// stream positions, the messages it saw), answered by EvDisconnected
+	// once all are closed: the devices of an edge that died.
+	CmdDisconnect = "disconnect"
+	// CmdReconnect connects every device again at once, positioned devices
+	// resuming from their positions; answered by EvReconnected once every
+	// device was attempted. Expect is how many messages each device should
+	// recover from its room.
+	CmdReconnect = "reconnect"
 )
 
 // Events the worker sends.
@@ -32,12 +41,19 @@ const (
 	EvConnected = "connected"
 	EvResult    = "result"
 	EvError     = "error"
+	// EvDisconnected answers CmdDisconnect (with Progress: the verdicts
+	// so far are final then), EvReconnected CmdReconnect (with a
+	// ConnectReport of the reconnects).
+	EvDisconnected = "disconnected"
+	EvReconnected  = "reconnected"
 )
 
 // Command is one line from parent to worker.
 type Command struct {
 	Cmd  string `json:"cmd"`
 	Spec *Spec  `json:"spec,omitempty"`
+	// Expect is CmdReconnect's messages to recover per device.
+	Expect int `json:"expect,omitempty"`
 }
 
 // Spec is the worker's share of devices and how they behave. Device i
@@ -73,6 +89,12 @@ type Spec struct {
 	Step  time.Duration `json:"step"`
 	// ProgressEvery is how often progress events are sent.
 	ProgressEvery time.Duration `json:"progress_every"`
+	// Resume makes the devices positioned (docs/recovery.md): each sends
+	// op 26 right before op 7, listing its room's stream and its user's
+	// stream with the last positions it holds (none on the first
+	// connect), and keeps its position in each from op-28 frames and
+	// op-27 verdicts.
+	Resume bool `json:"resume,omitempty"`
 }
 
 // Key is the device key of index i.
@@ -95,6 +117,9 @@ type Progress struct {
 	Failed   int   `json:"failed"`
 	Lost     int   `json:"lost"`
 	Received int64 `json:"received"`
+	// Verdicts counts the room verdicts (op 27) positioned devices got,
+	// at most one per device per connect, over the whole run.
+	Verdicts int `json:"verdicts,omitempty"`
 }
 
 // ConnectReport is sent once every device has been attempted.
@@ -148,6 +173,34 @@ type Result struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	OnlineMin  int32   `json:"online_min"`
 	OnlineMax  int32   `json:"online_max"`
+	// Resume is the positioned devices' account (Spec.Resume), else nil.
+	Resume *ResumeResult `json:"resume,omitempty"`
+}
+
+// ResumeResult is what positioned devices saw of recovery.
+type ResumeResult struct {
+	// Verdicts counts op-27 stream verdicts by stream kind and outcome:
+	// "room recovered", "user no_history", "room unavailable", ...
+	Verdicts map[string]int `json:"verdicts,omitempty"`
+	// Messages is the sum of the verdicts' counts: messages recovered.
+	Messages int64 `json:"messages"`
+	// Positioned counts op-28 frames received (recovered and live).
+	Positioned int64 `json:"positioned"`
+	// Reconnected counts devices CmdReconnect attempted; Complete those
+	// whose room verdict was recovered: true with exactly Expect messages.
+	Reconnected int `json:"reconnected"`
+	Complete    int `json:"complete"`
+	// NotRecovered counts the other reconnected devices by why: the
+	// verdict's reason, "short" or "over" (recovered: true with fewer or
+	// more messages), "no verdict", "reconnect failed".
+	NotRecovered map[string]int `json:"not_recovered,omitempty"`
+	// Latency is, per complete device, its reconnect's dial start to its
+	// room verdict.
+	Latency *hist.Histogram `json:"latency,omitempty"`
+	// Start is the first reconnect dial, LastComplete the last complete
+	// verdict (unix nanos; 0 when none).
+	Start        int64 `json:"start,omitempty"`
+	LastComplete int64 `json:"last_complete,omitempty"`
 }
 
 // Duplicate is one message a device received again.

@@ -44,16 +44,24 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	w := newFleet(spec, em)
 
 	finish := make(chan struct{})
+	ops := make(chan Command)
 	go func() {
-		// Any further command or EOF ends the run: CmdFinish is the only one
-		// defined after start, and EOF means the parent is gone.
+		// CmdFinish or EOF ends the run (EOF means the parent is gone);
+		// disconnect and reconnect are run in order by the loop below.
 		var c Command
 		for {
 			err := readCommand(sc, &c)
 			if err != nil || c.Cmd == CmdFinish {
 				break
 			}
-			em.send(Event{Ev: EvError, Worker: spec.Worker, Error: fmt.Sprintf("worker: unknown command %q ignored", c.Cmd)})
+			if c.Cmd != CmdDisconnect && c.Cmd != CmdReconnect {
+				em.send(Event{Ev: EvError, Worker: spec.Worker, Error: fmt.Sprintf("worker: unknown command %q ignored", c.Cmd)})
+				continue
+			}
+			select {
+			case ops <- c:
+			case <-ctx.Done():
+			}
 		}
 		close(finish)
 	}()
@@ -69,8 +77,8 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	select {
 	case <-connected:
 		em.send(Event{Ev: EvConnected, Worker: spec.Worker, Connected: w.connectReport()})
-		go w.heartbeatLoop(ctx)
-		<-finish
+		w.startHeartbeats(ctx)
+		w.commands(ctx, ops, finish)
 	case <-finish:
 		cancel() // stop connecting
 		<-connected
@@ -80,6 +88,29 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 	res := w.finish()
 	em.send(Event{Ev: EvResult, Worker: spec.Worker, Result: res})
 	return em.err()
+}
+
+// commands runs disconnects and reconnects until finish.
+func (f *fleet) commands(ctx context.Context, ops <-chan Command, finish <-chan struct{}) {
+	for {
+		select {
+		case <-finish:
+			return
+		case c := <-ops:
+			switch c.Cmd {
+			case CmdDisconnect:
+				f.disconnect()
+				p := &Progress{}
+				if f.resume != nil {
+					p.Verdicts = int(f.resume.judged.Load())
+				}
+				f.em.send(Event{Ev: EvDisconnected, Worker: f.spec.Worker, Progress: p})
+			case CmdReconnect:
+				rep := f.reconnect(ctx, c.Expect)
+				f.em.send(Event{Ev: EvReconnected, Worker: f.spec.Worker, Connected: rep})
+			}
+		}
+	}
 }
 
 func readCommand(sc *bufio.Scanner, c *Command) error {
@@ -161,6 +192,16 @@ type fleet struct {
 
 	heartbeats, hbErrors, hbReplies atomic.Int64
 	onlineMin, onlineMax            atomic.Int32
+
+	// hbStop and hbDone stop the running heartbeat loop (Serve's
+	// goroutine only).
+	hbStop func()
+	hbDone chan struct{}
+	// reads sums the reads of connections already closed by disconnect.
+	reads atomic.Int64
+	// resume is the positioned devices' account (nil without
+	// Spec.Resume).
+	resume *resumeAccount
 }
 
 func newFleet(spec Spec, em *emitter) *fleet {
@@ -170,6 +211,9 @@ func newFleet(spec Spec, em *emitter) *fleet {
 	}
 	f.onlineMin.Store(-1)
 	f.onlineMax.Store(-1)
+	if spec.Resume {
+		f.resume = newResumeAccount()
+	}
 	return f
 }
 
@@ -179,6 +223,8 @@ type dev struct {
 	idx  int
 	conn device.Conn
 	seen tally.Seen
+	// pos is set on positioned devices only (Spec.Resume).
+	pos *positions
 }
 
 func (d *dev) Push(op int32, body []byte) {
@@ -237,18 +283,40 @@ func (f *fleet) connectAll(ctx context.Context, finish <-chan struct{}) {
 	wg.Wait()
 }
 
-func (f *fleet) connectOne(ctx context.Context, i int) {
+// options and token are how device i connects; a positioned device asks
+// to resume its streams from pos.
+func (f *fleet) options(i int, pos *positions) device.Options {
 	s := &f.spec
 	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout}
 	if len(f.sources) > 0 {
 		o.Source = f.sources[i%len(f.sources)]
 	}
-	tok := device.Token{Mid: s.MidBase + int64(i), Key: s.Key(i), Platform: s.Platform, Accepts: s.Accepts}
-	if len(s.Rooms) > 0 {
-		tok.RoomID = s.Rooms[i%len(s.Rooms)]
+	if pos != nil {
+		o.Resume = pos.request(f.room(i), s.MidBase+int64(i))
 	}
+	return o
+}
+
+func (f *fleet) token(i int) device.Token {
+	s := &f.spec
+	return device.Token{Mid: s.MidBase + int64(i), Key: s.Key(i), Platform: s.Platform, Accepts: s.Accepts, RoomID: f.room(i)}
+}
+
+func (f *fleet) room(i int) string {
+	if len(f.spec.Rooms) == 0 {
+		return ""
+	}
+	return f.spec.Rooms[i%len(f.spec.Rooms)]
+}
+
+func (f *fleet) connectOne(ctx context.Context, i int) {
+	var pos *positions
+	if f.resume != nil {
+		pos = &positions{}
+	}
+	tok := f.token(i)
 	start := time.Now()
-	conn, err := device.Connect(ctx, o, tok)
+	conn, err := device.Connect(ctx, f.options(i, pos), tok)
 	done := time.Now()
 	f.mu.Lock()
 	if f.firstDial == 0 || start.UnixNano() < f.firstDial {
@@ -261,14 +329,20 @@ func (f *fleet) connectOne(ctx context.Context, i int) {
 		f.connectErrs.add(err)
 		return
 	}
-	d := &dev{f: f, idx: i, conn: conn}
+	d := &dev{f: f, idx: i, conn: conn, pos: pos}
 	f.devs = append(f.devs, d)
 	f.connLat.Record(done.Sub(start))
 	f.lastAuth = max(f.lastAuth, done.UnixNano())
 	f.roomMembers[tok.RoomID]++
-	f.readers.Add(1)
 	f.mu.Unlock()
+	f.serve(d)
+}
+
+// serve reads d's connection on its own goroutine until it ends.
+func (f *fleet) serve(d *dev) {
+	f.readers.Add(1)
 	f.up.Add(1)
+	conn := d.conn
 	go func() {
 		defer f.readers.Done()
 		err := conn.Serve(d)
@@ -278,6 +352,90 @@ func (f *fleet) connectOne(ctx context.Context, i int) {
 			f.lostErrs.add(err)
 		}
 	}()
+}
+
+// disconnect closes every device as an edge's death would, keeping what
+// each holds, and returns once every reader has ended.
+func (f *fleet) disconnect() {
+	f.stopHeartbeats()
+	f.closing.Store(true)
+	f.mu.Lock()
+	devs := f.devs
+	f.mu.Unlock()
+	for _, d := range devs {
+		d.conn.Close()
+	}
+	f.readers.Wait()
+	for _, d := range devs {
+		f.reads.Add(d.conn.Reads())
+	}
+	f.up.Store(0)
+	f.closing.Store(false)
+}
+
+// reconnect connects every device again at once (Spec.Concurrency at a
+// time), positioned ones resuming from their positions, expecting expect
+// messages each from their room, and reports the connects.
+func (f *fleet) reconnect(ctx context.Context, expect int) *ConnectReport {
+	f.mu.Lock()
+	devs := append([]*dev(nil), f.devs...)
+	f.mu.Unlock()
+	if f.resume != nil {
+		f.resume.expect.Store(int64(expect))
+	}
+	rep := &ConnectReport{Latency: hist.New()}
+	var mu sync.Mutex
+	var errs errorCounts
+	next := make(chan *dev)
+	var wg sync.WaitGroup
+	for range max(f.spec.Concurrency, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range next {
+				start := time.Now()
+				if d.pos != nil {
+					f.resume.reconnecting(d.pos, start.UnixNano())
+				}
+				conn, err := device.Connect(ctx, f.options(d.idx, d.pos), f.token(d.idx))
+				done := time.Now()
+				mu.Lock()
+				if rep.FirstDial == 0 || start.UnixNano() < rep.FirstDial {
+					rep.FirstDial = start.UnixNano()
+				}
+				if err != nil {
+					rep.Failed++
+					rep.FailedIndexes = append(rep.FailedIndexes, d.idx)
+					mu.Unlock()
+					errs.add(err)
+					if d.pos != nil {
+						f.resume.failed(d.pos)
+					}
+					continue
+				}
+				rep.Up++
+				rep.Latency.Record(done.Sub(start))
+				rep.LastAuth = max(rep.LastAuth, done.UnixNano())
+				mu.Unlock()
+				d.conn = conn
+				f.serve(d)
+			}
+		}()
+	}
+	for _, d := range devs {
+		select {
+		case next <- d:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	rep.Errors = errs.snapshot()
+	f.startHeartbeats(ctx)
+	return rep
 }
 
 func (f *fleet) connectReport() *ConnectReport {
@@ -312,9 +470,11 @@ func (f *fleet) progressLoop(ctx context.Context, done chan<- struct{}) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			f.em.send(Event{Ev: EvProgress, Worker: f.spec.Worker, Progress: &Progress{
-				Up: int(f.up.Load()), Failed: int(f.nFailed.Load()), Lost: int(f.lost.Load()), Received: f.rec.received(),
-			}})
+			p := &Progress{Up: int(f.up.Load()), Failed: int(f.nFailed.Load()), Lost: int(f.lost.Load()), Received: f.rec.received()}
+			if f.resume != nil {
+				p.Verdicts = int(f.resume.judged.Load())
+			}
+			f.em.send(Event{Ev: EvProgress, Worker: f.spec.Worker, Progress: p})
 		}
 	}
 }
@@ -323,6 +483,28 @@ func (f *fleet) progressLoop(ctx context.Context, done chan<- struct{}) {
 // to the next slice of devices, so heartbeats are spread evenly over the
 // interval instead of arriving at the server in one burst.
 const heartbeatTick = 100 * time.Millisecond
+
+// startHeartbeats runs heartbeatLoop until stopHeartbeats or ctx ends.
+func (f *fleet) startHeartbeats(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	f.hbStop, f.hbDone = cancel, done
+	go func() {
+		defer close(done)
+		f.heartbeatLoop(ctx)
+	}()
+}
+
+// stopHeartbeats stops the heartbeat loop and waits for it: no heartbeat
+// touches a connection after it returns.
+func (f *fleet) stopHeartbeats() {
+	if f.hbStop == nil {
+		return
+	}
+	f.hbStop()
+	<-f.hbDone
+	f.hbStop, f.hbDone = nil, nil
+}
 
 func (f *fleet) heartbeatLoop(ctx context.Context) {
 	if f.spec.Heartbeat <= 0 {
@@ -359,6 +541,7 @@ func (f *fleet) heartbeatLoop(ctx context.Context) {
 // finish closes every device, waits for their readers and builds the
 // Result.
 func (f *fleet) finish() *Result {
+	f.stopHeartbeats()
 	f.closing.Store(true)
 	f.mu.Lock()
 	devs := f.devs
@@ -367,7 +550,7 @@ func (f *fleet) finish() *Result {
 		d.conn.Close()
 	}
 	f.readers.Wait()
-	var reads int64
+	reads := f.reads.Load()
 	for _, d := range devs {
 		reads += d.conn.Reads()
 	}
@@ -382,6 +565,9 @@ func (f *fleet) finish() *Result {
 		OnlineMax:        f.onlineMax.Load(),
 	}
 	f.rec.fill(res)
+	if f.resume != nil {
+		res.Resume = f.resume.result(devs)
+	}
 	if p, err := procstat.Read(os.Getpid()); err == nil {
 		res.CPUSeconds = p.CPUSeconds
 	}

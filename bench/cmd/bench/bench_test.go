@@ -114,6 +114,7 @@ func TestAgainstRealServer(t *testing.T) {
 		{"room-fanout ws over 2 rooms", []string{"-scenario", "room-fanout", "-transport", "ws", "-rooms", "2", "-conns", "50", "-rate", "40", "-duration", "2s", "-procs", "0"}, 25 * 80},
 		{"push-keys tcp over http", []string{"-scenario", "push-keys", "-conns", "50", "-rate", "200", "-duration", "2s", "-procs", "0"}, 400},
 		{"push-keys ws by mids over kitex", []string{"-scenario", "push-keys", "-transport", "ws", "-by", "mids", "-via", "kitex", "-conns", "50", "-rate", "200", "-duration", "2s", "-procs", "0"}, 400},
+		{"room-fanout tcp, positioned devices", []string{"-scenario", "room-fanout", "-resume", "-conns", "50", "-rate", "40", "-duration", "2s", "-procs", "0"}, 50 * 80},
 		{"broadcast tcp", []string{"-scenario", "broadcast", "-conns", "50", "-rate", "2", "-duration", "2s", "-speed", "1000", "-procs", "0"}, 4 * 50},
 	}
 	for _, c := range cases {
@@ -133,11 +134,27 @@ func TestAgainstRealServer(t *testing.T) {
 			if res.Latency == nil || res.Latency.Count != c.expect || res.Server == nil || res.Server.CPUSeconds <= 0 {
 				t.Fatalf("latency %+v server %+v", res.Latency, res.Server)
 			}
+			// Positioned devices get one verdict per stream at connect
+			// (this server keeps no history: they are not recovered).
+			if contains(c.args, "-resume") && (res.Resume == nil || verdicts(res.Resume.Verdicts, "room ") != 50 || verdicts(res.Resume.Verdicts, "user ") != 50) {
+				t.Fatalf("resume %+v", res.Resume)
+			}
 			if !strings.Contains(stderr, "up 50/50") {
 				t.Fatalf("no progress line in:\n%s", stderr)
 			}
 		})
 	}
+}
+
+// verdicts sums the verdict counts whose key starts with prefix.
+func verdicts(m map[string]int, prefix string) int {
+	n := 0
+	for k, v := range m {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
 }
 
 // TestIdleAndStormAgainstRealServer runs the quick standard set's idle and
@@ -178,8 +195,11 @@ func TestFlags(t *testing.T) {
 		want string
 	}{
 		{nil, 2, "give -scenario"},
-		{[]string{"-standard"}, 2, "needs -server-bin"},
+		{[]string{"-standard"}, 2, "need -server-bin"},
 		{[]string{"-standard", "-server-bin", "x", "-scenario", "idle"}, 2, "-only"},
+		{[]string{"-recovery"}, 2, "need -server-bin"},
+		{[]string{"-recovery", "-standard", "-server-bin", "x"}, 2, "not both"},
+		{[]string{"-scenario", "resume-storm", "-server-config", "x.toml"}, 2, "-server-config needs -server-bin"},
 		{[]string{"-scenario", "idle", "extra"}, 2, "unexpected arguments"},
 		{[]string{"-h"}, 0, "usage: bench"},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,10 @@ import (
 // runFresh starts a new standalone server from bin, points the scenario
 // at it (addresses, PID, metrics), runs it and stops the server, so every
 // scenario starts from the same empty server.
-func runFresh(ctx context.Context, bin, out string, o scenario.Options, rep *report.Report, sets []string) *report.Result {
-	srv, err := standalone.Start(ctx, bin, filepath.Join(out, "logs"), sets...)
+// config is a -config file for the server ("" none), recorded with its
+// content in the result.
+func runFresh(ctx context.Context, bin, out string, o scenario.Options, rep *report.Report, config string, sets []string) *report.Result {
+	srv, err := standalone.StartConfig(ctx, bin, filepath.Join(out, "logs"), config, sets...)
 	if err != nil {
 		return &report.Result{Scenario: o.Scenario, Label: o.Scenario, Error: err.Error()}
 	}
@@ -25,6 +28,15 @@ func runFresh(ctx context.Context, bin, out string, o scenario.Options, rep *rep
 	o.TCPAddr, o.WSURL, o.HTTPAddr, o.RPCAddr = srv.TCP, srv.WS, srv.HTTP, srv.RPC
 	o.TargetPID, o.MetricsURL = srv.PID, srv.MetricsURL
 	res := scenario.Run(ctx, o)
+	if config != "" {
+		if res.Params == nil {
+			res.Params = map[string]string{}
+		}
+		res.Params["server.config"] = config
+		if b, err := os.ReadFile(config); err == nil {
+			res.Notes = append(res.Notes, "Server config "+config+": "+strings.Join(strings.Fields(string(b)), " "))
+		}
+	}
 	for _, kv := range sets {
 		k, v, _ := strings.Cut(kv, "=")
 		if res.Params == nil {

@@ -41,6 +41,9 @@ type cli struct {
 	strict    bool
 	cpuprof   string
 	serverSet setList
+	// serverConfig is the -config file given to fresh servers.
+	serverConfig string
+	recovery     bool
 }
 
 // setList collects repeated -server-set flags.
@@ -57,6 +60,7 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: bench -scenario NAME [flags]   one scenario against a running server (goim's default ports)\n"+
 			"       bench -standard -server-bin BIN   the standard set, each run against a fresh `BIN standalone`\n"+
+			"       bench -recovery -server-bin BIN   the cost of message recovery: room-fanout with history off/on/positioned, resume-storm\n"+
 			"scenarios: %s\n\nflags:\n", strings.Join(scenario.Names, ", "))
 		fs.PrintDefaults()
 	}
@@ -82,6 +86,9 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.IntVar(&o.Size, "size", 64, "push body bytes (min 24: id, timestamp, destination)")
 	fs.IntVar(&o.Speed, "speed", 0, "broadcast speed, connections per second (0: no limit)")
 	fs.StringVar(&o.By, "by", "keys", "push-keys addressing: keys or mids")
+	fs.BoolVar(&o.Resume, "resume", false, "positioned devices: op 26 before auth, stream positions kept (docs/recovery.md); resume-storm always")
+	fs.IntVar(&o.Messages, "messages", 0, "resume-storm: messages pushed while every device is away (default 100)")
+	fs.BoolVar(&o.StormInflight, "storm-inflight", false, "resume-storm: reconnect as soon as the push requests return, while the server may still deliver them (default: wait for it via -metrics)")
 	fs.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "device heartbeat interval")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "connects in flight per worker (default 64; connect-storm 256)")
 	fs.Float64Var(&o.ConnectRate, "connect-rate", 0, "max connects per second per worker (0: no cap)")
@@ -92,7 +99,9 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.IntVar(&o.InFlight, "inflight", 128, "concurrent push requests")
 	fs.StringVar(&c.out, "out", "bench/results", "report folder (report.json, report.md, charts)")
 	fs.BoolVar(&c.standard, "standard", false, "run the standard set, each scenario against a fresh standalone server from -server-bin")
-	fs.BoolVar(&c.quick, "quick", false, "with -standard: a small, fast version of the set")
+	fs.BoolVar(&c.quick, "quick", false, "a small, fast version of -standard, -recovery or one -scenario's defaults (1/50 of the devices)")
+	fs.BoolVar(&c.recovery, "recovery", false, "run the recovery set, each run against a fresh standalone server from -server-bin (history for the room's type from -server-config, or a config the bench writes)")
+	fs.StringVar(&c.serverConfig, "server-config", "", "with -server-bin: a TOML config file for the fresh server (-config FILE; -server-set overrides it), e.g. [[logic.history.rooms]]")
 	fs.StringVar(&c.serverBin, "server-bin", "", "goim-edge binary to start fresh (standalone, free ports) for the run")
 	fs.Var(&c.serverSet, "server-set", "with -server-bin: a key=value config override for the fresh server, e.g. edge.room_batch_window=40ms (repeatable)")
 	fs.StringVar(&c.only, "only", "", "with -standard: comma-separated scenarios to keep")
@@ -114,12 +123,16 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 		}
 	}
 	switch {
-	case c.standard && c.serverBin == "":
-		return nil, errors.New("-standard needs -server-bin (run `make build` first, or use `make bench`)")
-	case !c.standard && o.Scenario == "":
+	case c.standard && c.recovery:
+		return nil, errors.New("give -standard or -recovery, not both")
+	case (c.standard || c.recovery) && c.serverBin == "":
+		return nil, errors.New("-standard and -recovery need -server-bin (run `make build` first, or use `make bench`)")
+	case !c.standard && !c.recovery && o.Scenario == "":
 		return nil, errors.New("give -scenario NAME or -standard")
-	case c.standard && o.Scenario != "":
-		return nil, errors.New("-standard runs its own scenarios; use -only to pick some")
+	case (c.standard || c.recovery) && o.Scenario != "":
+		return nil, errors.New("-standard and -recovery run their own scenarios; use -only to pick some")
+	case c.serverConfig != "" && c.serverBin == "":
+		return nil, errors.New("-server-config needs -server-bin")
 	}
 	return c, nil
 }
@@ -163,37 +176,48 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		Command:     "bench " + strings.Join(args, " "),
 		Machine:     report.ThisMachine(),
 	}
-	var runs []scenario.Options
-	if c.standard {
+	var runs []freshRun
+	switch {
+	case c.standard:
 		rep.Title = "goim-edge bench: standard set"
 		for _, o := range scenario.Standard(c.quick) {
 			if c.only != "" && !contains(strings.Split(c.only, ","), o.Scenario) {
 				continue
 			}
-			base := c.o
-			base.Scenario, base.Transport, base.Conns, base.Rate, base.Duration = o.Scenario, o.Transport, o.Conns, o.Rate, o.Duration
-			base.Settle, base.Heartbeat, base.Procs, base.Speed, base.By = o.Settle, o.Heartbeat, o.Procs, o.Speed, o.By
-			base.GCWait = o.GCWait
-			if o.Concurrency != 0 {
-				base.Concurrency = o.Concurrency
-			}
-			if o.Via != "" {
-				base.Via = o.Via
-			}
-			runs = append(runs, base)
+			runs = append(runs, freshRun{o: overlay(c.o, o), config: c.serverConfig})
 		}
-	} else {
-		runs = []scenario.Options{c.o}
+	case c.recovery:
+		rep.Title = "goim-edge bench: the cost of message recovery"
+		for _, r := range scenario.RecoverySet(c.quick) {
+			if c.only != "" && !contains(strings.Split(c.only, ","), r.Options.Scenario) {
+				continue
+			}
+			run := freshRun{o: overlay(c.o, r.Options)}
+			if r.History {
+				if run.config, err = historyConfig(c, run.o); err != nil {
+					fmt.Fprintf(stderr, "bench: %v\n", err)
+					return 1
+				}
+			}
+			runs = append(runs, run)
+		}
+	default:
+		o := c.o
+		if c.quick {
+			scenario.Quick(&o)
+		}
+		runs = []freshRun{{o: o, config: c.serverConfig}}
 	}
 
 	failed := false
-	for _, o := range runs {
+	for _, r := range runs {
 		if ctx.Err() != nil {
 			break
 		}
+		o := r.o
 		var res *report.Result
 		if c.serverBin != "" {
-			res = runFresh(ctx, c.serverBin, c.out, o, rep, c.serverSet)
+			res = runFresh(ctx, c.serverBin, c.out, o, rep, r.config, c.serverSet)
 		} else {
 			res = scenario.Run(ctx, o)
 			rep.Server = fmt.Sprintf("a running server (tcp %s, ws %s, http %s)", o.TCPAddr, o.WSURL, o.HTTPAddr)
