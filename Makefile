@@ -4,7 +4,7 @@ BIN     ?= bin/goim-edge
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/goim-edge/goim-edge/internal/version.Version=$(VERSION)
 
-.PHONY: run test test-deps build gen gen-check lint bench chaos config-doc
+.PHONY: run test test-deps build gen gen-check lint bench chaos config-doc metrics-doc
 
 ## run: start edge + logic + job in one process on embedded defaults
 run:
@@ -35,6 +35,10 @@ gen-check:
 ## config-doc: refresh the default-config listing in docs/configuration.md
 config-doc:
 	$(GO) test ./internal/app -count=1 -run TestConfigDocKeysExist -update-config-doc
+
+## metrics-doc: refresh the metric table in docs/metrics.md from the registry
+metrics-doc:
+	$(GO) test ./internal/app -count=1 -run TestMetricsDocMatchesRegistry -update-metrics-doc
 
 ## lint: gofmt, go vet, staticcheck
 lint:
