@@ -14,7 +14,7 @@ import (
 // TestMonitoringPassesPromtool runs Prometheus's own checker on the alert
 // rules and on every dashboard query (as recording rules, with Grafana's
 // variables filled in), so a PromQL syntax error fails here rather than in
-// Prometheus or Grafana. promtool comes with Debian's prometheus package
+// Prometheus or Grafana, and the alerts' unit tests (alerts_test.yaml). promtool comes with Debian's prometheus package
 // (make test-deps installs it).
 func TestMonitoringPassesPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
@@ -59,5 +59,9 @@ func TestMonitoringPassesPromtool(t *testing.T) {
 		if out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput(); err != nil {
 			t.Errorf("promtool check rules %s: %v\n%s", filepath.Base(f), err, out)
 		}
+	}
+	// The alerts' own unit tests: they fire on the series they watch.
+	if out, err := exec.Command(promtool, "test", "rules", monitoringDir+"alerts_test.yaml").CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules alerts_test.yaml: %v\n%s", err, out)
 	}
 }
