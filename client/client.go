@@ -26,6 +26,7 @@ type Client struct {
 	seq    atomic.Uint32
 	online atomic.Int32
 	replay replayLog
+	rec    *recovery
 
 	mu    sync.Mutex
 	sess  *session // nil while disconnected
@@ -47,11 +48,18 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		items:    make(chan item, o.MessageBuffer),
 		loopDone: make(chan struct{}),
 		done:     make(chan struct{}),
+		rec:      newRecovery(o.Recovery),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() { c.dispatch(); close(dispatched) }()
-	go func() { <-c.loopDone; <-dispatched; close(c.done) }()
+	acked := make(chan struct{})
+	if o.Recovery != nil && o.Recovery.AutoAck {
+		go c.acker(acked)
+	} else {
+		close(acked)
+	}
+	go func() { <-c.loopDone; <-dispatched; <-acked; close(c.done) }()
 	first := make(chan error, 1)
 	go c.run(first)
 	select {
@@ -131,7 +139,9 @@ func (c *Client) session() *session {
 func (c *Client) emit(ev Event) {
 	ev.Time = time.Now()
 	c.mu.Lock()
-	c.state = ev.State
+	if ev.State != Resumed {
+		c.state = ev.State
+	}
 	c.mu.Unlock()
 	c.items <- item{ev: &ev} // the dispatcher runs until run closes items
 }
@@ -140,10 +150,20 @@ func (c *Client) emit(ev Event) {
 func (c *Client) dispatch() {
 	for it := range c.items {
 		switch {
-		case it.msg != nil && c.o.OnMessage != nil:
-			c.o.OnMessage(*it.msg)
-		case it.ev != nil && c.o.OnState != nil:
-			c.o.OnState(*it.ev)
+		case it.msg != nil:
+			if c.o.OnMessage != nil {
+				c.o.OnMessage(*it.msg)
+			}
+			if it.msg.Stream != "" && c.rec.processed(it.msg) && c.o.Recovery != nil && c.o.Recovery.AutoAck {
+				c.rec.noteAck(it.msg, c.o.Recovery.AckEvery)
+			}
+		case it.ev != nil:
+			if c.o.OnState != nil {
+				c.o.OnState(*it.ev)
+			}
+			if it.ev.State == Resumed {
+				c.rec.verdicts(it.ev.Verdicts, false)
+			}
 		}
 	}
 }
@@ -182,10 +202,10 @@ func (c *Client) run(first chan<- error) {
 				first <- nil
 			}
 			s.start()
+			// Recovery (docs/recovery.md): the positions went out right
+			// before the auth frame (dialAuth); the rooms the replay joins
+			// are resumed as each join succeeds.
 			c.applyReplay(s)
-			// Recovery (issue 13) resumes here: once the server can replay
-			// missed messages, the client sends its last positions on this
-			// fresh connection before anything else reads them.
 			err = s.wait()
 			c.mu.Lock()
 			c.sess = nil
@@ -254,9 +274,16 @@ func (c *Client) connect(refusals *int) (*session, error) {
 			return nil, fmt.Errorf("client: token: %w", err)
 		}
 	}
+	var resume []byte
+	if c.o.Recovery != nil {
+		// Rooms the replay joins are not followed at auth: they are
+		// resumed after their join.
+		joined := c.replay.joined()
+		resume = c.rec.request(c.o.Recovery, func(stream string) bool { return joined[stream] })
+	}
 	var errs []error
 	for _, addr := range addrs {
-		cn, err := c.dialAuth(addr, token)
+		cn, err := c.dialAuth(addr, token, resume)
 		if err == nil {
 			return newSession(c, cn, addr), nil
 		}
@@ -274,8 +301,9 @@ func (c *Client) connect(refusals *int) (*session, error) {
 	return nil, errors.Join(errs...)
 }
 
-// dialAuth dials addr and authenticates within DialTimeout.
-func (c *Client) dialAuth(addr string, token []byte) (conn, error) {
+// dialAuth dials addr and authenticates within DialTimeout. A resume
+// body is sent as op 26 right before the auth frame, without waiting.
+func (c *Client) dialAuth(addr string, token, resume []byte) (conn, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.o.DialTimeout)
 	defer cancel()
 	cn, err := dialConn(ctx, &c.o, addr)
@@ -285,8 +313,13 @@ func (c *Client) dialAuth(addr string, token []byte) (conn, error) {
 	// Close (or the timeout) unblocks the auth read.
 	unhook := context.AfterFunc(ctx, func() { _ = cn.close() })
 	deadline, _ := ctx.Deadline()
+	if resume != nil {
+		err = cn.write(protocol.AppendFrame(nil, 1, protocol.OpResume, c.nextSeq(), resume), deadline)
+	}
 	seq := c.nextSeq()
-	err = cn.write(protocol.AppendFrame(nil, 1, protocol.OpAuth, seq, token), deadline)
+	if err == nil {
+		err = cn.write(protocol.AppendFrame(nil, 1, protocol.OpAuth, seq, token), deadline)
+	}
 	if err == nil {
 		var f protocol.Frame
 		f, err = cn.read(deadline)

@@ -20,12 +20,10 @@
 //     SDK stops reading (the server's bounded send queue then decides),
 //     after Options.MessageBuffer messages are waiting.
 //   - Messages pushed while the client is disconnected (between a
-//     Disconnected and the next Connected event) are missed: goim's
-//     protocol has no replay. Recovery of missed messages (issue 13) will
-//     resume from the last positions at the place marked "Recovery" in
-//     the reconnect loop (client.go); until it lands an application that
-//     must not miss anything re-reads its state from its backend on
-//     Connected.
+//     Disconnected and the next Connected event) are missed, unless
+//     Options.Recovery is set and the server keeps history for the
+//     target (see Recovery below); without it an application that must
+//     not miss anything re-reads its state from its backend on Connected.
 //   - Rooms and subscriptions changed with ChangeRoom, JoinRoom,
 //     LeaveRoom, Sub and Unsub are applied again, compacted and in order,
 //     right after every reconnect (just after Connected is reported); the
@@ -42,6 +40,26 @@
 //     (call it with an expired context, or from another goroutine); a
 //     callback that makes a request should bound it with a context, as
 //     the reader waits for the callbacks once MessageBuffer items queue.
+//
+// # Recovery
+//
+// With Options.Recovery (goim-edge's recovery extension,
+// docs/recovery.md) every connection starts with op 26, sent right
+// before the auth frame, naming each stream the client holds a position
+// for: those of RecoveryOptions.Positions (a previous run's Positions)
+// and of every positioned push received since, plus RecoveryOptions.Streams
+// without a position. The server sends what was missed, oldest first per
+// stream, then its verdicts — an Event with State Resumed and Verdicts,
+// in order with the messages — then live pushes. Positioned pushes reach
+// OnMessage as ordinary messages with Stream, Epoch and Offset set; one
+// at or before the last offset delivered in its epoch is a duplicate
+// (a live push recovered again) and is dropped, counted in
+// Stats().Duplicates. Rooms joined with JoinRoom or ChangeRoom are not
+// followed at auth: their streams are resumed right after each join
+// (also the joins replayed after a reconnect); a room left is
+// forgotten. With AutoAck the client acknowledges its user stream (op
+// 29) up to the last message whose OnMessage call returned; Ack does it
+// by hand.
 //
 // # Reconnect policy
 //

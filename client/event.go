@@ -3,6 +3,8 @@ package client
 import (
 	"fmt"
 	"time"
+
+	"github.com/goim-edge/goim-edge/protocol"
 )
 
 // Message is one pushed frame.
@@ -19,6 +21,13 @@ type Message struct {
 	Batched bool
 	// Addr is the address of the connection it arrived on.
 	Addr string
+
+	// Stream, Epoch and Offset are the message's position for a
+	// positioned push (op 28, with Options.Recovery); Op and Body are
+	// then the push's own. Zero for plain pushes.
+	Stream string
+	Epoch  string
+	Offset int64
 }
 
 // State is the client's connection state.
@@ -37,6 +46,11 @@ const (
 	Reconnecting
 	// Stopped: the client ended for good (Close, or ErrAuthRefused).
 	Stopped
+	// Resumed is an event, not a lasting state (Client.State stays
+	// Connected): the server's verdicts on a resume (op 27,
+	// Event.Verdicts), after the recovered messages of those streams and
+	// before their live ones.
+	Resumed
 )
 
 func (s State) String() string {
@@ -51,6 +65,8 @@ func (s State) String() string {
 		return "reconnecting"
 	case Stopped:
 		return "stopped"
+	case Resumed:
+		return "resumed"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -68,6 +84,9 @@ type Event struct {
 	Attempt int
 	// Delay is the wait before it (Reconnecting).
 	Delay time.Duration
+	// Verdicts are the streams' outcomes (Resumed): Recovered false with
+	// a Reason (protocol.ReasonGap, ...) means messages were missed.
+	Verdicts []protocol.StreamVerdict
 }
 
 // item is what the dispatcher delivers: a message or an event.

@@ -92,6 +92,11 @@ type Options struct {
 	// HTTPClient fetches NodesURL (default: a client with a 5 s timeout
 	// and no idle connections kept).
 	HTTPClient *http.Client
+	// Recovery, when set, opts the connection into the recovery
+	// extension (docs/recovery.md): positions, resume after a reconnect,
+	// duplicates dropped, acks. nil: plain goim pushes only.
+	Recovery *RecoveryOptions
+
 	// MaxFrameSize bounds one server frame (default: the largest push
 	// body goim-edge allows plus the header). A WebSocket message may be
 	// twice that (a batch).
@@ -220,5 +225,12 @@ func (o Options) withDefaults() (Options, error) {
 		o.DialContext = d.DialContext
 	}
 	o.Backoff = o.Backoff.withDefaults()
+	if o.Recovery != nil {
+		r := *o.Recovery
+		r.Positions = append([]protocol.StreamPos(nil), r.Positions...)
+		r.Streams = append([]string(nil), r.Streams...)
+		r.withDefaults()
+		o.Recovery = &r
+	}
 	return o, nil
 }

@@ -78,6 +78,23 @@ func (l *replayLog) requests() []replayReq {
 	return out
 }
 
+// joined is the set of room streams the log joins (a changed-to room
+// and joined rooms).
+func (l *replayLog) joined() map[string]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]bool)
+	if l.change != nil && *l.change != "" {
+		out[protocol.RoomStream(*l.change)] = true
+	}
+	for _, r := range l.rooms {
+		if r.op == protocol.OpJoinRoom {
+			out[protocol.RoomStream(r.room)] = true
+		}
+	}
+	return out
+}
+
 type replayReq struct {
 	op, replyOp int32
 	body        []byte
@@ -85,11 +102,15 @@ type replayReq struct {
 
 // applyReplay sends the log on a new connection. A refusal now (grants
 // changed) leaves that room out; a broken connection ends the session as
-// usual.
+// usual. With recovery, each room joined again is resumed.
 func (c *Client) applyReplay(s *session) {
 	for _, r := range c.replay.requests() {
-		if _, err := s.request(context.Background(), r.op, r.replyOp, r.body); err != nil {
+		reply, err := s.request(context.Background(), r.op, r.replyOp, r.body)
+		if err != nil {
 			return
+		}
+		if (r.op == protocol.OpJoinRoom || r.op == protocol.OpChangeRoom) && len(reply) > 0 {
+			c.joined(s, string(r.body))
 		}
 	}
 }

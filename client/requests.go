@@ -10,6 +10,13 @@ import (
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
+// joinedNow resumes a room the application just joined (see joined).
+func (c *Client) joinedNow(room string) {
+	if s := c.session(); s != nil {
+		c.joined(s, room)
+	}
+}
+
 func (c *Client) request(ctx context.Context, op, replyOp int32, body []byte) ([]byte, error) {
 	s := c.session()
 	if s == nil {
@@ -48,6 +55,9 @@ func (c *Client) ChangeRoom(ctx context.Context, room string) error {
 		return fmt.Errorf("%w: change to %q", ErrRoomRefused, room)
 	}
 	c.replay.room(protocol.OpChangeRoom, room)
+	stream := protocol.RoomStream(room)
+	c.rec.forget(func(s string) bool { return strings.HasPrefix(s, protocol.RoomStreamPrefix) && s != stream })
+	c.joinedNow(room)
 	return nil
 }
 
@@ -62,6 +72,7 @@ func (c *Client) JoinRoom(ctx context.Context, room string) error {
 		return fmt.Errorf("%w: join %q", ErrRoomRefused, room)
 	}
 	c.replay.room(protocol.OpJoinRoom, room)
+	c.joinedNow(room)
 	return nil
 }
 
@@ -72,6 +83,8 @@ func (c *Client) LeaveRoom(ctx context.Context, room string) error {
 		return err
 	}
 	c.replay.room(protocol.OpLeaveRoom, room)
+	stream := protocol.RoomStream(room)
+	c.rec.forget(func(s string) bool { return s == stream })
 	return nil
 }
 

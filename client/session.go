@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -48,7 +49,12 @@ func newSession(c *Client, cn conn, addr string) *session {
 // start runs the reader and the heartbeats.
 func (s *session) start() {
 	s.unhook = context.AfterFunc(s.c.ctx, func() { _ = s.cn.close() })
-	go func() { s.readErr <- s.readLoop() }()
+	go func() {
+		err := s.readLoop()
+		_ = s.cn.close() // the heartbeat and writers notice at once
+		s.failPending()
+		s.readErr <- err
+	}()
 	go s.heartbeat()
 }
 
@@ -60,17 +66,23 @@ func (s *session) wait() error {
 	_ = s.cn.close()
 	close(s.stopHB)
 	<-s.hbDone
+	s.failPending()
+	if goingAway(err) {
+		return fmt.Errorf("%w: %w", ErrGoingAway, err)
+	}
+	return err
+}
+
+// failPending ends the waiting requests (ErrDisconnected) and refuses new
+// ones: the connection is gone.
+func (s *session) failPending() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closed = true
 	for seq, cl := range s.pending {
 		close(cl.ch)
 		delete(s.pending, seq)
 	}
-	s.mu.Unlock()
-	if goingAway(err) {
-		return fmt.Errorf("%w: %w", ErrGoingAway, err)
-	}
-	return err
 }
 
 func (s *session) heartbeat() {
@@ -127,6 +139,24 @@ func (s *session) handle(f protocol.Frame, batched bool) error {
 		}
 		s.resolve(f)
 		return nil
+	case protocol.OpPositioned:
+		p, err := protocol.ParsePositioned(f.Body)
+		if err != nil {
+			return fmt.Errorf("client: %s: %w", s.addr, err)
+		}
+		if !s.c.rec.received(p) {
+			return nil // delivered already
+		}
+		m := &Message{Op: p.Op, Body: append([]byte(nil), p.Body...), Ver: f.Ver, Seq: f.Seq, Batched: batched, Addr: s.addr,
+			Stream: p.Stream, Epoch: p.Epoch, Offset: p.Offset}
+		return s.deliver(item{msg: m})
+	case protocol.OpResumeReply:
+		var r protocol.ResumeReply
+		if err := json.Unmarshal(f.Body, &r); err != nil {
+			return fmt.Errorf("client: %s: resume reply: %w", s.addr, err)
+		}
+		s.c.rec.verdicts(r.Streams, true)
+		return s.deliver(item{ev: &Event{State: Resumed, Time: time.Now(), Addr: s.addr, Verdicts: r.Streams}})
 	}
 	if f.Seq != 0 && s.resolve(f) {
 		return nil
@@ -135,8 +165,13 @@ func (s *session) handle(f protocol.Frame, batched bool) error {
 		return nil // a reply whose request gave up
 	}
 	m := &Message{Op: f.Op, Body: append([]byte(nil), f.Body...), Ver: f.Ver, Seq: f.Seq, Batched: batched, Addr: s.addr}
+	return s.deliver(item{msg: m})
+}
+
+// deliver queues it for the dispatcher.
+func (s *session) deliver(it item) error {
 	select {
-	case s.c.items <- item{msg: m}:
+	case s.c.items <- it:
 		return nil
 	case <-s.c.ctx.Done():
 		return errStopping
@@ -148,7 +183,7 @@ func isReplyOp(op int32) bool {
 	switch op {
 	case protocol.OpAuthReply, protocol.OpSendMsg, protocol.OpSendMsgReply, protocol.OpChangeRoomReply,
 		protocol.OpSubReply, protocol.OpUnsubReply, protocol.OpJoinRoomReply, protocol.OpLeaveRoomReply,
-		protocol.OpHeartbeatReply:
+		protocol.OpHeartbeatReply, protocol.OpResumeReply, protocol.OpAckReply:
 		return true
 	}
 	return false

@@ -55,7 +55,7 @@ func TestOptionsRefused(t *testing.T) {
 // testSession is a session whose frames come from the test, not a
 // connection: it exercises frame dispatch and batch splitting.
 func testSession() (*session, *Client) {
-	c := &Client{items: make(chan item, 64)}
+	c := &Client{items: make(chan item, 64), rec: newRecovery(nil)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.o.RequestTimeout = time.Second
 	return newSession(c, nil, "test"), c

@@ -16,6 +16,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // Config is the whole file. Every role reads [log], [node], [shutdown],
@@ -35,6 +36,8 @@ type Config struct {
 	Store    StoreConfig    `toml:"store"`
 	Queue    queue.Config   `toml:"queue"`
 	Runtime  RuntimeConfig  `toml:"runtime"`
+	// Trace turns on OpenTelemetry tracing of pushes (docs/tracing.md).
+	Trace tracing.Config `toml:"trace"`
 }
 
 // LogConfig sets up log/slog; Kitex's and Hertz's loggers are routed into it.
@@ -237,6 +240,7 @@ func Default() *Config {
 		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
 		Queue:   queue.DefaultConfig(),
 		Runtime: DefaultRuntime(),
+		Trace:   tracing.DefaultConfig(),
 	}
 }
 

@@ -87,7 +87,7 @@ func (c *Config) Validate() error {
 	if c.Logic.HTTP.MaxBodyBytes < 0 {
 		bad("logic.http.max_body_bytes (renamed logic.max_body_bytes): must be > 0")
 	}
-	for _, err := range []error{c.RPC.Validate(), c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate()} {
+	for _, err := range []error{c.RPC.Validate(), c.Logic.Config.Validate(), c.Job.Config.Validate(), c.Queue.Validate(), c.Auth.Validate(), c.Runtime.Validate(), c.Trace.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -190,7 +190,7 @@ func BenchmarkRoomFanoutTCP(b *testing.B) {
 func queuesEmpty(e *Server) bool {
 	for _, s := range e.sessionsSnapshot() {
 		s.qmu.Lock()
-		busy := s.writing
+		busy := s.q(qWriting)
 		s.qmu.Unlock()
 		if busy {
 			return false

@@ -123,6 +123,10 @@ type Config struct {
 	SendQueue int `toml:"send_queue"`
 	// DisconnectSlow closes a connection whose send queue overflowed.
 	DisconnectSlow bool `toml:"disconnect_slow"`
+	// ResumeBuffer is how many live pushes a connection holds while its
+	// recovery (op 26) reads history; one more closes it
+	// (resume_overflow) and the device resumes again (docs/recovery.md).
+	ResumeBuffer int `toml:"resume_buffer"`
 
 	// WSPingInterval is how often the shared ticker pings WebSocket
 	// clients (0 disables); WSReadBuffer/WSWriteBuffer size their buffers
@@ -199,6 +203,7 @@ func DefaultConfig() Config {
 		RoomBatchBytes:      32 << 10,
 		MaxRooms:            16,
 		SendQueue:           64,
+		ResumeBuffer:        256,
 		DisconnectSlow:      false,
 		WSPingInterval:      time.Minute,
 		WSReadBuffer:        128,
@@ -285,6 +290,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRooms <= 0 {
 		errs = append(errs, fmt.Errorf("max_rooms %d must be positive", c.MaxRooms))
+	}
+	if c.ResumeBuffer <= 0 {
+		errs = append(errs, fmt.Errorf("resume_buffer %d must be positive", c.ResumeBuffer))
 	}
 	if c.SendQueue <= 0 {
 		errs = append(errs, fmt.Errorf("send_queue %d must be positive", c.SendQueue))

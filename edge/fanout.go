@@ -39,7 +39,8 @@ const fanoutMaxExtra = 64
 type fanoutRun struct {
 	members   []*session
 	msg       []byte
-	op        int32 // with filter: only sessions accepting op take msg
+	pf        *posForm // msg's op-28 form for positioned members, or nil
+	op        int32    // with filter: only sessions accepting op take msg
 	filter    bool
 	next      atomic.Int64 // cursor into members
 	delivered atomic.Int64
@@ -62,7 +63,7 @@ func (f *fanoutRun) work() {
 		if i >= n {
 			return
 		}
-		if f.members[i].pushNow(f.msg, f.op, f.filter) {
+		if f.members[i].offer(f.msg, f.pf, f.op, f.filter, true) {
 			f.delivered.Add(1)
 		}
 	}
@@ -73,10 +74,16 @@ func (f *fanoutRun) work() {
 // in progress, or failed, or, for devices stuck in a write, once the rest
 // are done (their count is then left out).
 func writeAll(members []*session, msg []byte, op int32, filter bool, stallCheck time.Duration) int {
+	return writeForms(members, msg, nil, op, filter, stallCheck)
+}
+
+// writeForms is writeAll for a push that also has an op-28 form, pf,
+// which members that opted into recovery take instead of msg.
+func writeForms(members []*session, msg []byte, pf *posForm, op int32, filter bool, stallCheck time.Duration) int {
 	if len(members) == 0 {
 		return 0
 	}
-	f := &fanoutRun{members: members, msg: msg, op: op, filter: filter}
+	f := &fanoutRun{members: members, msg: msg, pf: pf, op: op, filter: filter}
 	workers := min(runtime.GOMAXPROCS(0), len(members))
 	for range workers {
 		f.start()

@@ -39,16 +39,16 @@ type goAwayer interface {
 // which then finishes the job.
 func (s *session) goAway() {
 	s.qmu.Lock()
-	if s.qclosed || s.goingAway {
+	if s.q(qClosed) || s.q(qGoingAway) {
 		s.qmu.Unlock()
 		return
 	}
-	s.goingAway = true
-	if s.writing {
+	s.setQ(qGoingAway, true)
+	if s.q(qWriting) {
 		s.qmu.Unlock()
 		return
 	}
-	s.writing = true
+	s.setQ(qWriting, true)
 	q := s.queue
 	s.queue = nil
 	s.qmu.Unlock()

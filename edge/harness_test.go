@@ -17,6 +17,7 @@ import (
 
 	logicsvc "github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/auth"
+	histmem "github.com/goim-edge/goim-edge/control/logic/history/memory"
 	"github.com/goim-edge/goim-edge/control/logic/store/memory"
 	qmemory "github.com/goim-edge/goim-edge/control/queue/memory"
 	edgeclient "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
@@ -60,7 +61,11 @@ func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := logicsvc.New(lcfg, logicsvc.Deps{Store: st, Queue: q, Auth: a})
+	deps := logicsvc.Deps{Store: st, Queue: q, Auth: a}
+	if lcfg.History.On() {
+		deps.History = histmem.New(nil)
+	}
+	l, err := logicsvc.New(lcfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,11 @@ func (s *session) handle(f protocol.Frame) error {
 		return errClosed
 	}
 	if !authed {
+		if f.Op == protocol.OpResume {
+			// The one frame allowed ahead of auth: it is kept and served
+			// once auth succeeds (resume.go).
+			return s.stashResume(f)
+		}
 		return s.auth(f)
 	}
 	if f.Op == protocol.OpHeartbeat {
@@ -60,6 +65,13 @@ func (s *session) handle(f protocol.Frame) error {
 		s.accepts.add(ops...)
 		s.qmu.Unlock()
 		return s.reply(f, protocol.OpSubReply, f.Body)
+	case protocol.OpResume:
+		return s.resume(f)
+	case protocol.OpAck:
+		if err := s.ack(f); err != nil {
+			return err
+		}
+		return s.reply(f, protocol.OpAckReply, nil)
 	case protocol.OpUnsub:
 		ops := parseOps(f.Body)
 		s.qmu.Lock()
@@ -138,6 +150,13 @@ func (s *session) auth(f protocol.Frame) error {
 	// Nothing writes to a session before it is published, so the queue
 	// is free; should a writer hold it anyway, that writer stays in charge
 	// (pushes still queue behind it) and is not released here.
+	// A device that sent op 26 first is made positioned, its streams
+	// held, before it can receive any push (resume.go).
+	var pend *pendingResume
+	if s.ext != nil && s.ext.pending != nil {
+		pend, s.ext.pending = s.ext.pending, nil
+		s.beginResume(s.followedStreams(pend.req, resp.Mid, resp.Rooms))
+	}
 	took := s.takeWriter()
 	release := func() {
 		if took {
@@ -168,6 +187,11 @@ func (s *session) auth(f protocol.Frame) error {
 	authTotal.WithLabelValues("ok").Inc()
 	if old != nil {
 		old.close("replaced")
+	}
+	if pend != nil {
+		// Judged by the rooms actually joined (a token room may be over
+		// max_rooms or too long).
+		s.runResume(pend.req, s.followedStreams(pend.req, s.mid, s.roomIDs()), pend.ver, pend.seq)
 	}
 	if srv.draining.Load() {
 		// The drain began while logic was answering, and its passes

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -25,11 +26,17 @@ type room struct {
 	dead    bool // dropped from its bucket; look it up again
 
 	// bmu guards the batcher.
-	bmu       sync.Mutex
-	pending   *protocol.Batch
-	lastFlush time.Time
-	timerSet  bool
-	flushing  bool
+	bmu     sync.Mutex
+	pending *protocol.Batch
+	// pendingPos is the same batch as op-28 frames, for members that
+	// opted into recovery; made only once a message with a position
+	// arrives (rooms without history pay nothing). posMarks locate its
+	// frames.
+	pendingPos *protocol.Batch
+	posMarks   []posMark
+	lastFlush  time.Time
+	timerSet   bool
+	flushing   bool
 }
 
 func newRoom(srv *Server, b *bucket, id string) *room {
@@ -75,71 +82,89 @@ func (r *room) push(msgs []*edge.RoomMsg) int {
 		}
 		r.pending = protocol.NewBatch(size)
 	}
+	if r.pendingPos == nil && anyPosition(msgs) {
+		r.startPositioned()
+	}
 	for _, m := range msgs {
 		r.pending.Add(m.Op, m.Body)
+		if r.pendingPos != nil {
+			r.addPositioned(m.Op, m.Body, m.Position)
+		}
 	}
-	r.schedule()
+	start := r.planLocked(time.Now())
+	r.bmu.Unlock()
+	if start {
+		// Flush in the background: the caller is an RPC handler, and job
+		// sends a room's next message only after this one is accepted, so
+		// writing to every member here would cap a room at one fan-out
+		// per round trip. Pushes that arrive meanwhile join the next
+		// batch.
+		go r.flushLoop()
+	}
 	return r.count()
 }
 
-// schedule decides, with bmu held, whether to flush now, later, or leave
-// it to the flush in progress; it releases bmu.
-func (r *room) schedule() {
+// planLocked decides what the pending batch needs (bmu held): nothing
+// (no batch, a flush in progress will look at it, or a timer is armed),
+// a timer for the end of the window, or a flush now. For a flush now it
+// marks the room flushing and returns true: the caller runs flushLoop.
+func (r *room) planLocked(now time.Time) bool {
 	if r.pending == nil || r.flushing || r.timerSet {
-		r.bmu.Unlock()
-		return
+		return false
 	}
-	now := time.Now()
 	wait := r.lastFlush.Add(r.srv.cfg.RoomBatchWindow).Sub(now)
 	if wait > 0 && len(r.pending.Frames()) < r.srv.cfg.RoomBatchBytes {
 		r.timerSet = true
 		time.AfterFunc(wait, r.onTimer)
-		r.bmu.Unlock()
-		return
+		return false
 	}
-	// Flush in the background: the caller is an RPC handler, and job
-	// sends a room's next message only after this one is accepted, so
-	// writing to every member here would cap a room at one fan-out per
-	// round trip. Pushes that arrive meanwhile join the next batch.
 	r.flushing = true
-	r.bmu.Unlock()
-	go func() {
-		r.bmu.Lock()
-		r.flushLocked(time.Now())
-	}()
+	return true
 }
 
+// onTimer ends a batch window: the batch gathered during it is flushed,
+// on the timer's goroutine.
 func (r *room) onTimer() {
 	r.bmu.Lock()
 	r.timerSet = false
-	if r.flushing || r.pending == nil {
-		r.bmu.Unlock()
-		return
+	start := r.planLocked(time.Now())
+	r.bmu.Unlock()
+	if start {
+		r.flushLoop()
 	}
-	r.flushLocked(time.Now())
 }
 
-// flushLocked takes the pending batch (bmu held), releases bmu, writes
-// the batch to every member, then looks at what arrived meanwhile. Only
-// one flush runs per room at a time, so batches keep their order.
-func (r *room) flushLocked(now time.Time) {
-	batch := r.pending
-	r.pending = nil
-	r.lastFlush = now
-	r.flushing = true
-	r.bmu.Unlock()
+// flushLoop writes the pending batch to every member, then the batches
+// that arrived meanwhile, until none is due now (a later one gets a
+// timer). Only one runs per room (flushing), so batches keep their order.
+func (r *room) flushLoop() {
+	for {
+		r.bmu.Lock()
+		batch := r.pending
+		var pf *posForm
+		if r.pendingPos != nil {
+			pf = &posForm{frame: r.pendingPos.Raw(), raw: true, marks: r.posMarks}
+		}
+		r.pending, r.pendingPos, r.posMarks = nil, nil, nil
+		r.lastFlush = time.Now()
+		r.bmu.Unlock()
 
-	r.fanout(batch.Raw())
+		r.fanout(batch.Raw(), pf)
 
-	r.bmu.Lock()
-	r.flushing = false
-	r.schedule()
+		r.bmu.Lock()
+		r.flushing = false
+		again := r.planLocked(time.Now())
+		r.bmu.Unlock()
+		if !again {
+			return
+		}
+	}
 }
 
 // fanout writes the same encoded batch to every member: one encode per
 // flush, however many members (see fanout.go for how the writes are
 // spread).
-func (r *room) fanout(msg []byte) {
+func (r *room) fanout(msg []byte, pf *posForm) {
 	roomFlushesTotal.Inc()
 	r.mu.RLock()
 	members := make([]*session, 0, len(r.members))
@@ -147,6 +172,41 @@ func (r *room) fanout(msg []byte) {
 		members = append(members, s)
 	}
 	r.mu.RUnlock()
-	n := writeAll(members, msg, protocol.OpRaw, false, fanoutStallCheck)
+	n := writeForms(members, msg, pf, protocol.OpRaw, false, fanoutStallCheck)
 	deliveredTotal.WithLabelValues("room").Add(float64(n))
+}
+
+// anyPosition reports whether a message of msgs has a stream position.
+func anyPosition(msgs []*edge.RoomMsg) bool {
+	for _, m := range msgs {
+		if m.Position != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// startPositioned begins the op-28 form of the pending batch (bmu held),
+// with the plain frames the batch holds so far.
+func (r *room) startPositioned() {
+	r.pendingPos = protocol.NewBatch(len(r.pending.Frames()) + 256)
+	_ = protocol.SplitRaw(r.pending.Frames(), func(f protocol.Frame) error {
+		r.addPositioned(f.Op, f.Body, nil)
+		return nil
+	}) // frames this batch built itself: well formed
+}
+
+// addPositioned appends one message to the op-28 form (bmu held): with
+// its position, or plain when it has none.
+func (r *room) addPositioned(op int32, body []byte, p *common.StreamPos) {
+	start := r.pendingPos.Size()
+	m := posMark{start: start}
+	if p != nil {
+		r.pendingPos.AddPositioned(p.Stream, p.Epoch, p.Offset, op, body)
+		m.stream, m.epoch, m.offset = p.Stream, p.Epoch, p.Offset
+	} else {
+		r.pendingPos.Add(op, body)
+	}
+	m.end = r.pendingPos.Size()
+	r.posMarks = append(r.posMarks, m)
 }

@@ -41,24 +41,41 @@ func msgs(op int32, bodies ...string) []*edge.RoomMsg {
 }
 
 func TestRoomQuietFlushesAtOnceBusyCoalesces(t *testing.T) {
-	srv := newUnitServer(t, func(c *Config) { c.RoomBatchWindow = 300 * time.Millisecond })
+	srv := newUnitServer(t, func(c *Config) { c.RoomBatchWindow = time.Second })
 	tr := &recTransport{}
 	s := publishedSession(srv, "k1", tr)
 	if !s.join("live://1") {
 		t.Fatal("join refused")
 	}
 	r := srv.room("live://1")
+	timerArmed := func() bool {
+		r.bmu.Lock()
+		defer r.bmu.Unlock()
+		return r.timerSet
+	}
 	if n := r.push(msgs(1000, "a")); n != 1 {
 		t.Fatalf("push reached %d members, want 1", n)
 	}
-	// Quiet room: written without waiting for the window.
+	// Quiet room: the push chose a flush, not a wait for the window.
+	if timerArmed() {
+		t.Fatal("a quiet room armed a timer for its first push")
+	}
 	eventually(t, "first batch", func() bool { return len(tr.written()) == 1 })
+	// Busy room: as if it had just flushed (far from its window's end,
+	// whatever the machine's speed), pushes wait for the window.
+	r.bmu.Lock()
+	r.lastFlush = time.Now().Add(time.Hour)
+	r.bmu.Unlock()
 	r.push(msgs(1000, "b"))
 	r.push(msgs(1001, "c", "d"))
-	time.Sleep(50 * time.Millisecond)
-	if n := len(tr.written()); n != 1 {
-		t.Fatalf("busy room wrote %d batches before its window ended, want 1", n)
+	if !timerArmed() || len(tr.written()) != 1 {
+		t.Fatalf("busy room: timer armed %v, batches written %d; want a timer and 1", timerArmed(), len(tr.written()))
 	}
+	// The window ends: what waited goes out as one batch.
+	r.bmu.Lock()
+	r.lastFlush = time.Now().Add(-time.Hour)
+	r.bmu.Unlock()
+	r.onTimer()
 	eventually(t, "coalesced batch", func() bool { return len(tr.written()) == 2 })
 	got := tr.written()
 	if b := innerBodies(t, got[0]); fmt.Sprint(b) != "[1000:a]" {
@@ -248,7 +265,10 @@ func TestPushKeysHonoursAccepts(t *testing.T) {
 	}
 }
 
-func TestBroadcastPacedReachesEveryone(t *testing.T) {
+// A paced broadcast reaches everyone, and no faster than its speed: at
+// speed v the n-th connection cannot be reached before (n-1)/v seconds
+// (a lower bound, which a slow machine cannot break).
+func TestBroadcastPacedReachesEveryoneAtItsSpeed(t *testing.T) {
 	srv := newUnitServer(t, nil)
 	var trs []*recTransport
 	for i := range 30 {
@@ -257,7 +277,9 @@ func TestBroadcastPacedReachesEveryone(t *testing.T) {
 		publishedSession(srv, fmt.Sprint("k", i), tr, 1000)
 	}
 	h := &Handler{srv: srv}
-	resp, err := h.Broadcast(context.Background(), &edge.BroadcastReq{Op: 1000, Body: []byte("all"), Speed: 1000})
+	const speed = 100
+	start := time.Now()
+	resp, err := h.Broadcast(context.Background(), &edge.BroadcastReq{Op: 1000, Body: []byte("all"), Speed: speed})
 	if err != nil || resp.Connections != 30 {
 		t.Fatalf("Broadcast = %v, %v", resp, err)
 	}
@@ -265,6 +287,9 @@ func TestBroadcastPacedReachesEveryone(t *testing.T) {
 		eventually(t, "broadcast", func() bool { return len(tr.written()) == 1 })
 	}
 	srv.loops.Wait()
+	if took, least := time.Since(start), time.Duration(float64(len(trs)-1)/speed*float64(time.Second)); took < least {
+		t.Fatalf("30 connections reached in %v at speed %d, want at least %v", took, speed, least)
+	}
 }
 
 func BenchmarkRoomFanout(b *testing.B) {

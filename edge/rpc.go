@@ -21,6 +21,7 @@ import (
 	"github.com/goim-edge/goim-edge/protocol"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // Handler implements the Kitex Edge service (kitex_gen/edge.Edge): the
@@ -92,9 +93,13 @@ func checkPush(op int32, body []byte) error {
 }
 
 // PushKeys queues {op, body} to the connections of keys whose accept set
-// holds op; it returns how many took it. A request that is its own fault
+// holds op; it returns how many took it. Connections that opted into
+// recovery get it as an op-28 frame when it has a position in their
+// user's stream. A request that is its own fault
 // is refused with an edge.EdgeError before anything is queued.
-func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.PushKeysResp, error) {
+func (h *Handler) PushKeys(ctx context.Context, req *edge.PushKeysReq) (resp *edge.PushKeysResp, err error) {
+	end := h.traceRPC(ctx, "goim.edge.push_keys", req.MsgId)
+	defer func() { end(int(resp.GetDelivered()), err) }()
 	pushesTotal.WithLabelValues("keys").Inc()
 	if len(req.Keys) == 0 {
 		return nil, badRequest("PushKeys", ErrNoKeys)
@@ -108,7 +113,13 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 	msg := protocol.AppendFrame(nil, protocol.PushVer, req.Op, 0, req.Body)
 	n := 0
 	for _, k := range req.Keys {
-		if s := h.srv.bucketFor(k).get(k); s != nil && s.push(msg, req.Op, true) {
+		s := h.srv.bucketFor(k).get(k)
+		if s == nil {
+			continue
+		}
+		// A device that opted into recovery takes the push with its
+		// position in the device's user stream (resume.go).
+		if s.offer(msg, s.keyedForm(req.Positions, req.Op, req.Body), req.Op, true, false) {
 			n++
 		}
 	}
@@ -119,7 +130,9 @@ func (h *Handler) PushKeys(_ context.Context, req *edge.PushKeysReq) (*edge.Push
 // PushRoom adds msgs to the room's batch (every member gets them, accept
 // sets notwithstanding) and returns the members here. The whole batch is
 // refused, with an edge.EdgeError, when any message in it is bad.
-func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.PushRoomResp, error) {
+func (h *Handler) PushRoom(ctx context.Context, req *edge.PushRoomReq) (resp *edge.PushRoomResp, err error) {
+	end := h.traceRPC(ctx, "goim.edge.push_room", firstMsgID(req.Msgs))
+	defer func() { end(int(resp.GetMembers()), err) }()
 	pushesTotal.WithLabelValues("room").Inc()
 	if req.Room == "" {
 		return nil, badRequest("PushRoom", ErrNoRoom)
@@ -152,7 +165,9 @@ func (h *Handler) PushRoom(_ context.Context, req *edge.PushRoomReq) (*edge.Push
 // twice). The reply counts the connections it will go through. Without a
 // speed the fan-out workers write it at once; with one it is paced at
 // speed connections per second.
-func (h *Handler) Broadcast(_ context.Context, req *edge.BroadcastReq) (*edge.BroadcastResp, error) {
+func (h *Handler) Broadcast(ctx context.Context, req *edge.BroadcastReq) (resp *edge.BroadcastResp, err error) {
+	end := h.traceRPC(ctx, "goim.edge.broadcast", req.MsgId)
+	defer func() { end(int(resp.GetConnections()), err) }()
 	pushesTotal.WithLabelValues("broadcast").Inc()
 	if err := checkPush(req.Op, req.Body); err != nil {
 		return nil, badRequest("Broadcast", err)
@@ -274,7 +289,7 @@ func (s *Server) startRPC() error {
 	// itself. (Stop called before Run has built its transport would leave
 	// Run serving forever.)
 	exit := make(chan error)
-	opts := append(rpcauth.ServerOptions(s.cfg.RPCAuth, registry.ServiceEdge),
+	opts := append(append(rpcauth.ServerOptions(s.cfg.RPCAuth, registry.ServiceEdge), tracing.KitexServerOptions()...),
 		kitexserver.WithListener(ln),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),
@@ -304,4 +319,12 @@ func waitRPC(addr, secret string, done <-chan struct{}) error {
 		_, err := cli.Rooms(ctx, &edge.RoomsReq{})
 		return err
 	})
+}
+
+// firstMsgID names a room batch in traces by its first message.
+func firstMsgID(msgs []*edge.RoomMsg) string {
+	if len(msgs) == 0 || msgs[0] == nil {
+		return ""
+	}
+	return msgs[0].MsgId
 }

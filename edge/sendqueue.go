@@ -9,29 +9,7 @@ package edge
 // room pushes pass filter=false. A full queue drops the message, counted,
 // and with DisconnectSlow closes the connection.
 func (s *session) push(msg []byte, op int32, filter bool) bool {
-	s.qmu.Lock()
-	if s.qclosed || s.goingAway || (filter && !s.accepts.has(op)) {
-		s.qmu.Unlock()
-		return false
-	}
-	if len(s.queue) >= s.srv.cfg.SendQueue {
-		s.qmu.Unlock()
-		dropsTotal.Inc()
-		if s.srv.cfg.DisconnectSlow {
-			go s.close("slow")
-		}
-		return false
-	}
-	s.queue = append(s.queue, msg)
-	start := !s.writing
-	s.writing = true
-	s.qmu.Unlock()
-	if start {
-		// A goroutine only while there is something to write: idle
-		// connections hold none, and one slow device blocks only its own.
-		go s.drain()
-	}
-	return true
+	return s.offer(msg, nil, op, filter, false)
 }
 
 // pushNow is push for the fan-out workers (rooms, broadcasts): when
@@ -42,25 +20,62 @@ func (s *session) push(msg []byte, op int32, filter bool) bool {
 // next push, and the runtime keeps every goroutine's memory it ever
 // had). A session already writing gets msg queued as usual.
 func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
+	return s.offer(msg, nil, op, filter, true)
+}
+
+// offer hands s one push: msg in goim's form, pf (nil when the push has
+// no position) in the op-28 form a positioned connection takes instead
+// (resume.go), which waits in the held list while its stream is being
+// recovered. inline: write at once from the caller when the queue is
+// free (pushNow), else queue (push).
+func (s *session) offer(msg []byte, pf *posForm, op int32, filter, inline bool) bool {
 	s.qmu.Lock()
-	if s.qclosed || s.goingAway || (filter && !s.accepts.has(op)) {
+	if s.q(qClosed) || s.q(qGoingAway) || (filter && !s.accepts.has(op)) {
 		s.qmu.Unlock()
 		return false
 	}
-	if s.writing {
-		s.qmu.Unlock()
-		return s.push(msg, op, filter)
+	if pf != nil && s.q(qPositioned) {
+		if s.ext.resume.holds(pf) {
+			ok := s.holdLocked(pf)
+			s.qmu.Unlock()
+			if !ok {
+				resumeOverflowsTotal.Inc()
+				go s.close("resume_overflow")
+			}
+			return ok
+		}
+		msg = pf.frame
 	}
-	s.writing = true
+	if inline && !s.q(qWriting) {
+		s.setQ(qWriting, true)
+		s.qmu.Unlock()
+		if err := s.write([][]byte{msg}); err != nil {
+			s.qmu.Lock()
+			s.setQ(qWriting, false)
+			s.qmu.Unlock()
+			s.close("write_error")
+			return false
+		}
+		s.releaseWriter()
+		return true
+	}
+	if len(s.queue) >= s.srv.cfg.SendQueue {
+		s.qmu.Unlock()
+		dropsTotal.Inc()
+		if s.srv.cfg.DisconnectSlow {
+			go s.close("slow")
+		}
+		return false
+	}
+	s.queue = append(s.queue, msg)
+	start := !s.q(qWriting)
+	s.setQ(qWriting, true)
 	s.qmu.Unlock()
-	if err := s.write([][]byte{msg}); err != nil {
-		s.qmu.Lock()
-		s.writing = false
-		s.qmu.Unlock()
-		s.close("write_error")
-		return false
+	if start {
+		// A goroutine only while there is something to write: idle
+		// connections hold none, and one slow device blocks only its own.
+		go s.drain()
 	}
-	s.releaseWriter()
 	return true
 }
 
@@ -70,10 +85,10 @@ func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
 func (s *session) takeWriter() bool {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	if s.writing {
+	if s.q(qWriting) {
 		return false
 	}
-	s.writing = true
+	s.setQ(qWriting, true)
 	return true
 }
 
@@ -81,13 +96,13 @@ func (s *session) takeWriter() bool {
 // drainer, else the queue is free again.
 func (s *session) releaseWriter() {
 	s.qmu.Lock()
-	if len(s.queue) == 0 || s.qclosed {
-		if s.goingAway && !s.qclosed {
+	if len(s.queue) == 0 || s.q(qClosed) {
+		if s.q(qGoingAway) && !s.q(qClosed) {
 			s.qmu.Unlock()
 			s.finishGoAway() // still the writer: nobody else writes
 			return
 		}
-		s.writing = false
+		s.setQ(qWriting, false)
 		s.qmu.Unlock()
 		return
 	}
@@ -117,20 +132,20 @@ func (s *session) drain() {
 		s.qmu.Lock()
 		q := s.queue
 		s.queue = nil
-		if len(q) == 0 || s.qclosed {
-			if s.goingAway && !s.qclosed {
+		if len(q) == 0 || s.q(qClosed) {
+			if s.q(qGoingAway) && !s.q(qClosed) {
 				s.qmu.Unlock()
 				s.finishGoAway() // still the writer: nobody else writes
 				return
 			}
-			s.writing = false
+			s.setQ(qWriting, false)
 			s.qmu.Unlock()
 			return
 		}
 		s.qmu.Unlock()
 		if err := s.write(q); err != nil {
 			s.qmu.Lock()
-			s.writing = false
+			s.setQ(qWriting, false)
 			s.qmu.Unlock()
 			s.close("write_error")
 			return

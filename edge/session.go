@@ -75,7 +75,7 @@ type session struct {
 	wprev, wnext *session
 
 	// smu guards lifecycle and membership: closed, authed, rooms. qmu
-	// guards the send queue: queue, accepts, qclosed, writing.
+	// guards the send queue: queue, accepts, qflags.
 	smu sync.Mutex
 	qmu sync.Mutex
 	// wmu serialises writes to the transport: netpoll's Writer and the
@@ -92,15 +92,43 @@ type session struct {
 	hbMillis int32
 	wslot    int16 // wheel slot (wheelSlots fit), under the wheel's lock
 
-	closed, authed   bool // under smu
-	qclosed, writing bool // under qmu; writing: a drain goroutine owns the queue
-	// goingAway (under qmu): a drain is ending the session; it takes no
-	// more pushes, and whoever owns the queue writes what is in it, says
-	// goodbye and closes (see goaway.go).
-	goingAway bool
+	closed, authed bool // under smu
+	// qflags (under qmu): the send queue's state, see qflag.
+	qflags qflag
 	// wdone (under wmu) forbids further writes: Hertz recycles a hijacked
 	// connection once the WebSocket reader returns.
 	wdone bool
+}
+
+// qflag is one bit of session.qflags. They share a byte, all under qmu,
+// to keep the session within its size class.
+type qflag uint8
+
+const (
+	// qClosed: the session is closed; its queue takes nothing.
+	qClosed qflag = 1 << iota
+	// qWriting: a writer (a drain goroutine, a fan-out worker, auth)
+	// owns the queue; pushes queue behind it.
+	qWriting
+	// qGoingAway: a drain is ending the session; it takes no more pushes,
+	// and whoever owns the queue writes what is in it, says goodbye and
+	// closes (see goaway.go).
+	qGoingAway
+	// qPositioned: the device opted into recovery (op 26): pushes with a
+	// position in one of its streams reach it as op-28 frames (resume.go).
+	qPositioned
+)
+
+// q reports whether f is set (qmu held).
+func (s *session) q(f qflag) bool { return s.qflags&f != 0 }
+
+// setQ sets or clears f (qmu held).
+func (s *session) setQ(f qflag, on bool) {
+	if on {
+		s.qflags |= f
+	} else {
+		s.qflags &^= f
+	}
 }
 
 // newSession registers a new connection, or returns nil when an
@@ -134,7 +162,7 @@ func (s *session) close(reason string) {
 	s.smu.Unlock()
 
 	s.qmu.Lock()
-	s.qclosed = true
+	s.setQ(qClosed, true)
 	s.queue = nil
 	s.qmu.Unlock()
 

@@ -236,8 +236,20 @@ func TestTCPSameKeyReplacesOlder(t *testing.T) {
 	newer.auth(token(1, "k-same", []string{"live://same"}, 1000))
 	old.expectClosed()
 	eventually(t, "one member", func() bool { r := cl.edge.room("live://same"); return r != nil && r.count() == 1 })
-	// The route still points here: a keys push reaches the newer one.
-	time.Sleep(100 * time.Millisecond) // any Disconnect from the old one would have landed
+	// The newer connection's reader replaced the older one during its
+	// auth; once it has answered a later frame, that replacement (and any
+	// Disconnect it would send to logic) has been started, and bg.Wait
+	// sees it through.
+	newer.send(protocol.OpHeartbeat, 2, nil)
+	if f := newer.read(); f.Op != protocol.OpHeartbeatReply {
+		t.Fatalf("heartbeat answered op %d", f.Op)
+	}
+	cl.edge.bg.Wait()
+	// The route still points here: the older connection did not remove it.
+	servers, err := cl.store.ServersByKeys(context.Background(), []string{"k-same"})
+	if err != nil || servers["k-same"] != "edge-test" {
+		t.Fatalf("route of k-same = %v, %v; want it on edge-test", servers, err)
+	}
 	resp, err := cl.rpc.PushKeys(context.Background(), &edge.PushKeysReq{Keys: []string{"k-same"}, Op: 1000, Body: []byte("x")})
 	if err != nil || resp.Delivered != 1 {
 		t.Fatalf("PushKeys = %v, %v", resp, err)
@@ -308,9 +320,11 @@ func TestHeartbeatCountIsClusterWide(t *testing.T) {
 // its socket, then its queue (drops are counted), then hits the write
 // timeout and is closed, while a healthy member gets every push.
 func TestTCPSlowReaderDoesNotStallOthers(t *testing.T) {
+	// The write timeout outlasts the pushes (a few hundred RPCs), so the
+	// slow reader's queue surely overflows before it is closed.
 	cl := newCluster(t, func(c *Config) {
-		c.WriteTimeout = 300 * time.Millisecond
-		c.SendQueue = 256
+		c.WriteTimeout = 2 * time.Second
+		c.SendQueue = 16
 	}, nil)
 	addr := cl.edge.Addrs().TCP
 	slow := dialTCP(t, addr)
@@ -318,6 +332,7 @@ func TestTCPSlowReaderDoesNotStallOthers(t *testing.T) {
 	fast := dialTCP(t, addr)
 	fast.auth(token(2, "k-fast", []string{"live://slow"}))
 	drops0 := counterValue(t, dropsTotal)
+	writeErrors0 := counterValue(t, closesTotal.WithLabelValues("write_error"))
 
 	const pushes = 300
 	body := bytes.Repeat([]byte("x"), 64<<10)
@@ -345,8 +360,12 @@ func TestTCPSlowReaderDoesNotStallOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "slow reader to be closed", func() bool { return cl.edge.Stats().Conns == 1 })
-	if counterValue(t, closesTotal.WithLabelValues("write_error")) == 0 {
-		t.Fatal("no write timeout recorded")
+	if counterValue(t, closesTotal.WithLabelValues("write_error")) == writeErrors0 {
+		t.Fatal("the slow reader's write timeout was not recorded")
 	}
-	t.Logf("drops while the slow reader was stuck: %v", counterValue(t, dropsTotal)-drops0)
+	if d := counterValue(t, dropsTotal) - drops0; d == 0 {
+		t.Fatal("no drop counted while the slow reader's queue was full")
+	} else {
+		t.Logf("drops while the slow reader was stuck: %v", d)
+	}
 }

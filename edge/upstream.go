@@ -57,6 +57,11 @@ type sessionExt struct {
 	// exact ids, or prefixes ending in "*".
 	grants  []string
 	granted bool
+	// pending is an op 26 sent before auth (reader only).
+	pending *pendingResume
+	// resume is the recovery state of a positioned connection, under
+	// qmu; pushers read it only once qPositioned is set (resume.go).
+	resume *resumeState
 }
 
 // extension returns the session's sessionExt, making it on first use.
@@ -73,7 +78,7 @@ func limitedOp(op int32) bool {
 	case protocol.OpChangeRoom, protocol.OpJoinRoom, protocol.OpLeaveRoom, protocol.OpSub, protocol.OpUnsub:
 		return true
 	}
-	return upstreamOp(op)
+	return op == protocol.OpResume || op == protocol.OpAck || upstreamOp(op)
 }
 
 // allowUpstream takes a token for one limited frame at now (monotonic
@@ -155,12 +160,24 @@ func (s *session) watchInput(cancel context.CancelFunc) (stop func()) {
 	}
 }
 
-// receive forwards an upstream message to logic through one of the
-// edge's UpstreamParallel slots, within LogicTimeout overall. A message
-// that cannot be handed over is dropped and counted; goim acknowledges
-// upstream messages either way, and the device cannot do better.
+// receive forwards an upstream message to logic (upstreamCall). A
+// message that cannot be handed over is dropped and counted; goim
+// acknowledges upstream messages either way, and the device cannot do
+// better.
 func (s *session) receive(f protocol.Frame) {
 	upstreamTotal.Inc()
+	s.upstreamCall("receive", func(ctx context.Context) error {
+		_, err := s.srv.logic.Receive(ctx, &logic.ReceiveReq{
+			Mid: s.mid, Key: s.key, Op: f.Op, Body: f.Body, Server: s.srv.cfg.Node,
+		})
+		return err
+	})
+}
+
+// upstreamCall makes one call to logic on a device's behalf (what, for
+// metrics and logs) through one of the edge's UpstreamParallel slots,
+// within LogicTimeout overall, watching the connection's input meanwhile.
+func (s *session) upstreamCall(what string, call func(context.Context) error) {
 	srv := s.srv
 	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.LogicTimeout)
 	defer cancel()
@@ -170,17 +187,14 @@ func (s *session) receive(f protocol.Frame) {
 	case srv.upSlots <- struct{}{}:
 	case <-ctx.Done():
 		// Not logic's failure: the edge's forwarding slots were all busy.
-		logicErrorsTotal.WithLabelValues("receive_no_slot").Inc()
-		slog.Debug("edge: no slot to forward upstream message", "key", s.key, "op", f.Op, "err", ctx.Err())
+		logicErrorsTotal.WithLabelValues(what + "_no_slot").Inc()
+		slog.Debug("edge: no slot to forward to logic", "what", what, "key", s.key, "err", ctx.Err())
 		return
 	}
 	defer func() { <-srv.upSlots }()
-	_, err := srv.logic.Receive(ctx, &logic.ReceiveReq{
-		Mid: s.mid, Key: s.key, Op: f.Op, Body: f.Body, Server: srv.cfg.Node,
-	})
-	if err != nil {
-		logicErrorsTotal.WithLabelValues("receive").Inc()
-		slog.Debug("edge: forward upstream message", "key", s.key, "op", f.Op, "err", logicError(err))
+	if err := call(ctx); err != nil {
+		logicErrorsTotal.WithLabelValues(what).Inc()
+		slog.Debug("edge: forward to logic", "what", what, "key", s.key, "err", logicError(err))
 	}
 }
 

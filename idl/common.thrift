@@ -21,6 +21,7 @@ struct PushMsg {
     8: binary body                // raw message body, as posted
     9: i64 enqueued_unix_nano     // when logic accepted the push
     10: optional list<StreamPos> positions // the message's place in each target stream with history on (docs/history.md)
+    11: optional map<string, string> trace // W3C trace context (traceparent, tracestate) when tracing is on (docs/tracing.md)
 }
 
 // StreamPos is one message's place in a target's history stream: offset
@@ -30,4 +31,13 @@ struct StreamPos {
     1: string stream              // "user:<mid>" or "room:<type>://<id>"
     2: string epoch
     3: i64 offset
+}
+
+// StreamMsg is one kept message of a stream with its offset.
+struct StreamMsg {
+    1: i64 offset
+    2: string id
+    3: i32 op
+    4: binary body
+    5: i64 enqueued_unix_nano
 }

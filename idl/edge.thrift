@@ -1,11 +1,17 @@
 // Edge service: what job (and operators) call on an edge node.
 namespace go edge
 
+include "common.thrift"
+
 struct PushKeysReq {
     1: list<string> keys
     2: i32 op
     3: binary body
     4: string msg_id
+    // positions: the message's place in the stream of each user of the
+    // push with history on; a device that opted into recovery gets its
+    // user's as an op-28 frame (docs/recovery.md).
+    5: optional list<common.StreamPos> positions
 }
 
 struct PushKeysResp {
@@ -18,6 +24,7 @@ struct RoomMsg {
     1: i32 op
     2: binary body
     3: string msg_id
+    4: optional common.StreamPos position // in the room's stream, when it keeps history
 }
 
 struct PushRoomReq {

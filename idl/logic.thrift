@@ -1,6 +1,8 @@
 // Logic service for edges: auth, routes, online counts, upstream messages.
 namespace go logic
 
+include "common.thrift"
+
 struct ConnectReq {
     1: string server          // edge node id
     2: string cookie
@@ -93,6 +95,45 @@ struct ReceiveReq {
 
 struct ReceiveResp {}
 
+// ResumeReq asks for what a device missed in the streams it follows,
+// after the position it holds in each (epoch "" with offset 0: everything
+// kept; for the user's own stream, from its acknowledged position).
+// The edge has checked that the device follows each stream.
+struct ResumeReq {
+    1: i64 mid
+    2: string key
+    3: string server
+    4: list<common.StreamPos> streams
+}
+
+// ResumedStream is one stream's recovery: the messages after the asked
+// position (oldest first), whether they are all of them, and where the
+// device stands after them.
+struct ResumedStream {
+    1: common.StreamPos position  // after the messages: live continues at offset + 1
+    2: bool recovered
+    3: string reason              // when not recovered: gap, epoch, limit, no_history (docs/recovery.md)
+    4: list<common.StreamMsg> messages
+}
+
+struct ResumeResp {
+    1: list<ResumedStream> streams // in the order of the request
+}
+
+// AckReq records that a device of user mid processed its stream up to
+// (epoch, offset).
+struct AckReq {
+    1: i64 mid
+    2: string key
+    3: string server
+    4: string epoch
+    5: i64 offset
+}
+
+struct AckResp {
+    1: string result              // advanced, stale or other_epoch
+}
+
 // AuthRefused is Connect's answer to a token that authentication refused
 // (bad signature, expired, unknown to the webhook): the device's fault,
 // not an outage. Any other Connect error is logic's or the transport's,
@@ -109,4 +150,6 @@ service Logic {
     ReceiveResp Receive(1: ReceiveReq req)
     EpochResp Epoch(1: EpochReq req)
     RestoreResp Restore(1: RestoreReq req)
+    ResumeResp Resume(1: ResumeReq req)
+    AckResp Ack(1: AckReq req)
 }

@@ -1,8 +1,9 @@
 package protocol
 
 // Operation codes. 0–17 keep goim v2's meaning byte for byte; 22–25 are
-// goim-edge's multi-room extension (18–21 are left to a goim fork that uses
-// them for sync and ack). Business pushes use ops >= 1000.
+// goim-edge's multi-room extension and 26–30 its recovery extension
+// (18–21 are left to a goim fork that uses them for sync and ack).
+// Business pushes use ops >= 1000.
 const (
 	OpHandshake      int32 = 0
 	OpHandshakeReply int32 = 1
@@ -41,6 +42,19 @@ const (
 	// OpLeaveRoom leaves one room (body = room id).
 	OpLeaveRoom      int32 = 24
 	OpLeaveRoomReply int32 = 25
+
+	// OpResume opts a connection into positioned pushes and recovers the
+	// streams its JSON body names (ResumeRequest); the only frame a
+	// client may send before OpAuth, once (docs/recovery.md).
+	OpResume int32 = 26
+	// OpResumeReply follows the recovered messages: a JSON ResumeReply.
+	OpResumeReply int32 = 27
+	// OpPositioned is a push with its place in a stream (Positioned).
+	OpPositioned int32 = 28
+	// OpAck acknowledges the connection's user stream up to a position
+	// (JSON Ack); answered by OpAckReply with an empty body.
+	OpAck      int32 = 29
+	OpAckReply int32 = 30
 )
 
 // PushVer is the Ver of every frame the server originates.

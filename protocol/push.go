@@ -22,7 +22,8 @@ const MaxKey = 256
 
 // Pushable reports whether a push may carry op. Ops 0–17 are goim's
 // protocol (handshake, heartbeat, auth, raw batches, replies, internal
-// signals) and 22–25 goim-edge's room extension: a device reads a frame
+// signals), 22–25 goim-edge's room extension and 26–30 its recovery
+// extension: a device reads a frame
 // with one of them as that protocol step, not as a message, and op 9 in
 // particular as a batch of frames. Ops 18–21 are left to the goim fork
 // that gives them meaning; everything else (business ops, conventionally
@@ -31,7 +32,7 @@ func Pushable(op int32) bool {
 	switch {
 	case op >= OpHandshake && op <= OpUnsubReply:
 		return false
-	case op >= OpJoinRoom && op <= OpLeaveRoomReply:
+	case op >= OpJoinRoom && op <= OpAckReply:
 		return false
 	}
 	return true

@@ -21,6 +21,10 @@ func (b *Batch) Add(op int32, body []byte) {
 	b.count++
 }
 
+// Size is the length of the whole OpRaw frame so far (header included):
+// where the next frame added will start within Raw.
+func (b *Batch) Size() int { return len(b.buf) }
+
 // Len is the number of frames in the batch.
 func (b *Batch) Len() int { return b.count }
 

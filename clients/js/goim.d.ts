@@ -1,11 +1,48 @@
 // Type declarations for goim-edge-client (goim.js).
 
-/** Operations of goim v2 and goim-edge's room extension. */
+/** Operations of goim v2 and goim-edge's room and recovery extensions. */
 export declare const OP: Readonly<{
   HEARTBEAT: 2; HEARTBEAT_REPLY: 3; SEND: 4; AUTH: 7; AUTH_REPLY: 8; RAW: 9;
   CHANGE_ROOM: 12; CHANGE_ROOM_REPLY: 13; SUB: 14; SUB_REPLY: 15; UNSUB: 16; UNSUB_REPLY: 17;
   JOIN_ROOM: 22; JOIN_ROOM_REPLY: 23; LEAVE_ROOM: 24; LEAVE_ROOM_REPLY: 25;
+  RESUME: 26; RESUME_REPLY: 27; POSITIONED: 28; ACK: 29; ACK_REPLY: 30;
 }>;
+/** Stream name prefixes: "user:<mid>", "room:<type>://<id>". */
+export declare const USER_STREAM: 'user:';
+export declare const ROOM_STREAM: 'room:';
+
+/** A place in a stream; persist positions() and pass them back as the positions option. */
+export interface StreamPos {
+  stream: string;
+  epoch?: string;
+  offset?: number;
+}
+
+/** One stream's outcome of a resume (op 27). */
+export interface StreamVerdict {
+  stream: string;
+  /** Where the device now stands: live messages continue after offset. */
+  epoch?: string;
+  offset?: number;
+  /** true: nothing after the position was missed. */
+  recovered: boolean;
+  reason?: 'gap' | 'epoch' | 'limit' | 'no_history' | 'not_followed' | 'unavailable';
+  count?: number;
+}
+
+export interface ResumedEvent {
+  streams: StreamVerdict[];
+  url: string | null;
+}
+
+export interface RecoveryStats {
+  /** Positioned pushes delivered. */
+  positioned: number;
+  /** Positioned pushes dropped: already delivered (same epoch, offset not beyond). */
+  duplicates: number;
+  /** Acks the server answered. */
+  acks: number;
+}
 export declare const HEADER_LEN: 16;
 /** Largest body a client may send; bigger requests reject with code 'too_large'. */
 export declare const MAX_BODY: 4096;
@@ -65,6 +102,20 @@ export interface ClientOptions {
   backoff?: BackoffOptions;
   /** Stop (state 'refused') when the server refuses the token; default true. */
   stopOnRefused?: boolean;
+  /** Recovery extension: send op 26 with the held positions right before every auth; default false. */
+  resume?: boolean;
+  /** Positions to resume from (a previous run's positions()). */
+  positions?: StreamPos[];
+  /** Streams to recover while no position is held (everything the server keeps), e.g. "room:live://1000". */
+  streams?: string[];
+  /** The user id whose stream ("user:<mid>") is acked; default: the token's mid. */
+  mid?: number | bigint | string;
+  /** Acknowledge the user stream (op 29) after the message listeners returned; default false. */
+  autoAck?: boolean;
+  /** Longest an ack waits after the first unacked message; default 1000. */
+  ackIntervalMs?: number;
+  /** Ack at once after this many messages; default 100. */
+  ackEvery?: number;
   onMessage?: (m: Message) => void;
 }
 
@@ -90,6 +141,12 @@ export declare class Message {
   body: Uint8Array;
   /** ms since the epoch when it was received. */
   receivedAt: number;
+  /** Positioned push (op 28): its stream; '' for plain pushes. */
+  stream: string;
+  /** The stream's epoch; '' for plain pushes. */
+  epoch: string;
+  /** The offset in the stream; 0 for plain pushes. */
+  offset: number;
   text(): string;
   json(): unknown;
 }
@@ -117,6 +174,8 @@ export declare class GoimClient {
   on(event: 'state', fn: (e: StateEvent) => void): () => void;
   on(event: 'online', fn: (n: number) => void): () => void;
   on(event: 'error', fn: (e: Error) => void): () => void;
+  /** Verdicts of a resume, after the recovered messages and before live ones. */
+  on(event: 'resumed', fn: (e: ResumedEvent) => void): () => void;
   /** Start connecting (again after 'closed' or 'refused'). */
   connect(): void;
   /** Close and stop reconnecting; pending requests reject with 'closed'. */
@@ -133,13 +192,23 @@ export declare class GoimClient {
   sub(ops: Array<number | string> | string): Promise<string[]>;
   /** Op 16: stop accepting these ops. */
   unsub(ops: Array<number | string> | string): Promise<string[]>;
+  /** Last position delivered per stream, by stream name. */
+  positions(): Array<Required<StreamPos>>;
+  stats(): RecoveryStats;
+  /** Op 29: acknowledge the user stream up to offset; resolves on op 30. */
+  ack(epoch: string, offset: number): Promise<void>;
+  /** Op 26 now (retry 'unavailable' streams); false when not connected. */
+  resume(): boolean;
 }
 
 export declare function encodeFrame(op: number, seq: number, body?: Body, ver?: number): Uint8Array;
 export declare function decodeFrames(data: ArrayBuffer | Uint8Array): { frames: Message[]; bad: boolean };
 export declare function goimToken(t: TokenFields): string;
+/** Decode an op-28 body; null when malformed. */
+export declare function parsePositioned(b: Uint8Array): { op: number; offset: number; stream: string; epoch: string; body: Uint8Array } | null;
 export declare function backoffDelay(attempt: number, b: { baseMs: number; maxMs: number; factor: number }, random?: () => number): number;
 export declare const DEFAULTS: Readonly<{
   heartbeatMs: number; requestTimeoutMs: number; connectTimeoutMs: number; platform: string; path: string;
   backoff: Readonly<Required<BackoffOptions>>; stopOnRefused: boolean;
+  resume: boolean; autoAck: boolean; ackIntervalMs: number; ackEvery: number;
 }>;

@@ -17,6 +17,14 @@
 //   instead of looping.
 // - Each request (send, room and sub changes) settles exactly once: on its
 //   reply, on a timeout, or when the connection ends.
+// - With `resume: true` (goim-edge's recovery extension, docs/recovery.md)
+//   every connection starts with op 26, right before the auth frame,
+//   naming the positions held; what was missed arrives first (oldest
+//   first per stream), then a 'resumed' event with the verdicts, then live
+//   pushes. Positioned pushes (op 28) are messages with stream, epoch and
+//   offset set; one at or before the last offset delivered in its epoch is
+//   a duplicate and is dropped. With `autoAck` the user stream is
+//   acknowledged (op 29) after the message listeners returned.
 
 /** Operations of goim v2 and goim-edge's room extension. */
 export const OP = Object.freeze({
@@ -36,6 +44,11 @@ export const OP = Object.freeze({
   JOIN_ROOM_REPLY: 23,
   LEAVE_ROOM: 24,
   LEAVE_ROOM_REPLY: 25,
+  RESUME: 26,
+  RESUME_REPLY: 27,
+  POSITIONED: 28,
+  ACK: 29,
+  ACK_REPLY: 30,
 });
 
 /** Header length of every frame. */
@@ -60,7 +73,15 @@ export const DEFAULTS = Object.freeze({
   path: '/sub',
   backoff: Object.freeze({ baseMs: 2000, maxMs: 60000, factor: 2, stableMs: 10000, maxAttempts: Infinity }),
   stopOnRefused: true,
+  resume: false,
+  autoAck: false,
+  ackIntervalMs: 1000, // an ack waits at most this long after the first unacked message
+  ackEvery: 100, // and goes at once after this many
 });
+
+/** Stream name prefixes of the recovery extension. */
+export const USER_STREAM = 'user:';
+export const ROOM_STREAM = 'room:';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -120,6 +141,29 @@ function walk(bytes, out, top) {
   return false;
 }
 
+/**
+ * parsePositioned decodes the body of an op-28 frame (big-endian: op
+ * int32, offset int64, stream length uint16, stream, epoch length uint16,
+ * epoch, then the push body). null when it is malformed.
+ * @param {Uint8Array} b
+ * @returns {{op:number, offset:number, stream:string, epoch:string, body:Uint8Array}|null}
+ */
+export function parsePositioned(b) {
+  if (b.length < 16) return null;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const op = v.getInt32(0);
+  const big = v.getBigInt64(4);
+  if (big < 0n || big > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  let off = 12;
+  const sl = v.getUint16(off); off += 2;
+  if (off + sl + 2 > b.length) return null;
+  const stream = dec.decode(b.subarray(off, off + sl)); off += sl;
+  const el = v.getUint16(off); off += 2;
+  if (off + el > b.length) return null;
+  const epoch = dec.decode(b.subarray(off, off + el)); off += el;
+  return { op, offset: Number(big), stream, epoch, body: b.subarray(off) };
+}
+
 /** One frame from the server. */
 export class Message {
   constructor(ver, op, seq, body) {
@@ -129,6 +173,12 @@ export class Message {
     /** @type {Uint8Array} */ this.body = body;
     /** @type {number} ms since the epoch when it was received */
     this.receivedAt = Date.now();
+    /** Position of a positioned push (op 28): its stream, '' otherwise. */
+    this.stream = '';
+    /** @type {string} the stream's epoch ('' for plain pushes) */
+    this.epoch = '';
+    /** @type {number} the offset in the stream (0 for plain pushes) */
+    this.offset = 0;
   }
   /** The body decoded as UTF-8. */
   text() { return dec.decode(this.body); }
@@ -231,7 +281,150 @@ export class GoimClient {
     this._roomLog = [];
     this._subs = new Map();
     this._generation = 0;
+    // Recovery: the last position delivered per stream.
+    this._positions = new Map();
+    for (const p of opts.positions || []) {
+      if (p && p.stream && (p.epoch || p.offset)) this._positions.set(p.stream, { epoch: p.epoch || '', offset: Number(p.offset) || 0 });
+    }
+    this._userStream = opts.mid != null ? USER_STREAM + String(opts.mid)
+      : (opts.token && typeof opts.token === 'object' && !(opts.token instanceof Uint8Array) && opts.token.mid != null && String(opts.token.mid) !== '0')
+        ? USER_STREAM + String(opts.token.mid) : '';
+    if (!this._userStream) {
+      for (const s of this._positions.keys()) if (s.startsWith(USER_STREAM)) this._userStream = s;
+    }
+    this._stats = { positioned: 0, duplicates: 0, acks: 0 };
+    this._ack = { epoch: '', offset: 0, count: 0, timer: null };
     if (typeof opts.onMessage === 'function') this.on('message', opts.onMessage);
+  }
+
+  /**
+   * positions returns the last position delivered of every stream the
+   * client holds one for (after the message listeners returned). Persist
+   * them and pass them back as the `positions` option.
+   * @returns {{stream:string, epoch:string, offset:number}[]}
+   */
+  positions() {
+    return [...this._positions].map(([stream, p]) => ({ stream, epoch: p.epoch, offset: p.offset }))
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
+
+  /** stats counts positioned pushes delivered, duplicates dropped and acks answered. */
+  stats() { return Object.assign({}, this._stats); }
+
+  /**
+   * ack acknowledges the user stream up to offset in epoch (op 29) and
+   * resolves on the server's reply (op 30).
+   */
+  ack(epoch, offset) {
+    const body = JSON.stringify({ epoch: String(epoch), offset: Number(offset) });
+    return this._request(OP.ACK, body, (f) => f.op === OP.ACK_REPLY).then(() => { this._stats.acks++; });
+  }
+
+  /**
+   * resume sends op 26 now for every stream a position is held for (and
+   * the `streams` option), e.g. to retry streams whose verdict was
+   * 'unavailable'. The verdicts come as a 'resumed' event. Returns false
+   * when not connected.
+   */
+  resume() {
+    return this._sendResume(this._resumeList(null));
+  }
+
+  // _resumeList lists the streams to resume: the user stream first, then
+  // the others by name; skip leaves some out (rooms joined after auth).
+  _resumeList(skip) {
+    const list = [];
+    const seen = new Set();
+    const add = (s) => {
+      if (!s || seen.has(s) || (skip && skip.has(s))) return;
+      seen.add(s);
+      const p = this._positions.get(s);
+      list.push(p ? { stream: s, epoch: p.epoch, offset: p.offset } : { stream: s });
+    };
+    if (this._userStream && (this._positions.has(this._userStream) || this.opts.autoAck)) add(this._userStream);
+    for (const s of [...this._positions.keys(), ...(this.opts.streams || [])].sort()) add(s);
+    return list;
+  }
+
+  _sendResume(list, ws = this._ws) {
+    if (!ws || ws.readyState !== 1) return false;
+    try {
+      ws.send(encodeFrame(OP.RESUME, this._nextSeq(), resumeBody(list)));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // _joined resumes a room's stream after the connection joined it (op
+  // 12 or 22): before the join the server answers not_followed.
+  _joined(room) {
+    if (!this.opts.resume || !room) return;
+    const s = ROOM_STREAM + room;
+    const p = this._positions.get(s);
+    if (!p && !(this.opts.streams || []).includes(s)) return;
+    this._sendResume([p ? { stream: s, epoch: p.epoch, offset: p.offset } : { stream: s }]);
+  }
+
+  _onPositioned(f) {
+    const p = parsePositioned(f.body);
+    if (!p) {
+      this._emit('error', new Error('goim: malformed positioned push from ' + this.url));
+      return;
+    }
+    const cur = this._positions.get(p.stream);
+    if (cur && cur.epoch === p.epoch && p.offset <= cur.offset) {
+      this._stats.duplicates++;
+      return;
+    }
+    const m = new Message(f.ver, p.op, f.seq, p.body);
+    m.stream = p.stream; m.epoch = p.epoch; m.offset = p.offset;
+    if (!this._userStream && p.stream.startsWith(USER_STREAM)) this._userStream = p.stream;
+    this._stats.positioned++;
+    this._emit('message', m);
+    this._positions.set(p.stream, { epoch: p.epoch, offset: p.offset });
+    if (this.opts.autoAck && p.stream === this._userStream) this._noteAck(p.epoch, p.offset);
+  }
+
+  _onResumeReply(f) {
+    let r;
+    try {
+      r = JSON.parse(dec.decode(f.body));
+    } catch (e) {
+      this._emit('error', new Error('goim: malformed resume reply from ' + this.url));
+      return;
+    }
+    const streams = Array.isArray(r && r.streams) ? r.streams : [];
+    for (const v of streams) {
+      if (!v || !v.stream || !v.epoch) continue;
+      const cur = this._positions.get(v.stream);
+      const offset = Number(v.offset) || 0;
+      if (!cur || cur.epoch !== v.epoch || cur.offset < offset) this._positions.set(v.stream, { epoch: v.epoch, offset });
+    }
+    this._emit('resumed', { streams, url: this.url });
+  }
+
+  _noteAck(epoch, offset) {
+    const a = this._ack;
+    a.epoch = epoch; a.offset = offset; a.count++;
+    if (a.count >= this.opts.ackEvery) this._flushAck();
+    else if (!a.timer) a.timer = this._timer(() => { a.timer = null; this._flushAck(); }, this.opts.ackIntervalMs);
+  }
+
+  _flushAck() {
+    const a = this._ack;
+    if (a.timer) { this._clearTimer(a.timer); a.timer = null; }
+    if (a.count === 0) return;
+    const { epoch, offset, count } = a;
+    a.count = 0;
+    const gen = this._generation;
+    this.ack(epoch, offset).catch(() => {
+      // Not connected or no reply: keep it for the next try.
+      if (gen !== this._generation) return;
+      if (a.count === 0) { a.epoch = epoch; a.offset = offset; }
+      a.count += count;
+      if (!a.timer) a.timer = this._timer(() => { a.timer = null; this._flushAck(); }, this.opts.ackIntervalMs);
+    });
   }
 
   /**
@@ -272,6 +465,7 @@ export class GoimClient {
   close() {
     this._generation++;
     this._clearTimers();
+    this._ack.timer = null;
     this._teardown(new GoimError('goim: client closed', 'closed'));
     if (this._ws) {
       const ws = this._ws;
@@ -299,6 +493,10 @@ export class GoimClient {
     return this._request(OP.CHANGE_ROOM, room, (f) => f.op === OP.CHANGE_ROOM_REPLY).then((f) => {
       if (room !== '' && f.body.length === 0) throw new GoimError('goim: change room to ' + room + ' refused', 'refused');
       this._roomLog = [{ op: OP.CHANGE_ROOM, room }];
+      for (const s of [...this._positions.keys()]) {
+        if (s.startsWith(ROOM_STREAM) && s !== ROOM_STREAM + room) this._positions.delete(s);
+      }
+      this._joined(room);
       return room;
     });
   }
@@ -309,6 +507,7 @@ export class GoimClient {
     return this._request(OP.JOIN_ROOM, room, (f) => f.op === OP.JOIN_ROOM_REPLY).then((f) => {
       if (f.body.length === 0) throw new GoimError('goim: join room ' + room + ' refused', 'refused');
       this._logRoom(OP.JOIN_ROOM, room);
+      this._joined(room);
       return room;
     });
   }
@@ -318,6 +517,7 @@ export class GoimClient {
     room = String(room);
     return this._request(OP.LEAVE_ROOM, room, (f) => f.op === OP.LEAVE_ROOM_REPLY).then(() => {
       this._logRoom(OP.LEAVE_ROOM, room);
+      this._positions.delete(ROOM_STREAM + room);
       return room;
     });
   }
@@ -473,6 +673,13 @@ export class GoimClient {
     ws.onopen = () => {
       opened = true;
       this._setState('authenticating', { url });
+      if (this.opts.resume) {
+        // Op 26 goes right before op 7; rooms the replay joins are not
+        // followed yet and are resumed after their join.
+        const joined = new Set();
+        for (const e of this._roomLog) if (e.op !== OP.LEAVE_ROOM && e.room) joined.add(ROOM_STREAM + e.room);
+        ws.send(encodeFrame(OP.RESUME, this._nextSeq(), resumeBody(this._resumeList(joined))));
+      }
       ws.send(encodeFrame(OP.AUTH, authSeq, token));
     };
     ws.onmessage = (ev) => {
@@ -529,7 +736,8 @@ export class GoimClient {
     const rooms = this._roomLog.slice();
     for (const e of rooms) {
       const body = e.room;
-      await this._request(e.op, body, (f) => f.op === e.op + 1);
+      const f = await this._request(e.op, body, (f) => f.op === e.op + 1);
+      if (e.op !== OP.LEAVE_ROOM && f.body.length > 0) this._joined(e.room);
     }
     const sub = [], unsub = [];
     for (const [o, kind] of this._subs) (kind === OP.SUB ? sub : unsub).push(o);
@@ -550,6 +758,8 @@ export class GoimClient {
   }
 
   _onFrame(f) {
+    if (f.op === OP.POSITIONED) { this._onPositioned(f); return; }
+    if (f.op === OP.RESUME_REPLY) { this._onResumeReply(f); return; }
     if (f.op === OP.HEARTBEAT_REPLY) {
       this._hbOutstanding = false;
       if (f.body.length >= 4) {
@@ -661,6 +871,20 @@ function checkOptions(o) {
   pos('backoff.factor', o.backoff.factor, 1);
   pos('backoff.stableMs', o.backoff.stableMs, 0);
   pos('backoff.maxAttempts', o.backoff.maxAttempts, 0);
+  pos('ackIntervalMs', o.ackIntervalMs, 1);
+  pos('ackEvery', o.ackEvery, 1);
+}
+
+// resumeBody encodes an op-26 body with the streams that fit one frame.
+function resumeBody(list) {
+  let body = '{"streams":[';
+  let n = 0;
+  for (const p of list) {
+    const e = JSON.stringify(p);
+    if (enc.encode(body + e).length + 3 > MAX_BODY) break;
+    body += (n++ ? ',' : '') + e;
+  }
+  return body + ']}';
 }
 
 function opList(ops) {

@@ -72,7 +72,7 @@ func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
 	var wg sync.WaitGroup
 	handleAsync(j, &wg, t, "m0")
 	eventually(t, "m0 in flight", func() bool { return queuedLen(lane) == 0 })
-	time.Sleep(20 * time.Millisecond) // m0 reached the hung edge
+	eventually(t, "m0 at the hung edge", func() bool { return e.entered.Load() == 1 })
 	for i := 1; i <= 4; i++ {
 		handleAsync(j, &wg, t, fmt.Sprintf("m%d", i))
 		eventually(t, "queued", func() bool { return queuedLen(lane) == i })

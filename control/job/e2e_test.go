@@ -16,6 +16,7 @@ import (
 	hertzserver "github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/kitex/client"
 	kitexserver "github.com/cloudwego/kitex/server"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/goim-edge/goim-edge/control/job"
 	"github.com/goim-edge/goim-edge/control/logic"
@@ -23,6 +24,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/httpapi"
 	storemem "github.com/goim-edge/goim-edge/control/logic/store/memory"
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/control/queue/kafkaq"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
 	"github.com/goim-edge/goim-edge/control/queue/redisq"
 	"github.com/goim-edge/goim-edge/edge"
@@ -46,9 +48,18 @@ type cluster struct {
 const (
 	onRedis  = "redis"
 	onMemory = "memory"
+	// onKafka is franz-go against kfake, an in-process Kafka: the real
+	// client and wire protocol, not a real broker.
+	onKafka = "kafka"
 )
 
 func startCluster(tb testing.TB, queueKind string, nodes ...string) *cluster {
+	tb.Helper()
+	return startClusterJob(tb, queueKind, job.DefaultConfig(), nodes...)
+}
+
+// startClusterJob is startCluster with job configured by jcfg.
+func startClusterJob(tb testing.TB, queueKind string, jcfg job.Config, nodes ...string) *cluster {
 	tb.Helper()
 	var (
 		producer queue.Producer
@@ -66,6 +77,24 @@ func startCluster(tb testing.TB, queueKind string, nodes ...string) *cluster {
 	case onMemory:
 		q := memory.New(memory.DefaultConfig())
 		producer, consumer = q, q
+	case onKafka:
+		kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(4), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+		if err != nil {
+			tb.Fatalf("kfake: %v", err)
+		}
+		tb.Cleanup(kc.Close)
+		kcfg := kafkaq.DefaultConfig()
+		kcfg.Brokers = kc.ListenAddrs()
+		kcfg.Topic, kcfg.Group = "e2e-push", "e2e-job"
+		kcfg.Partitions = 4
+		kcfg.CreateTopics = true
+		kcfg.HeartbeatInterval = 100 * time.Millisecond
+		kcfg.SessionTimeout = 2 * time.Second
+		kp, err := kafkaq.NewProducer(context.Background(), kcfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		producer, consumer = kp, kafkaq.NewConsumer(kcfg)
 	default:
 		tb.Fatalf("unknown queue %q", queueKind)
 	}
@@ -134,7 +163,7 @@ func startCluster(tb testing.TB, queueKind string, nodes ...string) *cluster {
 		c.edges = append(c.edges, e)
 	}
 
-	j, err := job.New(job.DefaultConfig(), consumer, reg)
+	j, err := job.New(jcfg, consumer, reg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -191,10 +220,11 @@ func (c *cluster) push(route string, q url.Values, body string) {
 
 // device is a goim TCP client.
 type device struct {
-	tb     testing.TB
-	name   string
-	conn   net.Conn
-	pushes chan protocol.Frame
+	tb      testing.TB
+	name    string
+	conn    net.Conn
+	pushes  chan protocol.Frame
+	replies chan protocol.Frame // replies to requests (op 23, ...)
 }
 
 // connect dials addr and authenticates with goim's JSON token; pushes
@@ -226,7 +256,7 @@ func connectFunc(tb testing.TB, addr, name string, mid int64, room string, onPus
 		tb.Fatalf("%s: auth reply = %+v, %v", name, f, err)
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	d := &device{tb: tb, name: name, conn: conn, pushes: make(chan protocol.Frame, 1<<16)}
+	d := &device{tb: tb, name: name, conn: conn, pushes: make(chan protocol.Frame, 1<<16), replies: make(chan protocol.Frame, 16)}
 	go func() {
 		var buf []byte
 		for {
@@ -243,6 +273,9 @@ func connectFunc(tb testing.TB, addr, name string, mid int64, room string, onPus
 			if f.Op >= 1000 {
 				f.Body = append([]byte(nil), f.Body...)
 				d.pushes <- f
+			} else if f.Op != protocol.OpHeartbeatReply {
+				f.Body = append([]byte(nil), f.Body...)
+				d.replies <- f
 			}
 		}
 	}()
@@ -275,10 +308,17 @@ func (d *device) expectNone() {
 	}
 }
 
-// One push of each kind, through goim's HTTP API, Redis Streams, job and
-// two real edges, reaches exactly the devices it names.
+// One push of each kind, through goim's HTTP API, the queue (Redis
+// Streams; Kafka's client against kfake), job and two real edges, reaches
+// exactly the devices it names.
 func TestEndToEndEachKindReachesTheRightDevices(t *testing.T) {
-	c := startCluster(t, onRedis, "edge-1", "edge-2")
+	for _, kind := range []string{onRedis, onKafka} {
+		t.Run(kind, func(t *testing.T) { eachKindReachesTheRightDevices(t, kind) })
+	}
+}
+
+func eachKindReachesTheRightDevices(t *testing.T, queueKind string) {
+	c := startCluster(t, queueKind, "edge-1", "edge-2")
 	e1, e2 := c.edges[0].Addrs().TCP, c.edges[1].Addrs().TCP
 	a := connect(t, e1, "dev-a", 1, "live://1000")
 	b := connect(t, e2, "dev-b", 2, "live://1000")
@@ -341,4 +381,57 @@ func pace(n, rate, workers int, fn func(i int)) {
 	}
 	close(jobs)
 	wg.Wait()
+}
+
+// join adds the device to room with op 22 and waits for the reply.
+func (d *device) join(room string) {
+	d.tb.Helper()
+	if _, err := d.conn.Write(protocol.AppendFrame(nil, 1, protocol.OpJoinRoom, 9, []byte(room))); err != nil {
+		d.tb.Fatal(err)
+	}
+	select {
+	case f := <-d.replies:
+		if f.Op != protocol.OpJoinRoomReply || string(f.Body) != room {
+			d.tb.Fatalf("%s: join %s answered op %d %q", d.name, room, f.Op, f.Body)
+		}
+	case <-time.After(10 * time.Second):
+		d.tb.Fatalf("%s: no reply to join %s", d.name, room)
+	}
+}
+
+// With room_targeting = members and real edges: a device joins a room
+// its edge never reported. As documented (TargetMembers), room messages
+// reach it once job's next poll of that edge sees the member — within a
+// few refreshes — and from then on every one does, while the other edge,
+// with no member, gets none.
+func TestRoomTargetingMembersFindsANewMember(t *testing.T) {
+	jcfg := job.DefaultConfig()
+	jcfg.RoomTargeting = job.TargetMembers
+	jcfg.RoomsRefresh = 100 * time.Millisecond
+	c := startClusterJob(t, onMemory, jcfg, "edge-1", "edge-2")
+	other := connect(t, c.edges[0].Addrs().TCP, "other", 1, "live://elsewhere")
+	d := connect(t, c.edges[1].Addrs().TCP, "newcomer", 2, "")
+	d.join("live://77")
+	start := time.Now()
+	first := -1
+	for i := 0; first < 0; i++ {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("room messages never reached the new member")
+		}
+		c.push("/goim/push/room", url.Values{"operation": {"1000"}, "type": {"live"}, "room": {"77"}}, fmt.Sprint("p", i))
+		select {
+		case f := <-d.pushes:
+			first = i
+			if string(f.Body) != fmt.Sprint("p", i) {
+				t.Fatalf("first room message %q, want p%d (the newest)", f.Body, i)
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Logf("first room message reached the new member %v after its join (%d missed)", time.Since(start), first)
+	for i := range 20 {
+		c.push("/goim/push/room", url.Values{"operation": {"1000"}, "type": {"live"}, "room": {"77"}}, fmt.Sprint("after", i))
+		d.expect(1000, fmt.Sprint("after", i))
+	}
+	other.expectNone()
 }

@@ -41,6 +41,8 @@ type recEdge struct {
 	// refused counts pushes refused with an EdgeError: like the real
 	// edge, recEdge refuses op 9 (raw), the message's own fault.
 	refused atomic.Int32
+	// entered counts push calls that reached the edge (hung ones too).
+	entered atomic.Int64
 	// delay, when positive, is how long every push takes (a slow edge).
 	delay   atomic.Int64
 	svr     server.Server
@@ -149,6 +151,7 @@ const opRaw = 9
 // enter waits while hung or slow, reports an injected failure, and
 // refuses op 9 with an EdgeError as the real edge does.
 func (e *recEdge) enter(ops ...int32) error {
+	e.entered.Add(1)
 	e.mu.Lock()
 	hang := e.hang
 	e.mu.Unlock()

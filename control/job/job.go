@@ -103,11 +103,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/registry"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // Run's states (Job.state).
@@ -232,8 +234,14 @@ func (j *Job) Close() error {
 // handle fans one delivery out and waits until every target edge accepted
 // it, parked it (the edge is down: it gets it when it answers) or was
 // given up on.
-func (j *Job) handle(ctx context.Context, d *queue.Delivery) error {
+func (j *Job) handle(ctx context.Context, d *queue.Delivery) (err error) {
 	m := d.Msg
+	if m != nil && tracing.On() {
+		var span trace.Span
+		ctx, span = tracing.StartSpan(tracing.Extract(ctx, m.Trace), "goim.deliver", trace.SpanKindConsumer,
+			tracing.MsgID.String(m.Id), tracing.Kind.String(queue.KindLabel(m.Kind)))
+		defer func() { tracing.End(span, err) }()
+	}
 	if m == nil {
 		pushesTotal.WithLabelValues("unknown", resultPoison).Inc()
 		poisonTotal.WithLabelValues("unknown", poisonInvalid).Inc()

@@ -359,8 +359,9 @@ func TestRoomTargetingMembers(t *testing.T) {
 	cfg.RoomTargeting = TargetMembers
 	cfg.RoomsRefresh = 20 * time.Millisecond
 	h := startJob(t, cfg, a, b)
-	eventually(t, "rooms polled", func() bool { return a.roomsCall.Load() > 0 && b.roomsCall.Load() > 0 })
-	time.Sleep(30 * time.Millisecond) // a second poll: both reports are in
+	// A second poll of each edge means the first one's report is stored
+	// (an edge is polled again only after its last answer).
+	eventually(t, "rooms polled twice", func() bool { return a.roomsCall.Load() > 1 && b.roomsCall.Load() > 1 })
 
 	h.publish(roomMsg("r1", "live://1"))
 	a.waitFor("r1", func() bool { return len(a.roomMsgIDs()) == 1 })
@@ -408,7 +409,7 @@ func TestCloseMidFanOutLeavesMessageQueued(t *testing.T) {
 	h := startJob(t, cfg, hung)
 	h.publish(keysMsg("k1", "edge-hung", "dev1"))
 	eventually(t, "message taken by job", func() bool { return h.q.Len() == 0 })
-	time.Sleep(50 * time.Millisecond) // the RPC is in flight
+	eventually(t, "the RPC in flight", func() bool { return hung.entered.Load() > 0 })
 
 	closed := make(chan struct{})
 	go func() {

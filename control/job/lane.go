@@ -6,8 +6,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // lane is one ordered part of an edge's outbox: the tasks of the targets
@@ -269,8 +273,12 @@ func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
 	method := methodLabel(batch[0].msg.Kind)
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
 	defer cancel()
+	ctx, span := e.traceCall(ctx, batch)
 	start := time.Now()
 	err := e.call(batch)(ctx)
+	if span != nil {
+		tracing.End(span, err)
+	}
 	took := time.Since(start)
 	if refusal(err) != nil {
 		observeRPC(method, start, nil)
@@ -347,7 +355,7 @@ func (e *edgeConn) call(batch []*task) func(context.Context) error {
 	m := batch[0].msg
 	switch m.Kind {
 	case common.PushKind_KEYS:
-		req := &edge.PushKeysReq{Keys: m.Keys, Op: m.Op, Body: m.Body, MsgId: m.Id}
+		req := &edge.PushKeysReq{Keys: m.Keys, Op: m.Op, Body: m.Body, MsgId: m.Id, Positions: m.Positions}
 		return func(ctx context.Context) error {
 			_, err := e.rpc.pushKeys(ctx, req)
 			return err
@@ -355,7 +363,7 @@ func (e *edgeConn) call(batch []*task) func(context.Context) error {
 	case common.PushKind_ROOM:
 		req := &edge.PushRoomReq{Room: m.Room, Msgs: make([]*edge.RoomMsg, len(batch))}
 		for i, t := range batch {
-			req.Msgs[i] = &edge.RoomMsg{Op: t.msg.Op, Body: t.msg.Body, MsgId: t.msg.Id}
+			req.Msgs[i] = &edge.RoomMsg{Op: t.msg.Op, Body: t.msg.Body, MsgId: t.msg.Id, Position: roomPosition(t.msg)}
 		}
 		roomBatchSize.Observe(float64(len(batch)))
 		return func(ctx context.Context) error {
@@ -389,4 +397,35 @@ func jitter(d time.Duration) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(d-half)
+}
+
+// roomPosition is a room message's place in its room's stream, the one
+// position logic put on it (nil when the room keeps no history).
+func roomPosition(m *common.PushMsg) *common.StreamPos {
+	want := protocol.RoomStream(m.Room)
+	for _, p := range m.Positions {
+		if p.Stream == want {
+			return p
+		}
+	}
+	return nil
+}
+
+// traceCall starts the span of one edge call, a child of the first
+// task's delivery span and linked to the others' (a room batch serves
+// several messages). nil when tracing is off.
+func (e *edgeConn) traceCall(ctx context.Context, batch []*task) (context.Context, trace.Span) {
+	if !tracing.On() {
+		return ctx, nil
+	}
+	var links []trace.Link
+	for _, t := range batch[1:] {
+		if sc := trace.SpanContextFromContext(t.ctx); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	parent := trace.ContextWithSpan(ctx, trace.SpanFromContext(batch[0].ctx))
+	ctx, span := tracing.Tracer().Start(parent, "goim.edge_call", trace.WithSpanKind(trace.SpanKindClient), trace.WithLinks(links...),
+		trace.WithAttributes(tracing.Node.String(e.inst.Node), tracing.MsgID.String(batch[0].msg.Id), tracing.Count.Int(len(batch))))
+	return ctx, span
 }

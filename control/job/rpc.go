@@ -13,6 +13,7 @@ import (
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // edgeRPC is a Kitex Edge client for one edge address. It is built on the
@@ -24,7 +25,7 @@ type edgeRPC struct {
 }
 
 func newEdgeRPC(addr string, cfg Config) (*edgeRPC, error) {
-	c, err := client.NewClient(edgeservice.NewServiceInfoForClient(), append(rpcauth.ClientOptions(cfg.RPCSecret),
+	c, err := client.NewClient(edgeservice.NewServiceInfoForClient(), append(append(rpcauth.ClientOptions(cfg.RPCSecret), tracing.KitexClientOptions()...),
 		client.WithDestService(registry.ServiceEdge),
 		client.WithHostPorts(addr),
 		client.WithRPCTimeout(cfg.RPCTimeout),

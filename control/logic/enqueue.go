@@ -14,6 +14,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/protocol"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // publishParallel bounds concurrent Publish calls of one keys/mids push
@@ -32,7 +33,9 @@ func (l *Logic) EnqueueKeys(ctx context.Context, op int32, keys []string, body [
 // EnqueueKeysAt is EnqueueKeys that also returns the message's position
 // in the stream of each user (mid) of the keys, when user history is on.
 func (l *Logic) EnqueueKeysAt(ctx context.Context, op int32, keys []string, body []byte) (Enqueued, error) {
+	ctx, end := tracePush(ctx, "keys")
 	e, err := l.enqueueKeys(ctx, op, keys, body)
+	end(e.IDs, err)
 	return e, countPush("keys", err)
 }
 
@@ -75,7 +78,9 @@ func (l *Logic) EnqueueMids(ctx context.Context, op int32, mids []int64, body []
 // in each user's stream, when user history is on. Users without a
 // connected device get it in their stream too.
 func (l *Logic) EnqueueMidsAt(ctx context.Context, op int32, mids []int64, body []byte) (Enqueued, error) {
+	ctx, end := tracePush(ctx, "mids")
 	e, err := l.enqueueMids(ctx, op, mids, body)
+	end(e.IDs, err)
 	return e, countPush("mids", err)
 }
 
@@ -116,7 +121,9 @@ func (l *Logic) EnqueueRoom(ctx context.Context, op int32, typ, room string, bod
 // EnqueueRoomAt is EnqueueRoom that also returns the message's position
 // in the room's stream, when rooms of typ keep history.
 func (l *Logic) EnqueueRoomAt(ctx context.Context, op int32, typ, room string, body []byte) (Enqueued, error) {
+	ctx, end := tracePush(ctx, "room")
 	e, err := l.enqueueRoom(ctx, op, typ, room, body)
+	end(e.IDs, err)
 	return e, countPush("room", err)
 }
 
@@ -147,7 +154,9 @@ func (l *Logic) enqueueRoom(ctx context.Context, op int32, typ, room string, bod
 // speed limits it to that many connections per second cluster-wide
 // (0 = no limit).
 func (l *Logic) EnqueueAll(ctx context.Context, op, speed int32, body []byte) ([]string, error) {
+	ctx, end := tracePush(ctx, "all")
 	ids, err := l.enqueueAll(ctx, op, speed, body)
+	end(ids, err)
 	return ids, countPush("all", err)
 }
 
@@ -248,9 +257,14 @@ func (l *Logic) newMsg(kind common.PushKind, op int32, body []byte) *common.Push
 }
 
 func (l *Logic) publish(ctx context.Context, msg *common.PushMsg) error {
+	ctx, span := traceEnqueue(ctx, msg)
 	cctx, cancel := l.callCtx(ctx)
 	defer cancel()
-	if err := l.queue.Publish(cctx, msg); err != nil {
+	err := l.queue.Publish(cctx, msg)
+	if span != nil {
+		tracing.End(span, err)
+	}
+	if err != nil {
 		return fmt.Errorf("logic: enqueue %s push %s: %w", queue.KindLabel(msg.Kind), msg.Id, err)
 	}
 	enqueuedTotal.WithLabelValues(queue.KindLabel(msg.Kind)).Inc()

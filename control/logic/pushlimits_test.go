@@ -104,7 +104,7 @@ func TestKitexPushRefusesMistakes(t *testing.T) {
 
 func TestPushable(t *testing.T) {
 	for op := int32(-1); op < 1100; op++ {
-		want := op < 0 || (op > 17 && op < 22) || op > 25
+		want := op < 0 || (op > 17 && op < 22) || op > 30
 		if got := protocol.Pushable(op); got != want {
 			t.Errorf("Pushable(%d) = %v, want %v", op, got, want)
 		}

@@ -13,6 +13,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		{Id: "1", Kind: common.PushKind_KEYS, Op: 1000, Server: "edge-1", Keys: []string{"a", "b"}, Body: []byte("hi"), EnqueuedUnixNano: 42},
 		{Id: "2", Kind: common.PushKind_ROOM, Op: 1001, Room: "live://1000", Body: []byte{}},
 		{Id: "3", Kind: common.PushKind_BROADCAST, Op: 1002, Speed: 100, Body: []byte("all")},
+		{Id: "4", Kind: common.PushKind_ROOM, Op: 1000, Room: "live://1", Body: []byte("p"),
+			Positions: []*common.StreamPos{{Stream: "room:live://1", Epoch: "9f3c", Offset: 7}}},
 	}
 	for _, want := range cases {
 		got, err := Decode(Encode(want))
@@ -40,8 +42,12 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := Decode(Encode(msg)); err != nil {
+		again, err := Decode(Encode(msg))
+		if err != nil {
 			t.Fatalf("re-decode: %v", err)
+		}
+		if !bytes.Equal(Encode(again), Encode(msg)) || again.String() != msg.String() {
+			t.Fatalf("round trip changed the message: %+v, then %+v", msg, again)
 		}
 	})
 }

@@ -20,6 +20,7 @@ import (
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // registryRefresh is how often an edge republishes its load (connection
@@ -187,7 +188,7 @@ func (n *edgeNode) closePaced(ctx context.Context, rate int) error {
 func newLogicClient(cfg *config.Config, rk *registryKit) (logicsvc.Client, error) {
 	fp := retry.NewFailurePolicy()
 	fp.WithMaxRetryTimes(1)
-	opts := append(append(rpcauth.ClientOptions(cfg.RPC.Secret), registry.NewResolver(rk.disc).ClientOptions()...),
+	opts := append(append(append(rpcauth.ClientOptions(cfg.RPC.Secret), tracing.KitexClientOptions()...), registry.NewResolver(rk.disc).ClientOptions()...),
 		client.WithRPCTimeout(cfg.Edge.LogicTimeout),
 		client.WithConnectTimeout(time.Second),
 		client.WithFailureRetry(fp),

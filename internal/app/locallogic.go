@@ -45,3 +45,11 @@ func (c localLogic) Epoch(ctx context.Context, req *logicapi.EpochReq, _ ...call
 func (c localLogic) Restore(ctx context.Context, req *logicapi.RestoreReq, _ ...callopt.Option) (*logicapi.RestoreResp, error) {
 	return c.l.Restore(ctx, req)
 }
+
+func (c localLogic) Resume(ctx context.Context, req *logicapi.ResumeReq, _ ...callopt.Option) (*logicapi.ResumeResp, error) {
+	return c.l.Resume(ctx, req)
+}
+
+func (c localLogic) Ack(ctx context.Context, req *logicapi.AckReq, _ ...callopt.Option) (*logicapi.AckResp, error) {
+	return c.l.Ack(ctx, req)
+}

@@ -29,6 +29,7 @@ import (
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/rpcauth"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // logicNode is a running logic: the service, its HTTP server (goim API,
@@ -194,7 +195,7 @@ func (n *logicNode) serveRPC() error {
 	// leave Run serving forever.)
 	exit := make(chan error)
 	// rpcauth first: a refused call reaches no other middleware.
-	svr := kitexserver.NewServer(append(rpcauth.ServerOptions(n.cfg.RPC, registry.ServiceLogic),
+	svr := kitexserver.NewServer(append(append(rpcauth.ServerOptions(n.cfg.RPC, registry.ServiceLogic), tracing.KitexServerOptions()...),
 		kitexserver.WithListener(n.rpcLn),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceLogic}),
 		kitexserver.WithExitSignal(func() <-chan error { return exit }),

@@ -12,6 +12,7 @@ import (
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/internal/obs"
 	"github.com/goim-edge/goim-edge/internal/version"
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // node is a started role: stop shuts it down gracefully within ctx.
@@ -35,6 +36,20 @@ func runRole(ctx context.Context, role string, cfg *config.Config, logOut io.Wri
 	if err := applyRuntime(cfg.Runtime, os.Getenv, log); err != nil {
 		return fmt.Errorf("%s: %w", role, err)
 	}
+	stopTracing, err := tracing.Start(ctx, cfg.Trace, "goim-edge-"+role, version.Version)
+	if err != nil {
+		return fmt.Errorf("%s: %w", role, err)
+	}
+	if cfg.Trace.Enabled {
+		log.Info("tracing on: OTLP/HTTP export per the OTEL_* environment", "sample_ratio", cfg.Trace.SampleRatio)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("tracing: flush at exit", "err", err)
+		}
+	}()
 
 	var n node
 	switch role {

@@ -71,6 +71,9 @@ type clusterOpts struct {
 	edgeShutdown string
 	// edgeExtra is added to the edges' [edge] section.
 	edgeExtra string
+	// logicExtra is appended to logic's config (whole tables, such as
+	// [logic.history.users]).
+	logicExtra string
 	// webNodes registers each edge's WebSocket address as its node.domain
 	// and serves the demo page (the SDK) on logic, so a browser on
 	// logic's origin gets a dialable "host:port" per edge from
@@ -108,7 +111,8 @@ kind = "redis"
 [queue.redis]
 addr = %q
 stream = "e2e-push"
-`, ports[0], ports[1], ports[2], opts.webNodes, c.redis.Addr, c.redis.Addr)
+%s
+`, ports[0], ports[1], ports[2], opts.webNodes, c.redis.Addr, c.redis.Addr, opts.logicExtra)
 		return nil, []string{"logic", "-config", writeConfig(t, "logic", cfg)}, "http://" + ports[2] + "/readyz"
 	})
 	c.httpAddr, c.logicAdmin = ports[0], ports[2]

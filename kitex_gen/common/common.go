@@ -56,16 +56,17 @@ func (p *PushKind) Value() (driver.Value, error) {
 }
 
 type PushMsg struct {
-	Id               string       `thrift:"id,1" frugal:"1,default,string" json:"id"`
-	Kind             PushKind     `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
-	Op               int32        `thrift:"op,3" frugal:"3,default,i32" json:"op"`
-	Server           string       `thrift:"server,4" frugal:"4,default,string" json:"server"`
-	Keys             []string     `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
-	Room             string       `thrift:"room,6" frugal:"6,default,string" json:"room"`
-	Speed            int32        `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
-	Body             []byte       `thrift:"body,8" frugal:"8,default,binary" json:"body"`
-	EnqueuedUnixNano int64        `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
-	Positions        []*StreamPos `thrift:"positions,10,optional" frugal:"10,optional,list<StreamPos>" json:"positions,omitempty"`
+	Id               string            `thrift:"id,1" frugal:"1,default,string" json:"id"`
+	Kind             PushKind          `thrift:"kind,2" frugal:"2,default,PushKind" json:"kind"`
+	Op               int32             `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Server           string            `thrift:"server,4" frugal:"4,default,string" json:"server"`
+	Keys             []string          `thrift:"keys,5" frugal:"5,default,list<string>" json:"keys"`
+	Room             string            `thrift:"room,6" frugal:"6,default,string" json:"room"`
+	Speed            int32             `thrift:"speed,7" frugal:"7,default,i32" json:"speed"`
+	Body             []byte            `thrift:"body,8" frugal:"8,default,binary" json:"body"`
+	EnqueuedUnixNano int64             `thrift:"enqueued_unix_nano,9" frugal:"9,default,i64" json:"enqueued_unix_nano"`
+	Positions        []*StreamPos      `thrift:"positions,10,optional" frugal:"10,optional,list<StreamPos>" json:"positions,omitempty"`
+	Trace            map[string]string `thrift:"trace,11,optional" frugal:"11,optional,map<string:string>" json:"trace,omitempty"`
 }
 
 func NewPushMsg() *PushMsg {
@@ -119,6 +120,15 @@ func (p *PushMsg) GetPositions() (v []*StreamPos) {
 	}
 	return p.Positions
 }
+
+var PushMsg_Trace_DEFAULT map[string]string
+
+func (p *PushMsg) GetTrace() (v map[string]string) {
+	if !p.IsSetTrace() {
+		return PushMsg_Trace_DEFAULT
+	}
+	return p.Trace
+}
 func (p *PushMsg) SetId(val string) {
 	p.Id = val
 }
@@ -149,9 +159,16 @@ func (p *PushMsg) SetEnqueuedUnixNano(val int64) {
 func (p *PushMsg) SetPositions(val []*StreamPos) {
 	p.Positions = val
 }
+func (p *PushMsg) SetTrace(val map[string]string) {
+	p.Trace = val
+}
 
 func (p *PushMsg) IsSetPositions() bool {
 	return p.Positions != nil
+}
+
+func (p *PushMsg) IsSetTrace() bool {
+	return p.Trace != nil
 }
 
 func (p *PushMsg) String() string {
@@ -172,6 +189,7 @@ var fieldIDToName_PushMsg = map[int16]string{
 	8:  "body",
 	9:  "enqueued_unix_nano",
 	10: "positions",
+	11: "trace",
 }
 
 type StreamPos struct {
@@ -219,4 +237,69 @@ var fieldIDToName_StreamPos = map[int16]string{
 	1: "stream",
 	2: "epoch",
 	3: "offset",
+}
+
+type StreamMsg struct {
+	Offset           int64  `thrift:"offset,1" frugal:"1,default,i64" json:"offset"`
+	Id               string `thrift:"id,2" frugal:"2,default,string" json:"id"`
+	Op               int32  `thrift:"op,3" frugal:"3,default,i32" json:"op"`
+	Body             []byte `thrift:"body,4" frugal:"4,default,binary" json:"body"`
+	EnqueuedUnixNano int64  `thrift:"enqueued_unix_nano,5" frugal:"5,default,i64" json:"enqueued_unix_nano"`
+}
+
+func NewStreamMsg() *StreamMsg {
+	return &StreamMsg{}
+}
+
+func (p *StreamMsg) InitDefault() {
+}
+
+func (p *StreamMsg) GetOffset() (v int64) {
+	return p.Offset
+}
+
+func (p *StreamMsg) GetId() (v string) {
+	return p.Id
+}
+
+func (p *StreamMsg) GetOp() (v int32) {
+	return p.Op
+}
+
+func (p *StreamMsg) GetBody() (v []byte) {
+	return p.Body
+}
+
+func (p *StreamMsg) GetEnqueuedUnixNano() (v int64) {
+	return p.EnqueuedUnixNano
+}
+func (p *StreamMsg) SetOffset(val int64) {
+	p.Offset = val
+}
+func (p *StreamMsg) SetId(val string) {
+	p.Id = val
+}
+func (p *StreamMsg) SetOp(val int32) {
+	p.Op = val
+}
+func (p *StreamMsg) SetBody(val []byte) {
+	p.Body = val
+}
+func (p *StreamMsg) SetEnqueuedUnixNano(val int64) {
+	p.EnqueuedUnixNano = val
+}
+
+func (p *StreamMsg) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("StreamMsg(%+v)", *p)
+}
+
+var fieldIDToName_StreamMsg = map[int16]string{
+	1: "offset",
+	2: "id",
+	3: "op",
+	4: "body",
+	5: "enqueued_unix_nano",
 }

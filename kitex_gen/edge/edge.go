@@ -5,13 +5,15 @@ package edge
 import (
 	"context"
 	"fmt"
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 )
 
 type PushKeysReq struct {
-	Keys  []string `thrift:"keys,1" frugal:"1,default,list<string>" json:"keys"`
-	Op    int32    `thrift:"op,2" frugal:"2,default,i32" json:"op"`
-	Body  []byte   `thrift:"body,3" frugal:"3,default,binary" json:"body"`
-	MsgId string   `thrift:"msg_id,4" frugal:"4,default,string" json:"msg_id"`
+	Keys      []string            `thrift:"keys,1" frugal:"1,default,list<string>" json:"keys"`
+	Op        int32               `thrift:"op,2" frugal:"2,default,i32" json:"op"`
+	Body      []byte              `thrift:"body,3" frugal:"3,default,binary" json:"body"`
+	MsgId     string              `thrift:"msg_id,4" frugal:"4,default,string" json:"msg_id"`
+	Positions []*common.StreamPos `thrift:"positions,5,optional" frugal:"5,optional,list<common.StreamPos>" json:"positions,omitempty"`
 }
 
 func NewPushKeysReq() *PushKeysReq {
@@ -36,6 +38,15 @@ func (p *PushKeysReq) GetBody() (v []byte) {
 func (p *PushKeysReq) GetMsgId() (v string) {
 	return p.MsgId
 }
+
+var PushKeysReq_Positions_DEFAULT []*common.StreamPos
+
+func (p *PushKeysReq) GetPositions() (v []*common.StreamPos) {
+	if !p.IsSetPositions() {
+		return PushKeysReq_Positions_DEFAULT
+	}
+	return p.Positions
+}
 func (p *PushKeysReq) SetKeys(val []string) {
 	p.Keys = val
 }
@@ -47,6 +58,13 @@ func (p *PushKeysReq) SetBody(val []byte) {
 }
 func (p *PushKeysReq) SetMsgId(val string) {
 	p.MsgId = val
+}
+func (p *PushKeysReq) SetPositions(val []*common.StreamPos) {
+	p.Positions = val
+}
+
+func (p *PushKeysReq) IsSetPositions() bool {
+	return p.Positions != nil
 }
 
 func (p *PushKeysReq) String() string {
@@ -61,6 +79,7 @@ var fieldIDToName_PushKeysReq = map[int16]string{
 	2: "op",
 	3: "body",
 	4: "msg_id",
+	5: "positions",
 }
 
 type PushKeysResp struct {
@@ -93,9 +112,10 @@ var fieldIDToName_PushKeysResp = map[int16]string{
 }
 
 type RoomMsg struct {
-	Op    int32  `thrift:"op,1" frugal:"1,default,i32" json:"op"`
-	Body  []byte `thrift:"body,2" frugal:"2,default,binary" json:"body"`
-	MsgId string `thrift:"msg_id,3" frugal:"3,default,string" json:"msg_id"`
+	Op       int32             `thrift:"op,1" frugal:"1,default,i32" json:"op"`
+	Body     []byte            `thrift:"body,2" frugal:"2,default,binary" json:"body"`
+	MsgId    string            `thrift:"msg_id,3" frugal:"3,default,string" json:"msg_id"`
+	Position *common.StreamPos `thrift:"position,4,optional" frugal:"4,optional,common.StreamPos" json:"position,omitempty"`
 }
 
 func NewRoomMsg() *RoomMsg {
@@ -116,6 +136,15 @@ func (p *RoomMsg) GetBody() (v []byte) {
 func (p *RoomMsg) GetMsgId() (v string) {
 	return p.MsgId
 }
+
+var RoomMsg_Position_DEFAULT *common.StreamPos
+
+func (p *RoomMsg) GetPosition() (v *common.StreamPos) {
+	if !p.IsSetPosition() {
+		return RoomMsg_Position_DEFAULT
+	}
+	return p.Position
+}
 func (p *RoomMsg) SetOp(val int32) {
 	p.Op = val
 }
@@ -124,6 +153,13 @@ func (p *RoomMsg) SetBody(val []byte) {
 }
 func (p *RoomMsg) SetMsgId(val string) {
 	p.MsgId = val
+}
+func (p *RoomMsg) SetPosition(val *common.StreamPos) {
+	p.Position = val
+}
+
+func (p *RoomMsg) IsSetPosition() bool {
+	return p.Position != nil
 }
 
 func (p *RoomMsg) String() string {
@@ -137,6 +173,7 @@ var fieldIDToName_RoomMsg = map[int16]string{
 	1: "op",
 	2: "body",
 	3: "msg_id",
+	4: "position",
 }
 
 type PushRoomReq struct {

@@ -5,6 +5,7 @@ package logic
 import (
 	"context"
 	"fmt"
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 )
 
 type ConnectReq struct {
@@ -666,6 +667,250 @@ func (p *ReceiveResp) String() string {
 
 var fieldIDToName_ReceiveResp = map[int16]string{}
 
+type ResumeReq struct {
+	Mid     int64               `thrift:"mid,1" frugal:"1,default,i64" json:"mid"`
+	Key     string              `thrift:"key,2" frugal:"2,default,string" json:"key"`
+	Server  string              `thrift:"server,3" frugal:"3,default,string" json:"server"`
+	Streams []*common.StreamPos `thrift:"streams,4" frugal:"4,default,list<common.StreamPos>" json:"streams"`
+}
+
+func NewResumeReq() *ResumeReq {
+	return &ResumeReq{}
+}
+
+func (p *ResumeReq) InitDefault() {
+}
+
+func (p *ResumeReq) GetMid() (v int64) {
+	return p.Mid
+}
+
+func (p *ResumeReq) GetKey() (v string) {
+	return p.Key
+}
+
+func (p *ResumeReq) GetServer() (v string) {
+	return p.Server
+}
+
+func (p *ResumeReq) GetStreams() (v []*common.StreamPos) {
+	return p.Streams
+}
+func (p *ResumeReq) SetMid(val int64) {
+	p.Mid = val
+}
+func (p *ResumeReq) SetKey(val string) {
+	p.Key = val
+}
+func (p *ResumeReq) SetServer(val string) {
+	p.Server = val
+}
+func (p *ResumeReq) SetStreams(val []*common.StreamPos) {
+	p.Streams = val
+}
+
+func (p *ResumeReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ResumeReq(%+v)", *p)
+}
+
+var fieldIDToName_ResumeReq = map[int16]string{
+	1: "mid",
+	2: "key",
+	3: "server",
+	4: "streams",
+}
+
+type ResumedStream struct {
+	Position  *common.StreamPos   `thrift:"position,1" frugal:"1,default,common.StreamPos" json:"position"`
+	Recovered bool                `thrift:"recovered,2" frugal:"2,default,bool" json:"recovered"`
+	Reason    string              `thrift:"reason,3" frugal:"3,default,string" json:"reason"`
+	Messages  []*common.StreamMsg `thrift:"messages,4" frugal:"4,default,list<common.StreamMsg>" json:"messages"`
+}
+
+func NewResumedStream() *ResumedStream {
+	return &ResumedStream{}
+}
+
+func (p *ResumedStream) InitDefault() {
+}
+
+var ResumedStream_Position_DEFAULT *common.StreamPos
+
+func (p *ResumedStream) GetPosition() (v *common.StreamPos) {
+	if !p.IsSetPosition() {
+		return ResumedStream_Position_DEFAULT
+	}
+	return p.Position
+}
+
+func (p *ResumedStream) GetRecovered() (v bool) {
+	return p.Recovered
+}
+
+func (p *ResumedStream) GetReason() (v string) {
+	return p.Reason
+}
+
+func (p *ResumedStream) GetMessages() (v []*common.StreamMsg) {
+	return p.Messages
+}
+func (p *ResumedStream) SetPosition(val *common.StreamPos) {
+	p.Position = val
+}
+func (p *ResumedStream) SetRecovered(val bool) {
+	p.Recovered = val
+}
+func (p *ResumedStream) SetReason(val string) {
+	p.Reason = val
+}
+func (p *ResumedStream) SetMessages(val []*common.StreamMsg) {
+	p.Messages = val
+}
+
+func (p *ResumedStream) IsSetPosition() bool {
+	return p.Position != nil
+}
+
+func (p *ResumedStream) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ResumedStream(%+v)", *p)
+}
+
+var fieldIDToName_ResumedStream = map[int16]string{
+	1: "position",
+	2: "recovered",
+	3: "reason",
+	4: "messages",
+}
+
+type ResumeResp struct {
+	Streams []*ResumedStream `thrift:"streams,1" frugal:"1,default,list<ResumedStream>" json:"streams"`
+}
+
+func NewResumeResp() *ResumeResp {
+	return &ResumeResp{}
+}
+
+func (p *ResumeResp) InitDefault() {
+}
+
+func (p *ResumeResp) GetStreams() (v []*ResumedStream) {
+	return p.Streams
+}
+func (p *ResumeResp) SetStreams(val []*ResumedStream) {
+	p.Streams = val
+}
+
+func (p *ResumeResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ResumeResp(%+v)", *p)
+}
+
+var fieldIDToName_ResumeResp = map[int16]string{
+	1: "streams",
+}
+
+type AckReq struct {
+	Mid    int64  `thrift:"mid,1" frugal:"1,default,i64" json:"mid"`
+	Key    string `thrift:"key,2" frugal:"2,default,string" json:"key"`
+	Server string `thrift:"server,3" frugal:"3,default,string" json:"server"`
+	Epoch  string `thrift:"epoch,4" frugal:"4,default,string" json:"epoch"`
+	Offset int64  `thrift:"offset,5" frugal:"5,default,i64" json:"offset"`
+}
+
+func NewAckReq() *AckReq {
+	return &AckReq{}
+}
+
+func (p *AckReq) InitDefault() {
+}
+
+func (p *AckReq) GetMid() (v int64) {
+	return p.Mid
+}
+
+func (p *AckReq) GetKey() (v string) {
+	return p.Key
+}
+
+func (p *AckReq) GetServer() (v string) {
+	return p.Server
+}
+
+func (p *AckReq) GetEpoch() (v string) {
+	return p.Epoch
+}
+
+func (p *AckReq) GetOffset() (v int64) {
+	return p.Offset
+}
+func (p *AckReq) SetMid(val int64) {
+	p.Mid = val
+}
+func (p *AckReq) SetKey(val string) {
+	p.Key = val
+}
+func (p *AckReq) SetServer(val string) {
+	p.Server = val
+}
+func (p *AckReq) SetEpoch(val string) {
+	p.Epoch = val
+}
+func (p *AckReq) SetOffset(val int64) {
+	p.Offset = val
+}
+
+func (p *AckReq) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AckReq(%+v)", *p)
+}
+
+var fieldIDToName_AckReq = map[int16]string{
+	1: "mid",
+	2: "key",
+	3: "server",
+	4: "epoch",
+	5: "offset",
+}
+
+type AckResp struct {
+	Result_ string `thrift:"result,1" frugal:"1,default,string" json:"result"`
+}
+
+func NewAckResp() *AckResp {
+	return &AckResp{}
+}
+
+func (p *AckResp) InitDefault() {
+}
+
+func (p *AckResp) GetResult_() (v string) {
+	return p.Result_
+}
+func (p *AckResp) SetResult_(val string) {
+	p.Result_ = val
+}
+
+func (p *AckResp) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AckResp(%+v)", *p)
+}
+
+var fieldIDToName_AckResp = map[int16]string{
+	1: "result",
+}
+
 type AuthRefused struct {
 	Reason string `thrift:"reason,1" frugal:"1,default,string" json:"reason"`
 }
@@ -712,6 +957,10 @@ type Logic interface {
 	Epoch(ctx context.Context, req *EpochReq) (r *EpochResp, err error)
 
 	Restore(ctx context.Context, req *RestoreReq) (r *RestoreResp, err error)
+
+	Resume(ctx context.Context, req *ResumeReq) (r *ResumeResp, err error)
+
+	Ack(ctx context.Context, req *AckReq) (r *AckResp, err error)
 }
 
 type LogicConnectArgs struct {
@@ -1261,6 +1510,158 @@ func (p *LogicRestoreResult) String() string {
 }
 
 var fieldIDToName_LogicRestoreResult = map[int16]string{
+	0: "success",
+}
+
+type LogicResumeArgs struct {
+	Req *ResumeReq `thrift:"req,1" frugal:"1,default,ResumeReq" json:"req"`
+}
+
+func NewLogicResumeArgs() *LogicResumeArgs {
+	return &LogicResumeArgs{}
+}
+
+func (p *LogicResumeArgs) InitDefault() {
+}
+
+var LogicResumeArgs_Req_DEFAULT *ResumeReq
+
+func (p *LogicResumeArgs) GetReq() (v *ResumeReq) {
+	if !p.IsSetReq() {
+		return LogicResumeArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *LogicResumeArgs) SetReq(val *ResumeReq) {
+	p.Req = val
+}
+
+func (p *LogicResumeArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *LogicResumeArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicResumeArgs(%+v)", *p)
+}
+
+var fieldIDToName_LogicResumeArgs = map[int16]string{
+	1: "req",
+}
+
+type LogicResumeResult struct {
+	Success *ResumeResp `thrift:"success,0,optional" frugal:"0,optional,ResumeResp" json:"success,omitempty"`
+}
+
+func NewLogicResumeResult() *LogicResumeResult {
+	return &LogicResumeResult{}
+}
+
+func (p *LogicResumeResult) InitDefault() {
+}
+
+var LogicResumeResult_Success_DEFAULT *ResumeResp
+
+func (p *LogicResumeResult) GetSuccess() (v *ResumeResp) {
+	if !p.IsSetSuccess() {
+		return LogicResumeResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *LogicResumeResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ResumeResp)
+}
+
+func (p *LogicResumeResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *LogicResumeResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicResumeResult(%+v)", *p)
+}
+
+var fieldIDToName_LogicResumeResult = map[int16]string{
+	0: "success",
+}
+
+type LogicAckArgs struct {
+	Req *AckReq `thrift:"req,1" frugal:"1,default,AckReq" json:"req"`
+}
+
+func NewLogicAckArgs() *LogicAckArgs {
+	return &LogicAckArgs{}
+}
+
+func (p *LogicAckArgs) InitDefault() {
+}
+
+var LogicAckArgs_Req_DEFAULT *AckReq
+
+func (p *LogicAckArgs) GetReq() (v *AckReq) {
+	if !p.IsSetReq() {
+		return LogicAckArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *LogicAckArgs) SetReq(val *AckReq) {
+	p.Req = val
+}
+
+func (p *LogicAckArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *LogicAckArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicAckArgs(%+v)", *p)
+}
+
+var fieldIDToName_LogicAckArgs = map[int16]string{
+	1: "req",
+}
+
+type LogicAckResult struct {
+	Success *AckResp `thrift:"success,0,optional" frugal:"0,optional,AckResp" json:"success,omitempty"`
+}
+
+func NewLogicAckResult() *LogicAckResult {
+	return &LogicAckResult{}
+}
+
+func (p *LogicAckResult) InitDefault() {
+}
+
+var LogicAckResult_Success_DEFAULT *AckResp
+
+func (p *LogicAckResult) GetSuccess() (v *AckResp) {
+	if !p.IsSetSuccess() {
+		return LogicAckResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *LogicAckResult) SetSuccess(x interface{}) {
+	p.Success = x.(*AckResp)
+}
+
+func (p *LogicAckResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *LogicAckResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LogicAckResult(%+v)", *p)
+}
+
+var fieldIDToName_LogicAckResult = map[int16]string{
 	0: "success",
 }
 

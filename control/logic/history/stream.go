@@ -11,16 +11,17 @@ import (
 // Stream name prefixes. A user's stream is "user:<mid>" (every device of
 // the user shares it; pushes by key join the stream of the key's mid); a
 // room's is "room:<type>://<id>", goim's room id behind "room:".
+// Devices see the same names (protocol's recovery extension).
 const (
-	UserPrefix = "user:"
-	RoomPrefix = "room:"
+	UserPrefix = protocol.UserStreamPrefix
+	RoomPrefix = protocol.RoomStreamPrefix
 )
 
 // UserStream names the stream of user mid.
-func UserStream(mid int64) string { return UserPrefix + strconv.FormatInt(mid, 10) }
+func UserStream(mid int64) string { return protocol.UserStream(mid) }
 
 // RoomStream names the stream of room id ("type://id").
-func RoomStream(roomID string) string { return RoomPrefix + roomID }
+func RoomStream(roomID string) string { return protocol.RoomStream(roomID) }
 
 // Name is a parsed stream name.
 type Name struct {

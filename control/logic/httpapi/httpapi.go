@@ -13,6 +13,8 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
+
+	"github.com/goim-edge/goim-edge/tracing"
 )
 
 // Routes of goim's HTTP API.
@@ -46,6 +48,8 @@ func Register(h *server.Hertz, l Service, cfg Config) {
 		opts.MaxRequestBodySize = limits.MaxBodyBytes + 1 // one byte over still gets goim's 400
 	}
 	a := &api{l: l, cfg: cfg, maxBody: limits.MaxBodyBytes}
+	// A caller's traceparent becomes the parent of the push's spans.
+	h.Use(tracing.HertzMiddleware())
 	h.POST(RoutePushKeys, a.wrap(RoutePushKeys, true, a.pushKeys))
 	h.POST(RoutePushMids, a.wrap(RoutePushMids, true, a.pushMids))
 	h.POST(RoutePushRoom, a.wrap(RoutePushRoom, true, a.pushRoom))

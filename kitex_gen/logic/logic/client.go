@@ -18,6 +18,8 @@ type Client interface {
 	Receive(ctx context.Context, req *logic.ReceiveReq, callOptions ...callopt.Option) (r *logic.ReceiveResp, err error)
 	Epoch(ctx context.Context, req *logic.EpochReq, callOptions ...callopt.Option) (r *logic.EpochResp, err error)
 	Restore(ctx context.Context, req *logic.RestoreReq, callOptions ...callopt.Option) (r *logic.RestoreResp, err error)
+	Resume(ctx context.Context, req *logic.ResumeReq, callOptions ...callopt.Option) (r *logic.ResumeResp, err error)
+	Ack(ctx context.Context, req *logic.AckReq, callOptions ...callopt.Option) (r *logic.AckResp, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -82,4 +84,14 @@ func (p *kLogicClient) Epoch(ctx context.Context, req *logic.EpochReq, callOptio
 func (p *kLogicClient) Restore(ctx context.Context, req *logic.RestoreReq, callOptions ...callopt.Option) (r *logic.RestoreResp, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Restore(ctx, req)
+}
+
+func (p *kLogicClient) Resume(ctx context.Context, req *logic.ResumeReq, callOptions ...callopt.Option) (r *logic.ResumeResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Resume(ctx, req)
+}
+
+func (p *kLogicClient) Ack(ctx context.Context, req *logic.AckReq, callOptions ...callopt.Option) (r *logic.AckResp, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Ack(ctx, req)
 }

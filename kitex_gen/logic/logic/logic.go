@@ -62,6 +62,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"Resume": kitex.NewMethodInfo(
+		resumeHandler,
+		newLogicResumeArgs,
+		newLogicResumeResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"Ack": kitex.NewMethodInfo(
+		ackHandler,
+		newLogicAckArgs,
+		newLogicAckResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -260,6 +274,42 @@ func newLogicRestoreResult() interface{} {
 	return logic.NewLogicRestoreResult()
 }
 
+func resumeHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*logic.LogicResumeArgs)
+	realResult := result.(*logic.LogicResumeResult)
+	success, err := handler.(logic.Logic).Resume(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newLogicResumeArgs() interface{} {
+	return logic.NewLogicResumeArgs()
+}
+
+func newLogicResumeResult() interface{} {
+	return logic.NewLogicResumeResult()
+}
+
+func ackHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*logic.LogicAckArgs)
+	realResult := result.(*logic.LogicAckResult)
+	success, err := handler.(logic.Logic).Ack(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newLogicAckArgs() interface{} {
+	return logic.NewLogicAckArgs()
+}
+
+func newLogicAckResult() interface{} {
+	return logic.NewLogicAckResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -339,6 +389,26 @@ func (p *kClient) Restore(ctx context.Context, req *logic.RestoreReq) (r *logic.
 	_args.Req = req
 	var _result logic.LogicRestoreResult
 	if err = p.c.Call(ctx, "Restore", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Resume(ctx context.Context, req *logic.ResumeReq) (r *logic.ResumeResp, err error) {
+	var _args logic.LogicResumeArgs
+	_args.Req = req
+	var _result logic.LogicResumeResult
+	if err = p.c.Call(ctx, "Resume", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Ack(ctx context.Context, req *logic.AckReq) (r *logic.AckResp, err error) {
+	var _args logic.LogicAckArgs
+	_args.Req = req
+	var _result logic.LogicAckResult
+	if err = p.c.Call(ctx, "Ack", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
