@@ -228,6 +228,8 @@ func TestHelmChartRenders(t *testing.T) {
 			"redis":      map[string]any{"passwordSecret": "goim-redis"},
 			"registry":   map[string]any{"passwordSecret": "goim-etcd", "username": "goim"},
 			"monitoring": map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"trace":      map[string]any{"enabled": true, "sampleRatio": 0.25},
+			"extraEnv":   []any{map[string]any{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"}},
 		}},
 		{"jwt from jwks", map[string]any{
 			"auth": map[string]any{"jwt": map[string]any{"jwksURL": "https://auth.internal.test/jwks.json", "keySecret": ""}},
@@ -297,7 +299,12 @@ func checkChartObjects(t *testing.T, objs []map[string]any, values map[string]an
 				}
 			}
 			raw, _ := yaml.Marshal(o)
-			for _, want := range []string{"path: /readyz", "path: /healthz", "GOIM_RPC_SECRET"} {
+			wants := []string{"path: /readyz", "path: /healthz", "GOIM_RPC_SECRET"}
+			extra, _ := values["extraEnv"].([]any)
+			for _, e := range extra {
+				wants = append(wants, fmt.Sprint(path(e, "name")))
+			}
+			for _, want := range wants {
 				if !strings.Contains(string(raw), want) {
 					t.Errorf("Deployment %s lacks %q", name, want)
 				}

@@ -49,6 +49,9 @@ endpoints = {{ required "registry.endpoints is required" .Values.registry.endpoi
 {{- if .Values.registry.username }}
 username = {{ .Values.registry.username | quote }}
 {{- end }}
+[trace]
+enabled = {{ .Values.trace.enabled }}
+sample_ratio = {{ .Values.trace.sampleRatio }}
 {{- end -}}
 
 {{/* [queue] for logic and job. */}}
@@ -79,6 +82,9 @@ group = {{ .Values.queue.kafka.group | quote }}
 {{- if .Values.registry.passwordSecret }}
 - name: GOIM_REGISTRY_ETCD_PASSWORD
   valueFrom: { secretKeyRef: { name: {{ .Values.registry.passwordSecret }}, key: GOIM_REGISTRY_ETCD_PASSWORD } }
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
