@@ -15,6 +15,7 @@ import (
 	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
+	etcdreg "github.com/goim-edge/goim-edge/registry/etcd"
 	"github.com/goim-edge/goim-edge/rpcauth"
 	"github.com/goim-edge/goim-edge/tracing"
 )
@@ -92,22 +93,11 @@ type ShutdownConfig struct {
 type RegistryConfig struct {
 	// Kind is "static" (fixed addresses below; standalone and small
 	// installs) or "etcd".
-	Kind   string       `toml:"kind"`
-	Etcd   EtcdConfig   `toml:"etcd"`
-	Static StaticConfig `toml:"static"`
-}
-
-// EtcdConfig is the etcd registry's connection and lease settings; the
-// node's env, region and zone come from [node].
-type EtcdConfig struct {
-	Endpoints   []string      `toml:"endpoints"`
-	Username    string        `toml:"username"`
-	Password    string        `toml:"password"`
-	DialTimeout time.Duration `toml:"dial_timeout"`
-	// LeaseTTL is how long a dead node's key survives it.
-	LeaseTTL time.Duration `toml:"lease_ttl"`
-	// WatchRegion limits discovery to one region; empty sees every region.
-	WatchRegion string `toml:"watch_region"`
+	Kind string `toml:"kind"`
+	// Etcd is the etcd registry's connection, lease and TLS settings;
+	// the node's env, region and zone come from [node].
+	Etcd   etcdreg.Config `toml:"etcd"`
+	Static StaticConfig   `toml:"static"`
 }
 
 // StaticConfig lists fixed nodes for the static registry.
@@ -227,7 +217,7 @@ func Default() *Config {
 		Shutdown: ShutdownConfig{Timeout: 30 * time.Second},
 		Registry: RegistryConfig{
 			Kind: "static",
-			Etcd: EtcdConfig{Endpoints: []string{"127.0.0.1:2379"}, DialTimeout: 5 * time.Second, LeaseTTL: 10 * time.Second},
+			Etcd: etcdDefaults(),
 		},
 		RPC:  rpcauth.DefaultConfig(),
 		Edge: EdgeConfig{Config: edgeDefaults(), AdminAddr: DefaultEdgeAdminAddr},
@@ -258,4 +248,12 @@ func (c *Config) EdgeNode() string {
 		return c.Edge.Node
 	}
 	return c.Node.ID
+}
+
+// etcdDefaults are etcdreg's defaults without the env, region and zone,
+// which come from [node].
+func etcdDefaults() etcdreg.Config {
+	c := etcdreg.DefaultConfig()
+	c.Env, c.Region, c.Zone = "", "", ""
+	return c
 }

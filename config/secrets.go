@@ -32,6 +32,7 @@ func (c *Config) checkSecrets() []error {
 	add(secret.Check("registry.etcd.password", c.Registry.Etcd.Password))
 	add(secret.Check("store.redis.password", c.Store.Redis.Password))
 	add(secret.Check("queue.redis.password", c.Queue.Redis.Password))
+	add(secret.Check("queue.kafka.sasl.password", c.Queue.Kafka.SASL.Password))
 	add(secret.Check("logic.receive.token", c.Logic.Receive.Token))
 	add(checkURLSecrets("logic.receive.url", c.Logic.Receive.URL))
 	switch c.Auth.Mode {

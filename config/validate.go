@@ -53,7 +53,10 @@ func (c *Config) Validate() error {
 		if len(c.Registry.Etcd.Endpoints) == 0 {
 			bad("registry.etcd.endpoints: at least one endpoint is needed")
 		}
-		if c.Registry.Etcd.LeaseTTL < 2e9 {
+		if err := c.Registry.Etcd.TLS.Validate(); err != nil {
+			bad("registry.etcd.%v", err)
+		}
+		if c.Registry.Etcd.TTL < 2e9 {
 			bad("registry.etcd.lease_ttl: must be at least 2s")
 		}
 		if c.Registry.Etcd.DialTimeout <= 0 {

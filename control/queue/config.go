@@ -1,8 +1,11 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/goim-edge/goim-edge/tlsclient"
 )
 
 // Queue kinds.
@@ -129,6 +132,42 @@ type KafkaConfig struct {
 	// RebalanceTimeout bounds how long members may take to rejoin.
 	RebalanceTimeout time.Duration `toml:"rebalance_timeout"`
 	DeliveryConfig   `toml:"delivery"`
+	// TLS dials the brokers over TLS.
+	TLS tlsclient.Config `toml:"tls"`
+	// SASL authenticates to the brokers (off when Mechanism is empty).
+	SASL SASLConfig `toml:"sasl"`
+}
+
+// SASL mechanisms the Kafka queue speaks.
+const (
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+)
+
+// SASLConfig is the Kafka queue's SASL login.
+type SASLConfig struct {
+	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty: no SASL.
+	Mechanism string `toml:"mechanism"`
+	Username  string `toml:"username"`
+	Password  string `toml:"password"`
+}
+
+// Validate refuses an unknown mechanism and a login without a user.
+func (c SASLConfig) Validate() error {
+	switch c.Mechanism {
+	case "":
+		if c.Username != "" || c.Password != "" {
+			return errors.New("sasl: username or password given without a mechanism")
+		}
+		return nil
+	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
+		if c.Username == "" {
+			return fmt.Errorf("sasl: %s needs a username", c.Mechanism)
+		}
+		return nil
+	}
+	return fmt.Errorf("sasl: unknown mechanism %q (want %s, %s or %s)", c.Mechanism, SASLPlain, SASLScramSHA256, SASLScramSHA512)
 }
 
 // DefaultDelivery is the retry policy all queues default to.
@@ -197,6 +236,8 @@ func (c Config) Validate() error {
 		case KindKafka:
 			if len(c.Kafka.Brokers) == 0 || c.Kafka.Topic == "" || c.Kafka.Group == "" {
 				err = fmt.Errorf("queue: kafka needs brokers, topic and group")
+			} else if e := errors.Join(c.Kafka.TLS.Validate(), c.Kafka.SASL.Validate()); e != nil {
+				err = fmt.Errorf("queue: kafka: %w", e)
 			}
 		default:
 			err = fmt.Errorf("queue: unknown kind %q (want memory, redis or kafka)", k)

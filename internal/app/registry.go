@@ -49,17 +49,8 @@ func openRegistry(cfg *config.Config, log *slog.Logger) (*registryKit, error) {
 			close:        func() error { return nil },
 		}, nil
 	case "etcd":
-		ec := etcdreg.Config{
-			Endpoints:   cfg.Registry.Etcd.Endpoints,
-			Env:         cfg.Node.Env,
-			Region:      cfg.Node.Region,
-			Zone:        cfg.Node.Zone,
-			WatchRegion: cfg.Registry.Etcd.WatchRegion,
-			TTL:         cfg.Registry.Etcd.LeaseTTL,
-			DialTimeout: cfg.Registry.Etcd.DialTimeout,
-			Username:    cfg.Registry.Etcd.Username,
-			Password:    cfg.Registry.Etcd.Password,
-		}
+		ec := cfg.Registry.Etcd
+		ec.Env, ec.Region, ec.Zone = cfg.Node.Env, cfg.Node.Region, cfg.Node.Zone
 		cli, err := etcdreg.NewClient(ec)
 		if err != nil {
 			return nil, err

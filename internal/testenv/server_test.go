@@ -14,13 +14,13 @@ func TestRedisAndEtcdStartStopStart(t *testing.T) {
 	}
 	e := Etcd(t)
 	e.Kill()
-	if err := etcdHealthy(e.Addr); err == nil {
+	if err := etcdHealthy("http", e.Addr, nil); err == nil {
 		t.Fatal("etcd still answers after Kill")
 	}
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := etcdHealthy(e.Addr); err != nil {
+	if err := etcdHealthy("http", e.Addr, nil); err != nil {
 		t.Fatalf("etcd after restart: %v", err)
 	}
 }

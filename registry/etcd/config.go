@@ -13,6 +13,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/goim-edge/goim-edge/tlsclient"
 )
 
 // Config is the etcd registry's configuration.
@@ -20,22 +22,26 @@ type Config struct {
 	// Endpoints are etcd client URLs or host:port pairs.
 	Endpoints []string `toml:"endpoints"`
 	// Env, Region and Zone fill the registered instance's fields that are
-	// left empty; Env also scopes discovery (the first key segment).
-	Env    string `toml:"env"`
-	Region string `toml:"region"`
-	Zone   string `toml:"zone"`
+	// left empty; Env also scopes discovery (the first key segment). The
+	// binary takes them from [node], not from this table.
+	Env    string `toml:"-"`
+	Region string `toml:"-"`
+	Zone   string `toml:"-"`
 	// WatchRegion limits discovery to one region's prefix; empty watches
 	// every region of a service.
 	WatchRegion string `toml:"watch_region"`
 	// TTL is the registration lease's time to live: how long a node that
 	// died without deregistering stays visible. etcd rounds it up to whole
 	// seconds.
-	TTL time.Duration `toml:"ttl"`
+	TTL time.Duration `toml:"lease_ttl"`
 	// DialTimeout bounds connecting and each etcd request.
 	DialTimeout time.Duration `toml:"dial_timeout"`
 	// Username and Password enable etcd authentication when both are set.
 	Username string `toml:"username"`
 	Password string `toml:"password"`
+	// TLS dials etcd over TLS (https endpoints), with a client
+	// certificate when etcd requires one (--client-cert-auth).
+	TLS tlsclient.Config `toml:"tls"`
 }
 
 // DefaultConfig returns goim-style defaults: a local etcd, env "dev",
@@ -79,7 +85,12 @@ func NewClient(cfg Config) (*clientv3.Client, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("etcdreg: no endpoints configured")
 	}
+	tlsCfg, err := cfg.TLS.Load()
+	if err != nil {
+		return nil, fmt.Errorf("etcdreg: %w", err)
+	}
 	cli, err := clientv3.New(clientv3.Config{
+		TLS:                  tlsCfg,
 		Endpoints:            cfg.Endpoints,
 		DialTimeout:          cfg.DialTimeout,
 		DialKeepAliveTime:    10 * time.Second,

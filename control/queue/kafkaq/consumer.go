@@ -55,7 +55,11 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		return fmt.Errorf("kafka queue: run: %w", err)
 	}
 	defer cancel()
-	cl, err := kgo.NewClient(append(baseOpts(c.cfg),
+	base, err := baseOpts(c.cfg)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(base,
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.ConsumeTopics(c.cfg.Topic),
 		// A new group starts at the oldest record, so pushes queued before

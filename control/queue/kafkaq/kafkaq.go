@@ -27,6 +27,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/goim-edge/goim-edge/control/queue"
 )
@@ -90,12 +92,33 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-func baseOpts(cfg Config) []kgo.Opt {
-	return []kgo.Opt{
+// baseOpts are the client options producer and consumer share: brokers,
+// identity, logging, and TLS and SASL when configured.
+func baseOpts(cfg Config) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
 		kgo.WithLogger(slogLogger{}),
 	}
+	t, err := cfg.TLS.Load()
+	if err != nil {
+		return nil, fmt.Errorf("kafka queue: %w", err)
+	}
+	if t != nil {
+		opts = append(opts, kgo.DialTLSConfig(t))
+	}
+	if err := cfg.SASL.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka queue: %w", err)
+	}
+	switch cfg.SASL.Mechanism {
+	case queue.SASLPlain:
+		opts = append(opts, kgo.SASL(plain.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsMechanism()))
+	case queue.SASLScramSHA256:
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha256Mechanism()))
+	case queue.SASLScramSHA512:
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha512Mechanism()))
+	}
+	return opts, nil
 }
 
 // CreateTopics creates cfg.Topic and its dead-letter topic if missing.

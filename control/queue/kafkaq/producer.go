@@ -23,7 +23,11 @@ var _ queue.Producer = (*Producer)(nil)
 // cfg.CreateTopics it creates the topics first, which needs a broker.
 func NewProducer(ctx context.Context, cfg Config) (*Producer, error) {
 	cfg = withDefaults(cfg)
-	opts := append(baseOpts(cfg),
+	base, err := baseOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := append(base,
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.ProducerLinger(cfg.Linger),
 		kgo.RecordDeliveryTimeout(cfg.ProduceTimeout+cfg.Linger),
