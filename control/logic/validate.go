@@ -31,7 +31,7 @@ func (l *Logic) Limits() Limits {
 // frames, op 8 for an auth reply.
 func checkOp(op int32) error {
 	if !protocol.Pushable(op) {
-		return invalidf("operation %d is reserved by the protocol (0-17 and 22-25 cannot be pushed; business ops are 1000 and up)", op)
+		return invalidf("operation %d is reserved by the protocol (0-17 and 22-30 cannot be pushed; business ops are 1000 and up)", op)
 	}
 	return nil
 }

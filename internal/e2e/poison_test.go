@@ -59,7 +59,7 @@ func TestClusterBadPushRefusedOthersDelivered(t *testing.T) {
 		{"/goim/push/keys", url.Values{"operation": {"9"}, "keys": {"phone", "laptop"}}},
 		{"/goim/push/room", url.Values{"operation": {"9"}, "type": {"live"}, "room": {"9"}}},
 	}
-	want := `{"code":-400,"message":"invalid request: operation 9 is reserved by the protocol (0-17 and 22-25 cannot be pushed; business ops are 1000 and up)"}`
+	want := `{"code":-400,"message":"invalid request: operation 9 is reserved by the protocol (0-17 and 22-30 cannot be pushed; business ops are 1000 and up)"}`
 	for _, p := range bad {
 		status, body := postPush(t, c.httpAddr, p.route, p.q, "poison")
 		if status != http.StatusBadRequest || body != want {

@@ -24,7 +24,7 @@ func bad(msg string) string {
 
 // reserved is the message refusing a protocol op.
 func reserved(op int) string {
-	return fmt.Sprintf("operation %d is reserved by the protocol (0-17 and 22-25 cannot be pushed; business ops are 1000 and up)", op)
+	return fmt.Sprintf("operation %d is reserved by the protocol (0-17 and 22-30 cannot be pushed; business ops are 1000 and up)", op)
 }
 
 func TestOKEnvelopeIs23Bytes(t *testing.T) {
@@ -86,8 +86,9 @@ func testPushRoutes(t *testing.T, st store.Store) {
 			[]summary{keysMsg(1007, "edge-a", "k1,k3", "x"), keysMsg(1007, "edge-b", "k2", "x")}},
 		{"keys fork op 18", "/goim/push/keys?operation=18&keys=k1", "x", "", 200, ok,
 			[]summary{keysMsg(18, "edge-a", "k1", "x")}},
-		{"keys op 26", "/goim/push/keys?operation=26&keys=k1", "x", "", 200, ok,
-			[]summary{keysMsg(26, "edge-a", "k1", "x")}},
+		{"keys op 26 reserved", "/goim/push/keys?operation=26&keys=k1", "x", "", 400, bad(reserved(26)), nil},
+		{"keys op 31", "/goim/push/keys?operation=31&keys=k1", "x", "", 200, ok,
+			[]summary{keysMsg(31, "edge-a", "k1", "x")}},
 		{"keys at the target cap", "/goim/push/keys?operation=1000&keys=k1,ghost1,ghost2", "x", "", 200, ok,
 			[]summary{keysMsg(1000, "edge-a", "k1", "x")}},
 		{"keys over the target cap", "/goim/push/keys?operation=1000&keys=k1,k2,k3&keys=k4", "x", "", 400, bad("4 keys is over the limit of 3 per push"), nil},
