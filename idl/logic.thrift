@@ -112,7 +112,7 @@ struct ResumeReq {
 struct ResumedStream {
     1: common.StreamPos position  // after the messages: live continues at offset + 1
     2: bool recovered
-    3: string reason              // when not recovered: gap, epoch, limit, no_history (docs/recovery.md)
+    3: string reason              // when not recovered: gap, epoch, limit, no_history, not_followed (docs/recovery.md)
     4: list<common.StreamMsg> messages
 }
 
@@ -131,7 +131,7 @@ struct AckReq {
 }
 
 struct AckResp {
-    1: string result              // advanced, stale or other_epoch
+    1: string result              // advanced, stale, other_epoch, beyond, invalid or no_history (docs/recovery.md)
 }
 
 // AuthRefused is Connect's answer to a token that authentication refused

@@ -63,6 +63,7 @@ struct PositionReq {
 
 struct PositionResp {
     1: common.StreamPos position
+    2: optional common.StreamPos acked // user streams: the user's acknowledged position, when one is kept in the current epoch (docs/recovery.md)
 }
 
 struct OnlineTopReq {

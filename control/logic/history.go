@@ -56,6 +56,26 @@ func (l *Logic) StreamPosition(ctx context.Context, stream string) (history.Pos,
 	return pos, nil
 }
 
+// StreamAcked is the acknowledged position of a user stream in its
+// current epoch (docs/recovery.md), so an operator or a pusher can see
+// how far a user's devices got; false when none is kept, and always for
+// room streams, whose acks are not kept (a room has many readers).
+func (l *Logic) StreamAcked(ctx context.Context, stream string) (history.Pos, bool, error) {
+	if err := l.checkStream(stream); err != nil {
+		return history.Pos{}, false, err
+	}
+	if name, _ := history.ParseStream(stream); name.Room != "" {
+		return history.Pos{}, false, nil
+	}
+	cctx, cancel := l.callCtx(ctx)
+	pos, ok, err := l.history.Acked(cctx, stream)
+	cancel()
+	if err != nil {
+		return history.Pos{}, false, l.historyErr("acked position of", stream, err)
+	}
+	return pos, ok, nil
+}
+
 // checkStream refuses a malformed stream name and one whose target keeps
 // no history.
 func (l *Logic) checkStream(stream string) error {
@@ -99,7 +119,15 @@ func (l *Logic) Position(ctx context.Context, req *push.PositionReq) (*push.Posi
 	if err != nil {
 		return nil, pushError(err)
 	}
-	return &push.PositionResp{Position: streamPos(pos)}, nil
+	resp := &push.PositionResp{Position: streamPos(pos)}
+	acked, ok, err := l.StreamAcked(ctx, req.GetStream())
+	if err != nil {
+		return nil, pushError(err)
+	}
+	if ok {
+		resp.Acked = streamPos(acked)
+	}
+	return resp, nil
 }
 
 func streamPos(p history.Pos) *common.StreamPos {

@@ -17,6 +17,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/internal/testenv"
+	logicrpc "github.com/goim-edge/goim-edge/kitex_gen/logic"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushsvc "github.com/goim-edge/goim-edge/kitex_gen/push/push"
 	"github.com/goim-edge/goim-edge/registry"
@@ -115,8 +116,18 @@ func TestKitexPushPositions(t *testing.T) {
 				t.Fatalf("History from another epoch = %+v, %v; want not recovered, the newest", hr, err)
 			}
 			pr, err := cli.Position(ctx, &push.PositionReq{Stream: "room:live://1000"})
-			if err != nil || pr.Position.Offset != 1 || pr.Position.Epoch == "" {
+			if err != nil || pr.Position.Offset != 1 || pr.Position.Epoch == "" || pr.IsSetAcked() {
 				t.Fatalf("Position = %+v, %v", pr, err)
+			}
+			// A user stream's position also tells the acknowledged one.
+			if pr, err := cli.Position(ctx, &push.PositionReq{Stream: "user:1"}); err != nil || pr.IsSetAcked() {
+				t.Fatalf("Position(user:1) before any ack = %+v, %v", pr, err)
+			}
+			if ar, err := h.l.Ack(ctx, &logicrpc.AckReq{Mid: 1, Epoch: ep, Offset: 1}); err != nil || ar.Result_ != "advanced" {
+				t.Fatalf("Ack = %+v, %v", ar, err)
+			}
+			if pr, err := cli.Position(ctx, &push.PositionReq{Stream: "user:1"}); err != nil || pr.GetAcked().GetOffset() != 1 || pr.GetAcked().GetEpoch() != ep || pr.Position.Offset != 2 {
+				t.Fatalf("Position(user:1) after an ack at 1 = %+v, %v", pr, err)
 			}
 			for _, req := range []*push.HistoryReq{{Stream: "room:chat://1"}, {Stream: "nope"}, {Stream: "user:1", Offset: 4}, {Stream: "user:1", Limit: -1}} {
 				_, err := cli.History(ctx, req)

@@ -88,6 +88,8 @@ type Logic struct {
 	roomsFresh time.Duration
 
 	epoch epochCache // the store's generation; see restore.go
+
+	resumeReads coalescer[*logic.ResumedStream] // identical concurrent resume reads share one
 }
 
 var (
@@ -130,6 +132,7 @@ func New(cfg Config, deps Deps) (*Logic, error) {
 		now:        time.Now,
 		roomsFresh: time.Second,
 	}
+	l.resumeReads.hold = resumeHold
 	if l.log == nil {
 		l.log = slog.Default()
 	}

@@ -1896,6 +1896,20 @@ func (p *PositionResp) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 2:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField2(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -1926,6 +1940,18 @@ func (p *PositionResp) FastReadField1(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *PositionResp) FastReadField2(buf []byte) (int, error) {
+	offset := 0
+	_field := common.NewStreamPos()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Acked = _field
+	return offset, nil
+}
+
 func (p *PositionResp) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -1934,6 +1960,7 @@ func (p *PositionResp) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField1(buf[offset:], w)
+		offset += p.fastWriteField2(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -1943,6 +1970,7 @@ func (p *PositionResp) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field1Length()
+		l += p.field2Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -1955,10 +1983,28 @@ func (p *PositionResp) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
 	return offset
 }
 
+func (p *PositionResp) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetAcked() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 2)
+		offset += p.Acked.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *PositionResp) field1Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += p.Position.BLength()
+	return l
+}
+
+func (p *PositionResp) field2Length() int {
+	l := 0
+	if p.IsSetAcked() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Acked.BLength()
+	}
 	return l
 }
 

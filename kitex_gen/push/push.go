@@ -460,6 +460,7 @@ var fieldIDToName_PositionReq = map[int16]string{
 
 type PositionResp struct {
 	Position *common.StreamPos `thrift:"position,1" frugal:"1,default,common.StreamPos" json:"position"`
+	Acked    *common.StreamPos `thrift:"acked,2,optional" frugal:"2,optional,common.StreamPos" json:"acked,omitempty"`
 }
 
 func NewPositionResp() *PositionResp {
@@ -477,12 +478,28 @@ func (p *PositionResp) GetPosition() (v *common.StreamPos) {
 	}
 	return p.Position
 }
+
+var PositionResp_Acked_DEFAULT *common.StreamPos
+
+func (p *PositionResp) GetAcked() (v *common.StreamPos) {
+	if !p.IsSetAcked() {
+		return PositionResp_Acked_DEFAULT
+	}
+	return p.Acked
+}
 func (p *PositionResp) SetPosition(val *common.StreamPos) {
 	p.Position = val
+}
+func (p *PositionResp) SetAcked(val *common.StreamPos) {
+	p.Acked = val
 }
 
 func (p *PositionResp) IsSetPosition() bool {
 	return p.Position != nil
+}
+
+func (p *PositionResp) IsSetAcked() bool {
+	return p.Acked != nil
 }
 
 func (p *PositionResp) String() string {
@@ -494,6 +511,7 @@ func (p *PositionResp) String() string {
 
 var fieldIDToName_PositionResp = map[int16]string{
 	1: "position",
+	2: "acked",
 }
 
 type OnlineTopReq struct {

@@ -45,10 +45,34 @@ type Config struct {
 	// ReadLimit is the most messages one history read returns; a request
 	// asking for more gets this many.
 	ReadLimit int `toml:"read_limit"`
+	// RecoverLimit is the most messages one resume delivers per stream
+	// (docs/recovery.md): a device that missed more gets the newest this
+	// many and the verdict "limit", so a long absence cannot make one
+	// reconnect unbounded. At most MaxReadLimit.
+	RecoverLimit int `toml:"recover_limit"`
+	// RecoverMaxBytes bounds the bodies one resume delivers per stream,
+	// for the same reason: the newest messages that fit are delivered.
+	// A message larger than it is never recovered, so keep it at least
+	// max_body_bytes. At most MaxRecoverBytes.
+	RecoverMaxBytes int `toml:"recover_max_bytes"`
 }
 
-// DefaultConfig keeps no history; reads return at most 100 messages.
-func DefaultConfig() Config { return Config{ReadLimit: 100} }
+// Defaults and bounds of the recovery settings.
+const (
+	// DefaultRecoverLimit messages per stream per resume.
+	DefaultRecoverLimit = 1000
+	// DefaultRecoverMaxBytes of bodies per stream per resume (1 MiB).
+	DefaultRecoverMaxBytes = 1 << 20
+	// MaxRecoverBytes caps recover_max_bytes (64 MiB), so one resume
+	// answer stays a size an RPC and an edge can hold.
+	MaxRecoverBytes = 64 << 20
+)
+
+// DefaultConfig keeps no history; reads return at most 100 messages, a
+// resume at most 1000 messages and 1 MiB of bodies per stream.
+func DefaultConfig() Config {
+	return Config{ReadLimit: 100, RecoverLimit: DefaultRecoverLimit, RecoverMaxBytes: DefaultRecoverMaxBytes}
+}
 
 // Validate reports every setting that cannot work.
 func (c Config) Validate() error {
@@ -75,6 +99,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadLimit <= 0 || c.ReadLimit > MaxReadLimit {
 		errs = append(errs, fmt.Errorf("read_limit %d must be between 1 and %d", c.ReadLimit, MaxReadLimit))
+	}
+	if c.RecoverLimit <= 0 || c.RecoverLimit > MaxReadLimit {
+		errs = append(errs, fmt.Errorf("recover_limit %d must be between 1 and %d", c.RecoverLimit, MaxReadLimit))
+	}
+	if c.RecoverMaxBytes <= 0 || c.RecoverMaxBytes > MaxRecoverBytes {
+		errs = append(errs, fmt.Errorf("recover_max_bytes %d must be between 1 and %d", c.RecoverMaxBytes, MaxRecoverBytes))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("history: %w", err)

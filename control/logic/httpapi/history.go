@@ -48,6 +48,14 @@ func (a *api) history(ctx context.Context, c *app.RequestContext) {
 	writeData(c, d)
 }
 
+// positionData is the data of GET /goim/history/position: the stream's
+// position and, for a user stream whose devices acknowledged part of it
+// in the current epoch, the acknowledged position (docs/recovery.md).
+type positionData struct {
+	history.Pos
+	Acked *history.Pos `json:"acked,omitempty"`
+}
+
 // GET /goim/history/position?stream=
 func (a *api) historyPosition(ctx context.Context, c *app.RequestContext) {
 	stream, err := requiredString(c, "stream")
@@ -60,7 +68,16 @@ func (a *api) historyPosition(ctx context.Context, c *app.RequestContext) {
 		writeError(c, err)
 		return
 	}
-	writeData(c, pos)
+	d := positionData{Pos: pos}
+	acked, ok, err := a.l.StreamAcked(ctx, stream)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if ok {
+		d.Acked = &acked
+	}
+	writeData(c, d)
 }
 
 // optionalInt64 is a numeric query parameter that defaults to 0.

@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/history"
+	logicrpc "github.com/goim-edge/goim-edge/kitex_gen/logic"
 )
 
 // historyOn keeps history for users and for rooms of type live.
@@ -147,5 +150,50 @@ func TestHistoryLimitBounded(t *testing.T) {
 	s, _, b := a.do(t, http.MethodGet, "/goim/history?stream=user:9&limit=1000", "")
 	if r := decode[historyResp](t, s, b); len(r.Data.Messages) != 5 || !r.Data.Recovered || r.Data.Messages[0].Offset != 1 {
 		t.Fatalf("limit=1000 with read_limit 5 = %s", b)
+	}
+}
+
+// TestHistoryPositionAcked: the position of a user stream also answers
+// the user's acknowledged position once a device acked; before that, and
+// for rooms, the answer is the position alone.
+func TestHistoryPositionAcked(t *testing.T) {
+	a := newAPI(t, DefaultConfig(), nil, historyOn)
+	for i := 0; i < 3; i++ {
+		if s, _, b := a.do(t, http.MethodPost, "/goim/push/mids?operation=1000&mids=7", "x"); s != 200 {
+			t.Fatalf("push: %d %s", s, b)
+		}
+	}
+	type posData struct {
+		Data struct {
+			history.Pos
+			Acked *history.Pos `json:"acked"`
+		} `json:"data"`
+	}
+	get := func(stream string) (posData, string) {
+		s, _, b := a.do(t, http.MethodGet, "/goim/history/position?stream="+stream, "")
+		return decode[posData](t, s, b), string(b)
+	}
+	before, raw := get("user:7")
+	if before.Data.Offset != 3 || before.Data.Acked != nil || strings.Contains(raw, "acked") {
+		t.Fatalf("position before any ack = %s, want offset 3 and no acked", raw)
+	}
+	ep := before.Data.Epoch
+	resp, err := a.l.Ack(context.Background(), &logicrpc.AckReq{Mid: 7, Epoch: ep, Offset: 2})
+	if err != nil || resp.Result_ != "advanced" {
+		t.Fatalf("Ack = %+v, %v", resp, err)
+	}
+	cases := []struct {
+		stream string
+		acked  *history.Pos
+	}{
+		{"user:7", &history.Pos{Stream: "user:7", Epoch: ep, Offset: 2}},
+		{"user:8", nil},
+		{"room:live://1", nil},
+	}
+	for _, c := range cases {
+		got, raw := get(c.stream)
+		if (got.Data.Acked == nil) != (c.acked == nil) || (c.acked != nil && *got.Data.Acked != *c.acked) {
+			t.Errorf("position of %s = %s, want acked %+v", c.stream, raw, c.acked)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type Service interface {
 	EnqueueRoomAt(ctx context.Context, op int32, typ, room string, body []byte) (logic.Enqueued, error)
 	StreamHistory(ctx context.Context, stream, epoch string, offset int64, limit int) (history.Range, error)
 	StreamPosition(ctx context.Context, stream string) (history.Pos, error)
+	StreamAcked(ctx context.Context, stream string) (history.Pos, bool, error)
 	TopRooms(ctx context.Context, typ string, limit int) ([]logic.RoomCount, error)
 	RoomOnline(ctx context.Context, typ string, rooms []string) (map[string]int64, error)
 	TotalOnline(ctx context.Context) (logic.Totals, error)

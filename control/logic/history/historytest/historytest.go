@@ -55,6 +55,9 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Invalid", testInvalid},
 		{"Empty", testEmpty},
+		{"Tail", testTail},
+		{"Ack", testAck},
+		{"AckDroppedWithEpoch", testAckDroppedWithEpoch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -318,4 +321,142 @@ func testEmpty(t *testing.T, open Opener) {
 	}
 	want(t, "new stream", since(t, s, "user:42", "", 0, 10), true, 0, 0, 0)
 	want(t, "new stream, old epoch", since(t, s, "user:42", "gone", 3, 10), false, 0, 0, 0)
+}
+
+func tail(t *testing.T, s history.Store, stream, epoch string, offset int64, limit int) history.Range {
+	t.Helper()
+	r, err := s.Tail(ctx(t), stream, epoch, offset, limit)
+	if err != nil {
+		t.Fatalf("Tail(%s, %q, %d, %d): %v", stream, epoch, offset, limit, err)
+	}
+	return r
+}
+
+// testTail: Tail returns the newest messages after a position, and says
+// when it left older ones out (Cut) as apart from lost ones (Recovered).
+func testTail(t *testing.T, open Opener) {
+	s := open(t, nil)
+	const st, small = "room:live://tail", "room:live://small"
+	last := appendN(t, s, st, hour, 1, 10)
+	ep := last.Epoch
+	smallLast := appendN(t, s, small, history.Limits{Size: 3, TTL: time.Hour}, 1, 10) // keeps 8..10
+	cases := []struct {
+		name      string
+		stream    string
+		epoch     string
+		offset    int64
+		limit     int
+		recovered bool
+		cut       bool
+		first, n  int
+	}{
+		{"from the start, over the limit", st, "", 0, 3, true, true, 8, 3},
+		{"after 2, over the limit", st, ep, 2, 4, true, true, 7, 4},
+		{"after 7, within the limit", st, ep, 7, 5, true, false, 8, 3},
+		{"exactly the limit", st, ep, 6, 4, true, false, 7, 4},
+		{"up to date", st, ep, 10, 5, true, false, 0, 0},
+		{"other epoch", st, "gone", 3, 2, false, false, 9, 2},
+		{"beyond the stream", st, ep, 11, 2, false, false, 9, 2},
+		{"gap larger than the history", small, smallLast.Epoch, 2, 2, false, false, 9, 2},
+		{"gap within the history, over the limit", small, smallLast.Epoch, 7, 2, true, true, 9, 2},
+	}
+	for _, c := range cases {
+		r := tail(t, s, c.stream, c.epoch, c.offset, c.limit)
+		want(t, c.name, r, c.recovered, c.first, c.n, int64(c.first))
+		if r.Cut != c.cut {
+			t.Errorf("%s: cut = %v, want %v", c.name, r.Cut, c.cut)
+		}
+	}
+	if r := tail(t, s, "user:404", "", 0, 5); !r.Recovered || r.Cut || len(r.Messages) != 0 || r.Pos != (history.Pos{Stream: "user:404"}) {
+		t.Errorf("Tail of a stream never written = %+v", r)
+	}
+	if _, err := s.Tail(ctx(t), st, "", 3, 1); !errors.Is(err, history.ErrInvalid) {
+		t.Errorf("Tail with an offset but no epoch = %v, want ErrInvalid", err)
+	}
+}
+
+// testAck: the acknowledged position moves only forward, only in the
+// stream's epoch and only up to its last message.
+func testAck(t *testing.T, open Opener) {
+	s := open(t, nil)
+	const st = "user:55"
+	if r, err := s.Ack(ctx(t), st, "none", 1); err != nil || r != history.AckOtherEpoch {
+		t.Fatalf("Ack of a stream never written = %q, %v; want other_epoch", r, err)
+	}
+	last := appendN(t, s, st, hour, 1, 5)
+	if p, ok, err := s.Acked(ctx(t), st); err != nil || ok || p != (history.Pos{Stream: st}) {
+		t.Fatalf("Acked before any ack = %+v, %v, %v", p, ok, err)
+	}
+	steps := []struct {
+		epoch  string
+		offset int64
+		want   history.AckResult
+		acked  int64
+	}{
+		{last.Epoch, 3, history.AckAdvanced, 3},
+		{last.Epoch, 2, history.AckStale, 3},
+		{last.Epoch, 3, history.AckStale, 3},
+		{"other", 4, history.AckOtherEpoch, 3},
+		{last.Epoch, 6, history.AckBeyond, 3},
+		{last.Epoch, 5, history.AckAdvanced, 5},
+	}
+	for i, c := range steps {
+		r, err := s.Ack(ctx(t), st, c.epoch, c.offset)
+		if err != nil || r != c.want {
+			t.Fatalf("step %d: Ack(%q, %d) = %q, %v; want %q", i, c.epoch, c.offset, r, err, c.want)
+		}
+		p, ok, err := s.Acked(ctx(t), st)
+		if err != nil || !ok || p != (history.Pos{Stream: st, Epoch: last.Epoch, Offset: c.acked}) {
+			t.Fatalf("step %d: Acked = %+v, %v, %v; want offset %d", i, p, ok, err, c.acked)
+		}
+	}
+	if p, _ := s.Position(ctx(t), st); p != last {
+		t.Errorf("Position after acks = %+v, want %+v (acks append nothing)", p, last)
+	}
+	bad := []struct {
+		stream, epoch string
+		offset        int64
+	}{{st, last.Epoch, 0}, {st, last.Epoch, -1}, {st, "", 1}, {"user:0", last.Epoch, 1}, {"nope", last.Epoch, 1}}
+	for _, b := range bad {
+		if _, err := s.Ack(ctx(t), b.stream, b.epoch, b.offset); !errors.Is(err, history.ErrInvalid) {
+			t.Errorf("Ack(%+v) = %v, want ErrInvalid", b, err)
+		}
+	}
+	if _, _, err := s.Acked(ctx(t), "room:"); !errors.Is(err, history.ErrInvalid) {
+		t.Errorf("Acked(room:) = %v, want ErrInvalid", err)
+	}
+}
+
+// testAckDroppedWithEpoch: an acknowledged position goes with its
+// stream: after the stream expired, and in the epoch that follows, there
+// is none.
+func testAckDroppedWithEpoch(t *testing.T, open Opener) {
+	s := open(t, nil)
+	const st = "user:56"
+	short := history.Limits{Size: 10, TTL: 50 * time.Millisecond}
+	old := appendN(t, s, st, short, 1, 2)
+	if r, err := s.Ack(ctx(t), st, old.Epoch, 2); err != nil || r != history.AckAdvanced {
+		t.Fatalf("Ack = %q, %v", r, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, ok, err := s.Acked(ctx(t), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack of a stream with ttl %v still kept after 10 s", short.TTL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pos := appendN(t, s, st, hour, 3, 1)
+	if p, ok, err := s.Acked(ctx(t), st); err != nil || ok {
+		t.Fatalf("Acked in the new epoch %q = %+v, %v, %v; want none", pos.Epoch, p, ok, err)
+	}
+	if r, err := s.Ack(ctx(t), st, old.Epoch, 1); err != nil || r != history.AckOtherEpoch {
+		t.Errorf("Ack in the old epoch = %q, %v; want other_epoch", r, err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/goim-edge/goim-edge/control/logic/history"
 )
@@ -32,6 +33,7 @@ type stream struct {
 	size  int
 	at    time.Time // last append
 	msgs  []entry   // oldest first, offsets consecutive
+	acked int64     // acknowledged offset in epoch; 0: none
 }
 
 type entry struct {
@@ -40,6 +42,19 @@ type entry struct {
 }
 
 func (e entry) bytes() int { return len(e.Body) + len(e.ID) }
+
+// Overhead estimates of goim_history_memory_bytes: a kept message costs
+// its entry in the stream's slice besides its id and body; a stream its
+// struct, its epoch, its name and its map slot (Go's swiss map: about a
+// control byte plus the key and value words, rounded up).
+const (
+	entryOverhead  = int(unsafe.Sizeof(entry{}))
+	streamOverhead = int(unsafe.Sizeof(stream{})) + 16 /* epoch */ + 32 /* map slot */
+)
+
+func (e entry) cost() int { return e.bytes() + entryOverhead }
+
+func streamCost(name string) int { return streamOverhead + len(name) }
 
 var _ history.Store = (*Store)(nil)
 
@@ -118,15 +133,18 @@ func (s *Store) expired(name string, st *stream, now time.Time) bool {
 func (s *Store) drop(name string, st *stream, n int) {
 	s.release(st.msgs[:n])
 	delete(s.streams, name)
+	history.MemoryBytes.Sub(float64(streamCost(name)))
 }
 
 func (s *Store) release(msgs []entry) {
-	b := 0
+	b, c := 0, 0
 	for _, e := range msgs {
 		b += e.bytes()
+		c += e.cost()
 	}
 	history.KeptMessages.Sub(float64(len(msgs)))
 	history.KeptBytes.Sub(float64(b))
+	history.MemoryBytes.Sub(float64(c))
 }
 
 // trim drops messages over the size and older than the ttl.
@@ -165,6 +183,7 @@ func (s *Store) Append(ctx context.Context, targets []history.Target, m history.
 		if st == nil {
 			st = &stream{epoch: history.NewEpoch()}
 			s.streams[t.Stream] = st
+			history.MemoryBytes.Add(float64(streamCost(t.Stream)))
 		}
 		st.ttl, st.size, st.at = t.Limits.TTL, t.Limits.Size, now
 		st.last++
@@ -173,6 +192,7 @@ func (s *Store) Append(ctx context.Context, targets []history.Target, m history.
 		st.msgs = append(st.msgs, e)
 		history.KeptMessages.Inc()
 		history.KeptBytes.Add(float64(e.bytes()))
+		history.MemoryBytes.Add(float64(e.cost()))
 		s.trim(st, now)
 		out[i] = history.Pos{Stream: t.Stream, Epoch: st.epoch, Offset: st.last}
 	}
@@ -191,6 +211,15 @@ func check(t history.Target) error {
 
 // Since implements history.Store.
 func (s *Store) Since(ctx context.Context, name, epoch string, offset int64, limit int) (history.Range, error) {
+	return s.read(ctx, name, epoch, offset, limit, false)
+}
+
+// Tail implements history.Store.
+func (s *Store) Tail(ctx context.Context, name, epoch string, offset int64, limit int) (history.Range, error) {
+	return s.read(ctx, name, epoch, offset, limit, true)
+}
+
+func (s *Store) read(ctx context.Context, name, epoch string, offset int64, limit int, tail bool) (history.Range, error) {
 	if err := history.CheckRead(ctx, name, epoch, offset, limit); err != nil {
 		return history.Range{}, err
 	}
@@ -199,14 +228,41 @@ func (s *Store) Since(ctx context.Context, name, epoch string, offset int64, lim
 	defer s.mu.Unlock()
 	st := s.live(name, now)
 	if st == nil {
-		return history.ResultOf(nil, history.Pos{Stream: name}, epoch, offset, limit), nil
+		return history.TailOf(nil, 1, history.Pos{Stream: name}, epoch, offset, limit), nil
 	}
 	s.trim(st, now)
-	kept := make([]history.Message, len(st.msgs))
-	for i, e := range st.msgs {
+	cur := history.Pos{Stream: name, Epoch: st.epoch, Offset: st.last}
+	first := st.last + 1
+	if len(st.msgs) > 0 {
+		first = st.msgs[0].Offset
+	}
+	// Copy only what the rule can return: the messages after offset (or
+	// all) and at most limit of them, from the right end.
+	msgs := st.msgs
+	if i := offset - first + 1; i > 0 && i <= int64(len(msgs)) && (epoch == "" || epoch == st.epoch) {
+		msgs = msgs[i:]
+	}
+	if len(msgs) > limit {
+		if tail || !recoverable(cur, first, epoch, offset) {
+			msgs = msgs[len(msgs)-limit:]
+		} else {
+			msgs = msgs[:limit]
+		}
+	}
+	kept := make([]history.Message, len(msgs))
+	for i, e := range msgs {
 		kept[i] = e.Message
 	}
-	return history.ResultOf(kept, history.Pos{Stream: name, Epoch: st.epoch, Offset: st.last}, epoch, offset, limit), nil
+	if tail {
+		return history.TailOf(kept, first, cur, epoch, offset, limit), nil
+	}
+	return history.ResultOf(kept, cur, epoch, offset, limit), nil
+}
+
+// recoverable is the rule of history.ResultOf: every message after
+// (epoch, offset) is kept.
+func recoverable(cur history.Pos, first int64, epoch string, offset int64) bool {
+	return (epoch == "" || epoch == cur.Epoch) && offset <= cur.Offset && first <= offset+1
 }
 
 // live is the stream if it has not expired.
@@ -233,6 +289,43 @@ func (s *Store) Position(ctx context.Context, name string) (history.Pos, error) 
 		return history.Pos{Stream: name}, nil
 	}
 	return history.Pos{Stream: name, Epoch: st.epoch, Offset: st.last}, nil
+}
+
+// Ack implements history.Store.
+func (s *Store) Ack(ctx context.Context, name, epoch string, offset int64) (history.AckResult, error) {
+	if err := history.CheckAck(ctx, name, epoch, offset); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.live(name, s.now())
+	switch {
+	case st == nil || st.epoch != epoch:
+		return history.AckOtherEpoch, nil
+	case offset > st.last:
+		return history.AckBeyond, nil
+	case offset <= st.acked:
+		return history.AckStale, nil
+	}
+	st.acked = offset
+	return history.AckAdvanced, nil
+}
+
+// Acked implements history.Store.
+func (s *Store) Acked(ctx context.Context, name string) (history.Pos, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return history.Pos{}, false, err
+	}
+	if _, err := history.ParseStream(name); err != nil {
+		return history.Pos{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.live(name, s.now())
+	if st == nil || st.acked == 0 {
+		return history.Pos{Stream: name}, false, nil
+	}
+	return history.Pos{Stream: name, Epoch: st.epoch, Offset: st.acked}, true, nil
 }
 
 // Streams is how many streams the store holds.

@@ -9,7 +9,8 @@
 //	                   entry "<offset>|<append ms>|<op>|<enqueued ns>|
 //	                   <id length>|<id><body>" (DecodeEntry); PX ttl
 //	{p}h:{<stream>}:m  hash e (epoch), o (last offset), t (ttl ms),
-//	                   s (size); PX ttl
+//	                   s (size), a (acknowledged offset, when one
+//	                   was acked in this epoch); PX ttl
 //
 // One Lua script per append reads the epoch (creating a new random one
 // when the hash is missing: never written, expired, flushed), increments
@@ -132,10 +133,23 @@ func isNoScript(err error) bool {
 
 // Since implements history.Store with one script call.
 func (s *Store) Since(ctx context.Context, stream, epoch string, offset int64, limit int) (history.Range, error) {
+	return s.read(ctx, stream, epoch, offset, limit, false)
+}
+
+// Tail implements history.Store with one script call.
+func (s *Store) Tail(ctx context.Context, stream, epoch string, offset int64, limit int) (history.Range, error) {
+	return s.read(ctx, stream, epoch, offset, limit, true)
+}
+
+func (s *Store) read(ctx context.Context, stream, epoch string, offset int64, limit int, tail bool) (history.Range, error) {
 	if err := history.CheckRead(ctx, stream, epoch, offset, limit); err != nil {
 		return history.Range{}, err
 	}
-	v, err := sinceScript.Run(ctx, s.rdb, s.keys(stream), s.now().UnixMilli(), epoch, offset, limit).Result()
+	mode := "0"
+	if tail {
+		mode = "1"
+	}
+	v, err := sinceScript.Run(ctx, s.rdb, s.keys(stream), s.now().UnixMilli(), epoch, offset, limit, mode).Result()
 	if err != nil {
 		return history.Range{}, fmt.Errorf("history: read %s: %w", stream, err)
 	}
@@ -143,7 +157,52 @@ func (s *Store) Since(ctx context.Context, stream, epoch string, offset int64, l
 	if err != nil {
 		return history.Range{}, fmt.Errorf("history: read %s: %w", stream, err)
 	}
-	return history.ResultOf(msgs, history.Pos{Stream: stream, Epoch: ep, Offset: last}, epoch, offset, limit), nil
+	cur := history.Pos{Stream: stream, Epoch: ep, Offset: last}
+	if !tail {
+		return history.ResultOf(msgs, cur, epoch, offset, limit), nil
+	}
+	first, err := replyInt(v.([]any)[3])
+	if err != nil {
+		return history.Range{}, fmt.Errorf("history: read %s: first offset: %w", stream, err)
+	}
+	return history.TailOf(msgs, first, cur, epoch, offset, limit), nil
+}
+
+// Ack implements history.Store with one script call.
+func (s *Store) Ack(ctx context.Context, stream, epoch string, offset int64) (history.AckResult, error) {
+	if err := history.CheckAck(ctx, stream, epoch, offset); err != nil {
+		return "", err
+	}
+	v, err := ackScript.Run(ctx, s.rdb, s.keys(stream)[1:], epoch, offset).Text()
+	if err != nil {
+		return "", fmt.Errorf("history: ack %s: %w", stream, err)
+	}
+	switch r := history.AckResult(v); r {
+	case history.AckAdvanced, history.AckStale, history.AckOtherEpoch, history.AckBeyond:
+		return r, nil
+	}
+	return "", fmt.Errorf("history: ack %s: %w: %.32q", stream, errReply, v)
+}
+
+// Acked implements history.Store: one HMGET of the meta hash.
+func (s *Store) Acked(ctx context.Context, stream string) (history.Pos, bool, error) {
+	if _, err := history.ParseStream(stream); err != nil {
+		return history.Pos{}, false, err
+	}
+	v, err := s.rdb.HMGet(ctx, s.keys(stream)[1], "e", "a").Result()
+	if err != nil {
+		return history.Pos{}, false, fmt.Errorf("history: acked position of %s: %w", stream, err)
+	}
+	ep, _ := v[0].(string)
+	a, _ := v[1].(string)
+	if ep == "" || a == "" {
+		return history.Pos{Stream: stream}, false, nil
+	}
+	off, err := strconv.ParseInt(a, 10, 64)
+	if err != nil {
+		return history.Pos{}, false, fmt.Errorf("history: acked position of %s: offset %.32q: %w", stream, a, err)
+	}
+	return history.Pos{Stream: stream, Epoch: ep, Offset: off}, true, nil
 }
 
 // Position implements history.Store.
@@ -179,23 +238,14 @@ func parseReply(v any, withEntries bool) (string, int64, []history.Message, erro
 	if !ok {
 		return "", 0, nil, fmt.Errorf("%w: epoch %T", errReply, a[0])
 	}
-	var last int64
-	switch o := a[1].(type) {
-	case int64:
-		last = o
-	case string:
-		n, err := strconv.ParseInt(o, 10, 64)
-		if err != nil {
-			return "", 0, nil, fmt.Errorf("%w: offset %q", errReply, o)
-		}
-		last = n
-	default:
-		return "", 0, nil, fmt.Errorf("%w: offset %T", errReply, a[1])
+	last, err := replyInt(a[1])
+	if err != nil {
+		return "", 0, nil, err
 	}
 	if !withEntries {
 		return ep, last, nil, nil
 	}
-	if len(a) < 3 {
+	if len(a) < 4 {
 		return "", 0, nil, fmt.Errorf("%w: no entries", errReply)
 	}
 	es, ok := a[2].([]any)
@@ -215,6 +265,21 @@ func parseReply(v any, withEntries bool) (string, int64, []history.Message, erro
 		msgs = append(msgs, m)
 	}
 	return ep, last, msgs, nil
+}
+
+// replyInt reads an offset a script returned as a number or a string.
+func replyInt(v any) (int64, error) {
+	switch o := v.(type) {
+	case int64:
+		return o, nil
+	case string:
+		n, err := strconv.ParseInt(o, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: offset %.32q", errReply, o)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: offset %T", errReply, v)
 }
 
 // DecodeEntry reads one list entry (see the layout above): its offset,

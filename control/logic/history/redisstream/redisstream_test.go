@@ -162,6 +162,40 @@ func TestScriptCacheLost(t *testing.T) {
 	}
 }
 
+// TestAckLayout: the acknowledged offset is field a of the stream's meta
+// hash (its slot and expiry by construction), and an ack does not renew
+// the stream's expiry, so acks never keep a stream alive.
+func TestAckLayout(t *testing.T) {
+	srv := testenv.Redis(t)
+	p := freshPrefix()
+	s := open(t, srv, p, nil)
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	const st = "user:31"
+	pos, err := s.Append(ctx, []history.Target{{Stream: st, Limits: history.Limits{Size: 10, TTL: time.Minute}}}, history.Message{ID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := p + "h:{" + st + "}:m"
+	before, err := rdb.PTTL(ctx, meta).Result()
+	if err != nil || before <= 0 {
+		t.Fatalf("PTTL of %s = %v, %v", meta, before, err)
+	}
+	if r, err := s.Ack(ctx, st, pos[0].Epoch, 1); err != nil || r != history.AckAdvanced {
+		t.Fatalf("Ack = %q, %v", r, err)
+	}
+	if a, err := rdb.HGet(ctx, meta, "a").Result(); err != nil || a != "1" {
+		t.Fatalf("field a of %s = %q, %v; want 1", meta, a, err)
+	}
+	if after, err := rdb.PTTL(ctx, meta).Result(); err != nil || after > before || after <= 0 {
+		t.Fatalf("PTTL after the ack = %v (before %v), %v: an ack must not renew it", after, before, err)
+	}
+	if n, err := rdb.Exists(ctx, p+"h:{"+st+"}:a", p+"a:{"+st+"}").Result(); err != nil || n != 0 {
+		t.Fatalf("an ack made a key of its own (%d), %v", n, err)
+	}
+}
+
 func TestDecodeEntry(t *testing.T) {
 	m, at, err := redisstream.DecodeEntry("7|1700000000000|-3|42|2|abbody|with|bars")
 	if err != nil || at != 1700000000000 || m.Offset != 7 || m.Op != -3 || m.EnqueuedUnixNano != 42 || m.ID != "ab" || string(m.Body) != "body|with|bars" {
@@ -257,4 +291,32 @@ return off`)
 			b.ReportMetric(float64(n)/float64(max(kept, 1)), "B/msg")
 		})
 	}
+}
+
+// BenchmarkTail is a resume's read: the newest 100 of 1000 kept messages
+// after a position 900 behind (one script call).
+//
+//	go test -run '^$' -bench Tail -benchtime 5000x ./control/logic/history/redisstream/
+func BenchmarkTail(b *testing.B) {
+	srv := testenv.Redis(b)
+	s := open(b, srv, freshPrefix(), nil)
+	t := []history.Target{{Stream: "room:live://1", Limits: history.Limits{Size: 1000, TTL: time.Hour}}}
+	m := history.Message{ID: "0123456789abcdef0123456789abcdef", Op: 1000, Body: make([]byte, 64)}
+	ctx := context.Background()
+	var last history.Pos
+	for i := 0; i < 1000; i++ {
+		pos, err := s.Append(ctx, t, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = pos[0]
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := s.Tail(ctx, t[0].Stream, last.Epoch, 100, 100)
+		if err != nil || !r.Cut || len(r.Messages) != 100 {
+			b.Fatal(r.Cut, len(r.Messages), err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 }

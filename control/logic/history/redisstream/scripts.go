@@ -35,16 +35,18 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {ep, off}
 `)
 
-// sinceScript reads a stream consistently: {epoch, last offset, entries}.
-// The first kept offset is the oldest entry within the ttl (entries
-// between appends age without being popped). When the caller's position
-// can be recovered the entries are those after it, else the newest ones
-// kept; history.ResultOf draws the same conclusion from them in Go.
+// sinceScript reads a stream consistently: {epoch, last offset, entries,
+// first kept offset}. The first kept offset is the oldest entry within the
+// ttl (entries between appends age without being popped). When the
+// caller's position can be recovered the entries are those after it (the
+// oldest limit of them, or with tail "1" the newest limit), else the
+// newest ones kept; history.ResultOf and TailOf draw the same conclusion
+// from them in Go.
 //
-// KEYS[1] list, KEYS[2] meta. ARGV: now ms, epoch, offset, limit.
+// KEYS[1] list, KEYS[2] meta. ARGV: now ms, epoch, offset, limit, tail.
 var sinceScript = redis.NewScript(`
 local m = redis.call('HMGET', KEYS[2], 'e', 'o', 't')
-if not m[1] then return {'', '0', {}} end
+if not m[1] then return {'', '0', {}, '1'} end
 local ep, last, ttl = m[1], tonumber(m[2]), tonumber(m[3])
 local oldest = tonumber(ARGV[1]) - ttl
 local want, offset, limit = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -65,9 +67,28 @@ local first = base + idx
 local out
 if (want == '' or want == ep) and offset <= last and first <= offset + 1 then
   local from = offset + 1 - base
+  if ARGV[5] == '1' then from = math.max(from, len - limit) end
   out = redis.call('LRANGE', KEYS[1], from, from + limit - 1)
 else
   out = redis.call('LRANGE', KEYS[1], math.max(idx, len - limit), -1)
 end
-return {ep, string.format('%d', last), out}
+return {ep, string.format('%d', last), out, string.format('%d', first)}
+`)
+
+// ackScript moves a stream's acknowledged position, kept as field a of
+// the meta hash: so it shares the stream's slot and expiry by
+// construction and is dropped with the epoch (a new epoch starts with a
+// new hash). It answers advanced, stale, other_epoch or beyond
+// (history.AckResult). HSET leaves the hash's expiry as it is: an ack
+// does not keep a stream alive.
+//
+// KEYS[1] meta. ARGV: epoch, offset.
+var ackScript = redis.NewScript(`
+local m = redis.call('HMGET', KEYS[1], 'e', 'o', 'a')
+if not m[1] or m[1] ~= ARGV[1] then return 'other_epoch' end
+local off = tonumber(ARGV[2])
+if off > tonumber(m[2]) then return 'beyond' end
+if m[3] and off <= tonumber(m[3]) then return 'stale' end
+redis.call('HSET', KEYS[1], 'a', ARGV[2])
+return 'advanced'
 `)
