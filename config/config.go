@@ -127,6 +127,20 @@ type EdgeConfig struct {
 	// address is an explicit choice and the log says it is exposed.
 	// Standalone serves logic.admin_addr instead.
 	AdminAddr string `toml:"admin_addr"`
+	// PublicHost is the host name or IP devices use to reach this edge
+	// when it differs from the advertised one (node.advertise_host, what
+	// job dials): a load balancer, a NAT's public address, a host with a
+	// public IP next to a private one. Set, it is published in the
+	// registry and /goim/nodes/weighted hands it out instead. Empty: the
+	// advertised host (see registry.Instance.Public).
+	PublicHost string `toml:"public_host"`
+	// PublicTCPPort, PublicWSPort and PublicWSSPort are the ports devices
+	// dial for each transport when a load balancer or NAT maps them
+	// elsewhere (0: the listen port). PublicWSSPort also publishes WSS
+	// for an edge without wss_addr whose TLS ends at a load balancer.
+	PublicTCPPort int `toml:"public_tcp_port"`
+	PublicWSPort  int `toml:"public_ws_port"`
+	PublicWSSPort int `toml:"public_wss_port"`
 }
 
 // LogicConfig is the logic role: logic's own settings (heartbeat, TTLs,

@@ -77,6 +77,7 @@ func (c *Config) Validate() error {
 	addr(&errs, "edge.ws_addr", c.Edge.WSAddr, true)
 	addr(&errs, "edge.rpc_addr", c.Edge.RPCAddr, false)
 	addr(&errs, "edge.admin_addr", c.Edge.AdminAddr, true)
+	errs = append(errs, c.Edge.validatePublic()...)
 	edgeCfg := c.Edge.Config
 	edgeCfg.Node = c.EdgeNode()
 	if err := edgeCfg.Validate(); err != nil {

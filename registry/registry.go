@@ -38,6 +38,11 @@ type Instance struct {
 	// Domain is the public host name clients on the web platform dial.
 	Domain string `json:"domain,omitempty" toml:"domain"`
 	Addrs  Addrs  `json:"addrs" toml:"addrs"`
+	// Public are the device addresses (tcp, ws, wss) of an edge reached
+	// through a load balancer, NAT or public IP, when they differ from
+	// Addrs, which others in the cluster dial. Empty when the edge sets no
+	// public address; devices are then given Addrs' hosts.
+	Public Addrs `json:"public,omitzero" toml:"public"`
 	// Weight is the node's share of traffic relative to its peers; 0
 	// means DefaultWeight. To take a node out of rotation set Draining.
 	Weight   int       `json:"weight" toml:"weight"`

@@ -27,7 +27,8 @@ func TestWeightedNodesUsesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &push.NodesWeightedResp{
-		Domain: "push.example.com", TcpPort: 4101, WsPort: 4102, WssPort: 3103, Heartbeat: 30, HeartbeatMax: 3,
+		// No edge serves WSS, so no WSS port is offered.
+		Domain: "push.example.com", TcpPort: 4101, WsPort: 4102, WssPort: 0, Heartbeat: 30, HeartbeatMax: 3,
 		Nodes:   []string{"10.0.0.1"}, // the draining edge is not offered
 		Backoff: &push.Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3},
 	}

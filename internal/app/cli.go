@@ -26,7 +26,7 @@ Usage:
   goim-edge edge   [flags]           device connections (TCP, WebSocket) and the Edge RPC service
   goim-edge logic  [flags]           auth, routes, online counts, HTTP and Kitex push APIs
   goim-edge job    [flags]           queue consumer fanning pushes out to edges
-  goim-edge version                  print the version
+  goim-edge version | --version      print version, commit, Go version and build time
   goim-edge config check FILE [-role ROLE]   validate a config file
   goim-edge config print [flags] [-role ROLE] print the effective config as TOML
   goim-edge config keys              list every key with its environment variable
@@ -69,6 +69,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	cmd := config.RoleStandalone
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args[0] = "version"
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
@@ -80,7 +83,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		return runRole(ctx, cmd, cfg, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "goim-edge", version.Version)
+		if len(args) > 0 {
+			return fmt.Errorf("%w: version takes no arguments", errUsage)
+		}
+		fmt.Fprint(stdout, version.Get())
 		return nil
 	case "config":
 		return configCmd(args, environ, stdout, stderr)

@@ -173,6 +173,9 @@ func TestKubernetesConfigMapPassesCheck(t *testing.T) {
 	}
 }
 
+// configDocListing heads the default listing in docs/configuration.md.
+const configDocListing = "## Every key with its default"
+
 var updateDoc = flag.Bool("update-config-doc", false, "rewrite the default listing in docs/configuration.md")
 
 // TestConfigDocKeysExist keeps docs/configuration.md honest: every key in
@@ -190,14 +193,18 @@ func TestConfigDocKeysExist(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc := string(raw)
-		start := strings.Index(doc, "```toml\n") + len("```toml\n")
+		start := strings.Index(doc, configDocListing)
+		start += strings.Index(doc[start:], "```toml\n") + len("```toml\n")
 		end := start + strings.Index(doc[start:], "```")
 		raw = []byte(doc[:start] + out + doc[end:])
 		if err := os.WriteFile(docPath, raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The listing is the first TOML block under its heading; other
+	// sections show partial examples.
 	block := string(raw)
+	block = block[max(strings.Index(block, configDocListing), 0):]
 	i := strings.Index(block, "```toml\n")
 	if i < 0 {
 		t.Fatal("docs/configuration.md has no ```toml block")

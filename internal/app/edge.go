@@ -67,6 +67,7 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 		WS:  advertise(cfg, bound.WS),
 		WSS: advertise(cfg, bound.WSS),
 	})
+	n.inst.Public = publicAddrs(cfg.Edge, n.inst.Addrs)
 	registrar := rk.newRegistrar()
 	if n.reg, err = register(registrar, n.current(), log); err != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)

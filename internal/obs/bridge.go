@@ -38,11 +38,12 @@ var bg = context.Background()
 // exit ends the process after a framework's Fatal, as their own loggers do.
 var exit = os.Exit
 
-func (b *bridge) log(ctx context.Context, lvl slog.Level, msg string) {
+func (b *bridge) log(ctx context.Context, lvl slog.Level, line string) {
 	if lvl < slog.Level(b.min.Load()) {
 		return
 	}
-	b.l.Log(ctx, lvl, msg)
+	msg, level, attrs := frameworkRecord(line, lvl)
+	b.l.LogAttrs(ctx, level, msg, attrs...)
 	if lvl >= levelFatal {
 		exit(1)
 	}

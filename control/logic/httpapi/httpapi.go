@@ -35,7 +35,8 @@ const (
 )
 
 // Register mounts the /goim/... routes on h, next to whatever else main
-// serves there (/metrics, /healthz, the demo page). Call it before h runs:
+// serves there (/healthz, the demo page), and answers unknown routes and
+// wrong methods in goim's envelope (-404, -405). Call it before h runs:
 // it also turns off Hertz's multipart pre-parsing, which would otherwise
 // consume the body of a multipart/form-data push that goim passes on raw,
 // and raises h's body limit above logic's max_body_bytes when lower.
@@ -60,6 +61,8 @@ func Register(h *server.Hertz, l Service, cfg Config) {
 	h.GET(RouteNodesInstances, a.wrap(RouteNodesInstances, true, a.nodesInstances))
 	h.GET(RouteHistory, a.wrap(RouteHistory, true, a.history))
 	h.GET(RouteHistoryPosition, a.wrap(RouteHistoryPosition, true, a.historyPosition))
+	h.GET(RouteOpenAPI, a.wrap(RouteOpenAPI, false, a.openAPI))
+	registerFallbacks(h)
 }
 
 type api struct {

@@ -242,11 +242,11 @@ func testOnlineRoutes(t *testing.T, st store.Store) {
 
 func TestNodesRoutes(t *testing.T) {
 	edges := static.New(
-		registry.Instance{Service: registry.ServiceEdge, Node: "edge-a", Region: "sh", Domain: "a.example.com", Weight: 10, Addrs: registry.Addrs{TCP: "10.0.0.1:3101", WS: "10.0.0.1:3102"}},
+		registry.Instance{Service: registry.ServiceEdge, Node: "edge-a", Region: "sh", Domain: "a.example.com", Weight: 10, Addrs: registry.Addrs{TCP: "10.0.0.1:3101", WS: "10.0.0.1:3102", WSS: "10.0.0.1:3103"}},
 	)
 	a := newAPI(t, DefaultConfig(), edges)
 	status, _, body := a.do(t, http.MethodGet, "/goim/nodes/instances", "")
-	if status != 200 || !strings.HasPrefix(body, `{"code":0,"message":"","data":[{"env":"","service":"goim.edge","region":"sh","node":"edge-a","domain":"a.example.com","addrs":{"tcp":"10.0.0.1:3101","ws":"10.0.0.1:3102"}`) {
+	if status != 200 || !strings.HasPrefix(body, `{"code":0,"message":"","data":[{"env":"","service":"goim.edge","region":"sh","node":"edge-a","domain":"a.example.com","addrs":{"tcp":"10.0.0.1:3101","ws":"10.0.0.1:3102","wss":"10.0.0.1:3103"}`) {
 		t.Fatalf("instances = %d %s", status, body)
 	}
 	const weighted = `{"code":0,"message":"","data":{"domain":"conn.goim.io","tcp_port":3101,"ws_port":3102,"wss_port":3103,"heartbeat":240,"heartbeat_max":2,"nodes":[%s],"backoff":{"max_delay":300,"base_delay":3,"factor":1.8,"jitter":0.3}}}`

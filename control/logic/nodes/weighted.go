@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -159,6 +160,7 @@ func Select(instances []registry.Instance, req Request, cfg Config, rnd *rand.Ra
 	})
 	n := max(cfg.NodeCount, 1)
 	nodes := make([]string, 0, min(n, len(cands)))
+	offered := make([]registry.Instance, 0, cap(nodes))
 	seen := make(map[string]bool, len(cands))
 	for _, i := range order {
 		if len(nodes) == n {
@@ -167,16 +169,18 @@ func Select(instances []registry.Instance, req Request, cfg Config, rnd *rand.Ra
 		if addr := cands[i].Address; !seen[addr] {
 			seen[addr] = true
 			nodes = append(nodes, addr)
+			offered = append(offered, cands[i].Instance)
 		}
 	}
 	if len(nodes) == 0 && cfg.Domain != "" {
 		nodes = append(nodes, cfg.Domain)
 	}
+	tcp, ws, wss := ports(offered, cfg)
 	return Result{
 		Domain:       cfg.Domain,
-		TCPPort:      cfg.TCPPort,
-		WSPort:       cfg.WSPort,
-		WSSPort:      cfg.WSSPort,
+		TCPPort:      tcp,
+		WSPort:       ws,
+		WSSPort:      wss,
 		Heartbeat:    int(cfg.Heartbeat / time.Second),
 		HeartbeatMax: cfg.HeartbeatMax,
 		Nodes:        nodes,
@@ -185,21 +189,24 @@ func Select(instances []registry.Instance, req Request, cfg Config, rnd *rand.Ra
 }
 
 // address is what a client on platform dials for inst, or "" if the edge
-// has nothing usable: web clients get the edge's Domain, else its node
-// name + HostDomain, else the host of its WS address; others get the IP
-// of its TCP address. An empty or wildcard host is not an address a
-// client can dial.
+// has nothing usable: web clients get the edge's Domain, else the host of
+// its public WSS or WS address (edge.public_host), else its node name +
+// HostDomain, else the host of its WS address; others get the host of its
+// public TCP address, else of its TCP address. An empty or wildcard host
+// is not an address a client can dial.
 func address(inst registry.Instance, platform string, cfg Config) string {
 	if platform == PlatformWeb {
 		switch {
 		case inst.Domain != "":
 			return inst.Domain
+		case inst.Public.WSS != "" || inst.Public.WS != "":
+			return dialHost(cmp.Or(inst.Public.WSS, inst.Public.WS))
 		case cfg.HostDomain != "":
 			return inst.Node + cfg.HostDomain
 		}
 		return dialHost(inst.Addrs.WS)
 	}
-	return dialHost(inst.Addrs.TCP)
+	return dialHost(cmp.Or(inst.Public.TCP, inst.Addrs.TCP))
 }
 
 // dialHost is the host part of hostport, or "" when it is missing or a

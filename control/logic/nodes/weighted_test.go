@@ -203,7 +203,9 @@ func TestSelectFollowsScores(t *testing.T) {
 }
 
 func TestWeightedJSONShape(t *testing.T) {
-	res := Weighted([]registry.Instance{edge("a", "10.0.0.1", 10, 0)}, Request{Platform: "ios"}, DefaultConfig())
+	withWSS := edge("a", "10.0.0.1", 10, 0)
+	withWSS.Addrs.WSS = "10.0.0.1:3103"
+	res := Weighted([]registry.Instance{withWSS}, Request{Platform: "ios"}, DefaultConfig())
 	const want = `{"domain":"conn.goim.io","tcp_port":3101,"ws_port":3102,"wss_port":3103,"heartbeat":240,"heartbeat_max":2,"nodes":["10.0.0.1"],"backoff":{"max_delay":300,"base_delay":3,"factor":1.8,"jitter":0.3}}`
 	b, err := json.Marshal(res)
 	if err != nil {
