@@ -99,7 +99,13 @@ func checkPush(op int32, body []byte) error {
 // is refused with an edge.EdgeError before anything is queued.
 func (h *Handler) PushKeys(ctx context.Context, req *edge.PushKeysReq) (resp *edge.PushKeysResp, err error) {
 	end := h.traceRPC(ctx, "goim.edge.push_keys", req.MsgId)
-	defer func() { end(int(resp.GetDelivered()), err) }()
+	defer func() {
+		if resp != nil {
+			end(int(resp.Delivered), err)
+		} else {
+			end(0, err)
+		}
+	}()
 	pushesTotal.WithLabelValues("keys").Inc()
 	if len(req.Keys) == 0 {
 		return nil, badRequest("PushKeys", ErrNoKeys)
@@ -132,7 +138,13 @@ func (h *Handler) PushKeys(ctx context.Context, req *edge.PushKeysReq) (resp *ed
 // refused, with an edge.EdgeError, when any message in it is bad.
 func (h *Handler) PushRoom(ctx context.Context, req *edge.PushRoomReq) (resp *edge.PushRoomResp, err error) {
 	end := h.traceRPC(ctx, "goim.edge.push_room", firstMsgID(req.Msgs))
-	defer func() { end(int(resp.GetMembers()), err) }()
+	defer func() {
+		if resp != nil {
+			end(int(resp.Members), err)
+		} else {
+			end(0, err)
+		}
+	}()
 	pushesTotal.WithLabelValues("room").Inc()
 	if req.Room == "" {
 		return nil, badRequest("PushRoom", ErrNoRoom)
@@ -167,7 +179,13 @@ func (h *Handler) PushRoom(ctx context.Context, req *edge.PushRoomReq) (resp *ed
 // speed connections per second.
 func (h *Handler) Broadcast(ctx context.Context, req *edge.BroadcastReq) (resp *edge.BroadcastResp, err error) {
 	end := h.traceRPC(ctx, "goim.edge.broadcast", req.MsgId)
-	defer func() { end(int(resp.GetConnections()), err) }()
+	defer func() {
+		if resp != nil {
+			end(int(resp.Connections), err)
+		} else {
+			end(0, err)
+		}
+	}()
 	pushesTotal.WithLabelValues("broadcast").Inc()
 	if err := checkPush(req.Op, req.Body); err != nil {
 		return nil, badRequest("Broadcast", err)
