@@ -72,7 +72,11 @@ func TestRenewOnlineReportsRooms(t *testing.T) {
 }
 
 func TestShutdownClosesConnectionsAndRoutes(t *testing.T) {
-	cl := newCluster(t, nil, func(c *logicsvc.Config) {})
+	forEachWS(t, testShutdownClosesConnectionsAndRoutes)
+}
+
+func testShutdownClosesConnectionsAndRoutes(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, func(c *logicsvc.Config) {})
 	tc := dialTCP(t, cl.edge.Addrs().TCP)
 	tc.auth(token(1, "k-down-tcp", nil))
 	wc := dialWS(t, cl.edge.Addrs().WS)

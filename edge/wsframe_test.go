@@ -1,0 +1,234 @@
+package edge
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/goim-edge/goim-edge/protocol"
+)
+
+// rawWS is a WebSocket client that writes any frame, legal or not, for
+// the framing cases a library client refuses to send.
+type rawWS struct {
+	t  testing.TB
+	c  net.Conn
+	br io.Reader
+}
+
+func dialRawWS(t testing.TB, addr string) *rawWS {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, br, _, err := ws.Dial(ctx, "ws://"+addr+"/sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var r io.Reader = c
+	if br != nil {
+		r = io.MultiReader(br, c)
+	}
+	return &rawWS{t: t, c: c, br: r}
+}
+
+// frame writes one frame; masked unless told otherwise.
+func (c *rawWS) frame(op ws.OpCode, fin, masked bool, payload []byte) {
+	c.t.Helper()
+	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
+	if masked {
+		f = ws.MaskFrameInPlace(f)
+	}
+	c.writeFrame(f)
+}
+
+func (c *rawWS) writeFrame(f ws.Frame) {
+	c.t.Helper()
+	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.WriteFrame(c.c, f); err != nil {
+		c.t.Fatalf("write frame: %v", err)
+	}
+}
+
+// next reads the next server frame.
+func (c *rawWS) next() (ws.Frame, error) {
+	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return ws.ReadFrame(c.br)
+}
+
+// expect reads the next frame and checks its op.
+func (c *rawWS) expect(op ws.OpCode) ws.Frame {
+	c.t.Helper()
+	f, err := c.next()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	if f.Header.OpCode != op {
+		c.t.Fatalf("got op %v (%q), want %v", f.Header.OpCode, f.Payload, op)
+	}
+	return f
+}
+
+// closeCode waits for the server's close frame and returns its code and
+// reason, skipping data and pings sent before it.
+func (c *rawWS) closeCode() (ws.StatusCode, string) {
+	c.t.Helper()
+	for {
+		f, err := c.next()
+		if err != nil {
+			c.t.Fatalf("no close frame: %v", err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			code, reason := ws.ParseCloseFrameData(f.Payload)
+			return code, reason
+		}
+	}
+}
+
+func (c *rawWS) authFrame() []byte {
+	return protocol.AppendFrame(nil, 1, protocol.OpAuth, 7, token(1, "", nil))
+}
+
+// TestWSFraming runs RFC 6455 framing cases against both transports: what
+// each must accept, and the close code each sends when it refuses.
+func TestWSFraming(t *testing.T) {
+	forEachWS(t, testWSFraming)
+}
+
+func testWSFraming(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }, nil)
+	addr := cl.edge.Addrs().WS
+	authReply := "\x00\x00\x00\x10\x00\x10\x00\x01\x00\x00\x00\x08\x00\x00\x00\x07"
+	lying := protocol.AppendFrame(nil, 1, protocol.OpHeartbeat, 1, nil)
+	binary.BigEndian.PutUint32(lying, 100)
+	tests := []struct {
+		name string
+		run  func(c *rawWS)
+		// want is the close code, per transport when they differ; 0: the
+		// connection stays open.
+		want map[string]ws.StatusCode
+	}{
+		{"fragmented auth", func(c *rawWS) {
+			a := c.authFrame()
+			c.frame(ws.OpBinary, false, true, a[:5])
+			c.frame(ws.OpContinuation, false, true, a[5:20])
+			c.frame(ws.OpContinuation, true, true, a[20:])
+			if got := c.expect(ws.OpBinary); string(got.Payload) != authReply {
+				t.Fatalf("auth reply %x", got.Payload)
+			}
+		}, nil},
+		{"ping between fragments", func(c *rawWS) {
+			a := c.authFrame()
+			c.frame(ws.OpBinary, false, true, a[:10])
+			c.frame(ws.OpPing, true, true, []byte("x"))
+			c.frame(ws.OpContinuation, true, true, a[10:])
+			if got := c.expect(ws.OpPong); string(got.Payload) != "x" {
+				t.Fatalf("pong %q", got.Payload)
+			}
+			if got := c.expect(ws.OpBinary); string(got.Payload) != authReply {
+				t.Fatalf("auth reply %x", got.Payload)
+			}
+		}, nil},
+		{"unmasked frame", func(c *rawWS) {
+			c.frame(ws.OpBinary, true, false, c.authFrame())
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"frame over the limit", func(c *rawWS) {
+			// Only the header: the length alone refuses it.
+			f := ws.MaskFrameInPlace(ws.NewBinaryFrame(make([]byte, 1<<20)))
+			_ = ws.WriteHeader(c.c, f.Header)
+		}, map[string]ws.StatusCode{"hertz": 1009, "netpoll": 1009}},
+		{"fragments over the limit", func(c *rawWS) {
+			c.frame(ws.OpBinary, false, true, make([]byte, 3000))
+			c.frame(ws.OpContinuation, true, true, make([]byte, 3000))
+		}, map[string]ws.StatusCode{"hertz": 1009, "netpoll": 1009}},
+		{"goim frame over the limit", func(c *rawWS) {
+			c.frame(ws.OpBinary, true, true, protocol.AppendFrame(nil, 1, 1000, 1, make([]byte, protocol.MaxBodySize+1)))
+		}, map[string]ws.StatusCode{"hertz": 1009, "netpoll": 1009}},
+		{"continuation without a message", func(c *rawWS) {
+			c.frame(ws.OpContinuation, true, true, c.authFrame())
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"new message inside a fragmented one", func(c *rawWS) {
+			c.frame(ws.OpBinary, false, true, []byte{0})
+			c.frame(ws.OpBinary, true, true, []byte{0})
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"reserved bit without an extension", func(c *rawWS) {
+			f := ws.NewBinaryFrame(c.authFrame())
+			f.Header.Rsv = ws.Rsv(true, false, false)
+			c.writeFrame(ws.MaskFrameInPlace(f))
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"reserved opcode", func(c *rawWS) {
+			c.frame(ws.OpCode(3), true, true, nil)
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"control frame over 125 bytes", func(c *rawWS) {
+			c.frame(ws.OpPing, true, true, make([]byte, 126))
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"fragmented control frame", func(c *rawWS) {
+			c.frame(ws.OpPing, false, true, nil)
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1002}},
+		{"close reason not UTF-8", func(c *rawWS) {
+			c.frame(ws.OpClose, true, true, append([]byte{0x03, 0xe8}, 0xff, 0xfe))
+		}, map[string]ws.StatusCode{"hertz": 1002, "netpoll": 1007}},
+		{"close is echoed", func(c *rawWS) {
+			c.frame(ws.OpClose, true, true, ws.NewCloseFrameBody(1000, "bye"))
+		}, map[string]ws.StatusCode{"hertz": 1000, "netpoll": 1000}},
+		{"lying goim length", func(c *rawWS) {
+			c.frame(ws.OpBinary, true, true, c.authFrame())
+			c.expect(ws.OpBinary)
+			c.frame(ws.OpBinary, true, true, lying)
+		}, map[string]ws.StatusCode{"hertz": 1008, "netpoll": 1008}},
+		{"first frame not auth", func(c *rawWS) {
+			c.frame(ws.OpBinary, true, true, protocol.AppendFrame(nil, 1, protocol.OpHeartbeat, 1, nil))
+		}, map[string]ws.StatusCode{"hertz": 1008, "netpoll": 1008}},
+		{"frame never finished", func(c *rawWS) {
+			f := ws.MaskFrameInPlace(ws.NewBinaryFrame(c.authFrame()))
+			_ = ws.WriteHeader(c.c, f.Header)
+			_, _ = c.c.Write(f.Payload[:3])
+		}, map[string]ws.StatusCode{"hertz": 1008, "netpoll": 1008}},
+		{"message never finished", func(c *rawWS) {
+			c.frame(ws.OpBinary, false, true, c.authFrame()[:4])
+		}, map[string]ws.StatusCode{"hertz": 1008, "netpoll": 1008}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRawWS(t, addr)
+			c.t = t
+			tt.run(c)
+			want := tt.want[transport]
+			if want == 0 {
+				return
+			}
+			if code, reason := c.closeCode(); code != want {
+				t.Fatalf("close code %d (%q), want %d", code, reason, want)
+			}
+		})
+	}
+}
+
+// TestWSCloseBody: close reasons are cut to 123 bytes at a rune boundary
+// and stay valid UTF-8.
+func TestWSCloseBody(t *testing.T) {
+	long := ""
+	for range 70 {
+		long += "é" // 2 bytes each
+	}
+	tests := []struct {
+		reason string
+		want   string
+	}{
+		{"bye", "bye"},
+		{long, long[:122]},
+		{"a\xffb", "ab"},
+	}
+	for _, tt := range tests {
+		b := wsCloseBody(1001, tt.reason)
+		if binary.BigEndian.Uint16(b) != 1001 || string(b[2:]) != tt.want || len(b) > 125 {
+			t.Errorf("wsCloseBody(%q) = %q, want %q", tt.reason, b[2:], tt.want)
+		}
+	}
+}
+
