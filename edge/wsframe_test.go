@@ -231,4 +231,3 @@ func TestWSCloseBody(t *testing.T) {
 		}
 	}
 }
-
