@@ -5,11 +5,16 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
+	"github.com/gorilla/websocket"
 
+	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
@@ -230,4 +235,87 @@ func TestWSCloseBody(t *testing.T) {
 			t.Errorf("wsCloseBody(%q) = %q, want %q", tt.reason, b[2:], tt.want)
 		}
 	}
+}
+
+// TestWSCompression: a client that offers permessage-deflate gets
+// compressed pushes once compression is on (and plain ones below the
+// minimum size), and its own compressed frames are read; one that does
+// not offer it is served uncompressed.
+func TestWSCompression(t *testing.T) {
+	forEachWS(t, testWSCompression)
+}
+
+func testWSCompression(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.WSCompression = true }, nil)
+	addr := cl.edge.Addrs().WS
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: true}
+	conn, resp, err := d.Dial("ws://"+addr+"/sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ext := resp.Header.Get("Sec-WebSocket-Extensions")
+	if !strings.Contains(ext, "permessage-deflate") || !strings.Contains(ext, "server_no_context_takeover") || !strings.Contains(ext, "client_no_context_takeover") {
+		t.Fatalf("extensions %q", ext)
+	}
+	c := &wsClient{t: t, c: conn}
+	// The client compresses what it sends (gorilla does by default):
+	// the auth frame arrives deflated and is read.
+	c.auth(token(1, "k-deflate", []string{"live://deflate"}, 1000))
+	body := []byte(strings.Repeat(`{"type":"chat","user":"someone","text":"hello, room"}`, 10))
+	if _, err := cl.rpc.PushKeys(context.Background(), &edge.PushKeysReq{Keys: []string{"k-deflate"}, Op: 1000, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.read(); f.Op != 1000 || string(f.Body) != string(body) {
+		t.Fatalf("compressed push %+v", f)
+	}
+
+	// The same push on the wire, read raw: RSV1 is set and it is shorter.
+	raw := dialRawDeflate(t, addr)
+	raw.frame(ws.OpBinary, true, true, protocol.AppendFrame(nil, 1, protocol.OpAuth, 7, token(2, "k-deflate-raw", nil, 1000)))
+	if f := raw.expect(ws.OpBinary); f.Header.Rsv1() {
+		t.Fatalf("auth reply of %d bytes compressed (under the minimum)", len(f.Payload))
+	}
+	if _, err := cl.rpc.PushKeys(context.Background(), &edge.PushKeysReq{Keys: []string{"k-deflate-raw"}, Op: 1000, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	f := raw.expect(ws.OpBinary)
+	if !f.Header.Rsv1() || len(f.Payload) >= len(body) {
+		t.Fatalf("push: rsv1 %v, %d bytes on the wire for a %d-byte body", f.Header.Rsv1(), len(f.Payload), len(body))
+	}
+	plain, err := wsflate.DefaultHelper.Decompress(f.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := protocol.DecodeMessage(plain, len(plain)); err != nil || string(got.Body) != string(body) {
+		t.Fatalf("decompressed push %q %v", plain, err)
+	}
+
+	// No offer, no compression.
+	p := dialWS(t, addr)
+	p.auth(token(3, "k-plain", nil, 1000))
+	if _, err := cl.rpc.PushKeys(context.Background(), &edge.PushKeysReq{Keys: []string{"k-plain"}, Op: 1000, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.read(); string(f.Body) != string(body) {
+		t.Fatalf("plain push %+v", f)
+	}
+}
+
+// dialRawDeflate is dialRawWS offering permessage-deflate.
+func dialRawDeflate(t testing.TB, addr string) *rawWS {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d := ws.Dialer{Extensions: []httphead.Option{wsflate.DefaultParameters.Option()}}
+	c, br, _, err := d.Dial(ctx, "ws://"+addr+"/sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var r io.Reader = c
+	if br != nil {
+		r = io.MultiReader(br, c)
+	}
+	return &rawWS{t: t, c: c, br: r}
 }
