@@ -63,10 +63,10 @@ func sampleMem() memSample {
 
 // benchmarkIdle measures what each idle, authenticated device costs the
 // edge process: live heap, and goroutine stacks, per connection.
-func benchmarkIdle(b *testing.B, proto string) {
+func benchmarkIdle(b *testing.B, proto string, mod func(*Config)) {
 	n := benchConns()
 	c := startChild(b)
-	e := benchEdge(b, c, nil)
+	e := benchEdge(b, c, mod)
 	addr := e.Addrs().TCP
 	if proto == "ws" {
 		addr = e.Addrs().WS
@@ -121,10 +121,18 @@ func eventuallyB(b *testing.B, cond func() bool) {
 }
 
 // BenchmarkIdleTCPConn: go test -run '^$' -bench IdleTCPConn -benchtime 1x ./edge/
-func BenchmarkIdleTCPConn(b *testing.B) { benchmarkIdle(b, "tcp") }
+func BenchmarkIdleTCPConn(b *testing.B) { benchmarkIdle(b, "tcp", nil) }
 
-// BenchmarkIdleWSConn: go test -run '^$' -bench IdleWSConn -benchtime 1x ./edge/
-func BenchmarkIdleWSConn(b *testing.B) { benchmarkIdle(b, "ws") }
+// BenchmarkIdleWSConn, per WebSocket transport:
+//
+//	go test -run '^$' -bench IdleWSConn -benchtime 1x ./edge/
+func BenchmarkIdleWSConn(b *testing.B) {
+	for _, tr := range wsTransports {
+		b.Run(tr, func(b *testing.B) {
+			benchmarkIdle(b, "ws", func(c *Config) { c.WSTransport = tr })
+		})
+	}
+}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

@@ -5,9 +5,12 @@ import (
 	"compress/flate"
 	"io"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws/wsflate"
+	kflate "github.com/klauspost/compress/flate"
 
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -51,13 +54,6 @@ func (n *wsNegotiator) negotiate(opt httphead.Option) (httphead.Option, error) {
 // drops it from the wire and the receiver adds it back.
 var wsDeflateTail = []byte{0, 0, 0xff, 0xff}
 
-// flateWriters hold compressors between messages (about 600 KiB each at
-// any level, hence one per writing goroutine rather than per connection).
-var flateWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed)
-	return w
-}}
-
 // appendWriter collects a compressor's output in a slice.
 type appendWriter struct{ b []byte }
 
@@ -66,25 +62,65 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// wsDeflate appends msg, compressed as one permessage-deflate message, to
-// dst[:0].
-func wsDeflate(dst, msg []byte) []byte {
-	fw := flateWriters.Get().(*flate.Writer)
-	out := appendWriter{b: dst[:0]}
-	fw.Reset(&out)
-	_, _ = fw.Write(msg)
-	_ = fw.Flush()
-	fw.Reset(nil) // do not keep out's buffer reachable from the pool
-	flateWriters.Put(fw)
-	return bytes.TrimSuffix(out.b, wsDeflateTail)
+// wsCompressor is a pooled compressor and the buffer it writes to.
+type wsCompressor struct {
+	w   *kflate.Writer
+	out appendWriter
 }
 
-// wsDeflateBuffers lend compressed-message buffers to a write; they
-// return once the write has flushed them to the socket.
-var wsDeflateBuffers = sync.Pool{New: func() any {
-	b := make([]byte, 0, 512)
-	return &b
+// flateWriters hold compressors between messages. klauspost/compress's
+// level 5 compresses a typical 300-byte JSON push as well as
+// compress/flate's best speed in two thirds of the time (its level 1
+// stores messages that short; its stateless mode compresses them
+// worse): see BenchmarkWSDeflate and docs/websocket.md.
+var flateWriters = sync.Pool{New: func() any {
+	c := &wsCompressor{}
+	c.w, _ = kflate.NewWriter(&c.out, 5)
+	return c
 }}
+
+// wsDeflate returns msg compressed as one permessage-deflate message, in
+// a new slice.
+func wsDeflate(msg []byte) []byte {
+	c := flateWriters.Get().(*wsCompressor)
+	c.out.b = make([]byte, 0, len(msg)/2+16)
+	c.w.Reset(&c.out)
+	_, _ = c.w.Write(msg)
+	_ = c.w.Flush()
+	z := c.out.b
+	c.out.b = nil // the pool keeps no message
+	flateWriters.Put(c)
+	return bytes.TrimSuffix(z, wsDeflateTail)
+}
+
+// A room batch or broadcast goes to every member as the same slice, so
+// it is compressed once for all of them, not once per delivery: room
+// fan-out at 5,000 members would otherwise spend most of its CPU
+// compressing one message 5,000 times. wsDeflated remembers the compressed
+// form of the last messages seen, in a small direct-mapped table keyed by
+// the slice's address; a hit is confirmed by comparing the bytes (a
+// memcmp, far cheaper than deflate), so a reused buffer cannot get
+// another message's compressed form. An entry keeps its message
+// reachable until it is replaced, which bounds what the table holds to
+// wsDeflateSlots messages (room batches are at most room_batch_bytes).
+const wsDeflateSlots = 64
+
+type wsDeflateEntry struct{ plain, z []byte }
+
+var wsDeflateTable [wsDeflateSlots]atomic.Pointer[wsDeflateEntry]
+
+// wsDeflated returns msg compressed; the result is shared and must not be
+// modified.
+func wsDeflated(msg []byte) []byte {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+	slot := &wsDeflateTable[(p>>4^p>>12^uintptr(len(msg)))%wsDeflateSlots]
+	if e := slot.Load(); e != nil && unsafe.SliceData(e.plain) == unsafe.SliceData(msg) && bytes.Equal(e.plain, msg) {
+		return e.z
+	}
+	z := wsDeflate(msg)
+	slot.Store(&wsDeflateEntry{plain: msg, z: z})
+	return z
+}
 
 // flateReaders hold decompressors between messages.
 var flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}

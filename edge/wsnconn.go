@@ -99,22 +99,17 @@ func appendWSHeader(b []byte, op ws.OpCode, rsv1 bool, n int) []byte {
 //
 // Like tcpConn.write it links payloads into netpoll's output buffer
 // without copying, so an idle connection's output buffer holds nothing;
-// the headers share one small slice per call. Compressed messages are
-// built in pooled buffers, returned once Flush has handed every byte to
-// the kernel.
+// the headers share one small slice per call. A compressed message is
+// compressed once for every connection it goes to (wsDeflated).
 func (t *wsnConn) write(msgs [][]byte) error {
 	w := t.c.Writer()
 	hdrs := make([]byte, 0, 10*len(msgs))
-	var deflated []*[]byte
 	for _, m := range msgs {
 		op, rsv1 := ws.OpBinary, false
 		if m == nil {
 			op = ws.OpPing
 		} else if t.compressMin > 0 && len(m) >= int(t.compressMin) {
-			bp := wsDeflateBuffers.Get().(*[]byte)
-			*bp = wsDeflate(*bp, m)
-			deflated = append(deflated, bp)
-			m, rsv1 = *bp, true
+			m, rsv1 = wsDeflated(m), true
 		}
 		start := len(hdrs)
 		hdrs = appendWSHeader(hdrs, op, rsv1, len(m))
@@ -132,9 +127,6 @@ func (t *wsnConn) write(msgs [][]byte) error {
 			t.peerGone.Store(true)
 		}
 		return fmt.Errorf("edge: websocket flush: %w", err)
-	}
-	for _, bp := range deflated {
-		wsDeflateBuffers.Put(bp)
 	}
 	return nil
 }
