@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -99,11 +100,15 @@ func appendWSHeader(b []byte, op ws.OpCode, rsv1 bool, n int) []byte {
 //
 // Like tcpConn.write it links payloads into netpoll's output buffer
 // without copying, so an idle connection's output buffer holds nothing;
-// the headers share one small slice per call. A compressed message is
+// the headers share one small pooled slice per call. A compressed message is
 // compressed once for every connection it goes to (wsDeflated).
 func (t *wsnConn) write(msgs [][]byte) error {
 	w := t.c.Writer()
-	hdrs := make([]byte, 0, 10*len(msgs))
+	hp := wsHeaderBuffers.Get().(*[]byte)
+	hdrs := (*hp)[:0]
+	if cap(hdrs) < 10*len(msgs) {
+		hdrs = make([]byte, 0, 10*len(msgs))
+	}
 	for _, m := range msgs {
 		op, rsv1 := ws.OpBinary, false
 		if m == nil {
@@ -128,8 +133,19 @@ func (t *wsnConn) write(msgs [][]byte) error {
 		}
 		return fmt.Errorf("edge: websocket flush: %w", err)
 	}
+	// Flushed: netpoll no longer points into the headers.
+	*hp = hdrs
+	wsHeaderBuffers.Put(hp)
 	return nil
 }
+
+// wsHeaderBuffers lend frame headers to writes (a fan-out writes one
+// message to thousands of connections; the headers are its only
+// allocation otherwise).
+var wsHeaderBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64)
+	return &b
+}}
 
 // writeControl sends one control frame (a pong, the drain's close).
 // Callers hold session.wmu. The payload is copied: it may point into

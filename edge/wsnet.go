@@ -83,9 +83,8 @@ func onWSNDisconnect(ctx context.Context, _ netpoll.Connection) {
 	if t == nil {
 		return
 	}
-	if t.handshake != nil && t.sess.Load() == nil {
-		t.handshake.Stop()
-	}
+	// A connection gone before its upgrade leaves its handshake timer to
+	// fire on a closed connection (a no-op); only the handler touches it.
 	if sess := t.sess.Load(); sess != nil {
 		sess.close("peer")
 	}
@@ -187,7 +186,11 @@ func (s *Server) wsnUpgrade(t *wsnConn) error {
 		slog.Debug("edge: websocket upgrade", "remote", addr, "err", err)
 		return c.Close()
 	}
-	t.handshake.Stop()
+	if !t.handshake.Stop() {
+		// The handshake deadline passed meanwhile and closed the
+		// connection: no session for it.
+		return c.Close()
+	}
 	t.handshake = nil
 	if neg.accepted && s.cfg.WSCompression {
 		t.rd.deflate = true

@@ -41,6 +41,8 @@ type Options struct {
 	Source net.IP
 	// Timeout bounds dial plus auth.
 	Timeout time.Duration
+	// Compress offers permessage-deflate (WS only), as browsers do.
+	Compress bool
 }
 
 // Handler receives what a device reads after auth, on the device's reader

@@ -43,6 +43,8 @@ type Options struct {
 	TCPAddr   string
 	WSURL     string
 	Transport string
+	// WSCompress makes WebSocket devices offer permessage-deflate.
+	WSCompress bool
 	// HTTPAddr is goim's HTTP push API; RPCAddr the Kitex Push service.
 	// Via picks the pusher: "http" or "kitex".
 	HTTPAddr string
@@ -368,6 +370,9 @@ func (o *Options) params() map[string]string {
 	p := map[string]string{
 		"transport": o.Transport, "conns": strconv.Itoa(o.Conns), "procs": strconv.Itoa(o.Procs),
 		"sources": strconv.Itoa(len(o.Sources)), "heartbeat": o.Heartbeat.String(), "room": o.Room,
+	}
+	if o.WSCompress {
+		p["ws_compress"] = "true"
 	}
 	if o.pushes() {
 		p["via"] = o.Via

@@ -239,7 +239,7 @@ func (f *fleet) connectAll(ctx context.Context, finish <-chan struct{}) {
 
 func (f *fleet) connectOne(ctx context.Context, i int) {
 	s := &f.spec
-	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout}
+	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout, Compress: s.Compress}
 	if len(f.sources) > 0 {
 		o.Source = f.sources[i%len(f.sources)]
 	}
