@@ -125,17 +125,18 @@ type Config struct {
 	DisconnectSlow bool `toml:"disconnect_slow"`
 
 	// WSPingInterval is how often the shared ticker pings WebSocket
-	// clients (0 disables); WSReadBuffer/WSWriteBuffer size their buffers
-	// (write buffers are pooled, idle connections hold none).
+	// clients (0 disables); WSReadBuffer/WSWriteBuffer size the hertz
+	// transport's buffers (write buffers are pooled, idle connections
+	// hold none; the netpoll transport takes buffers per frame).
 	WSPingInterval time.Duration `toml:"ws_ping_interval"`
 	WSReadBuffer   int           `toml:"ws_read_buffer"`
 	WSWriteBuffer  int           `toml:"ws_write_buffer"`
-	// WSTransport picks what serves WSAddr after the upgrade: "hertz"
-	// (Hertz and hertz-contrib/websocket, a reader goroutine per
-	// connection) or "netpoll" (frames read from netpoll's event loop
-	// as TCP frames are, no goroutine or buffer held by an idle
-	// connection; see docs/websocket.md). WSSAddr always runs on hertz:
-	// netpoll has no TLS.
+	// WSTransport picks what serves WSAddr: "netpoll" (the default:
+	// upgrade and frames on netpoll's event loop, as TCP frames are, no
+	// goroutine or buffer held by an idle connection) or "hertz" (Hertz
+	// and hertz-contrib/websocket, a reader goroutine per connection).
+	// See docs/websocket.md. WSSAddr always runs on hertz: netpoll has
+	// no TLS.
 	WSTransport string `toml:"ws_transport"`
 	// WSCompression accepts permessage-deflate when a client offers it
 	// (no context takeover either way, so a connection keeps no
@@ -216,7 +217,7 @@ func DefaultConfig() Config {
 		WSPingInterval:      time.Minute,
 		WSReadBuffer:        128,
 		WSWriteBuffer:       4096,
-		WSTransport:         WSTransportHertz,
+		WSTransport:         WSTransportNetpoll,
 		WSCompressMin:       256,
 		RenewOnlineInterval: 10 * time.Second,
 		RouteRenewInterval:  10 * time.Minute,

@@ -224,7 +224,7 @@ func TestShutdownRightAfterStart(t *testing.T) {
 			t.Fatalf("round %d: Shutdown: %v (after %v)", i, err, time.Since(start))
 		}
 		for _, a := range []string{addrs.TCP, addrs.WS, addrs.RPC} {
-			eventually(t, "port "+a+" to be free", func() bool {
+			eventually(t, fmt.Sprintf("port %s (tcp %s ws %s rpc %s) to be free", a, addrs.TCP, addrs.WS, addrs.RPC), func() bool {
 				ln, err := net.Listen("tcp", a)
 				if err != nil {
 					return false

@@ -269,7 +269,12 @@ func (p *wsPort) serve(s *Server) error {
 // shutdown stops the port's server.
 func (p *wsPort) shutdown(ctx context.Context) error {
 	if p.np != nil {
-		return p.np.Shutdown(ctx)
+		err := p.np.Shutdown(ctx)
+		// Shutdown closes the listener only once Serve has run; a
+		// Shutdown right after Start can come first (Hertz closes its
+		// own listener either way).
+		_ = p.ln.Close()
+		return err
 	}
 	return p.hz.Shutdown(ctx)
 }
