@@ -145,6 +145,8 @@ func (s *Server) wsnUpgrade(t *wsnConn) error {
 		}
 	}
 	addr := t.remoteAddr()
+	// With compression off the negotiator starts out "done", so it
+	// declines every offer.
 	neg := wsNegotiator{accepted: !s.cfg.WSCompression}
 	up := ws.Upgrader{
 		OnRequest: func(uri []byte) error {
@@ -168,6 +170,7 @@ func (s *Server) wsnUpgrade(t *wsnConn) error {
 			if s.wouldRefuse("ws", addr) {
 				return nil, wsnRefuse(503)
 			}
+			// No extra headers; the Upgrader wants a non-nil one.
 			return ws.HandshakeHeaderString(""), nil
 		},
 	}
