@@ -78,13 +78,16 @@ type wsFrame struct {
 type wsReader struct {
 	deflate bool       // permessage-deflate negotiated: RSV1 allowed
 	msg     *wsMessage // the fragmented message open, if any
+	// hr reads headers; kept here so that handing it to ws.ReadHeader as
+	// an io.Reader allocates nothing per frame.
+	hr srcReader
 }
 
 // srcReader reads a header through Next, so the header's bytes are taken
 // from netpoll's buffer as they are parsed.
 type srcReader struct{ src wsSource }
 
-func (r srcReader) Read(p []byte) (int, error) {
+func (r *srcReader) Read(p []byte) (int, error) {
 	b, err := r.src.Next(len(p))
 	if err != nil {
 		return 0, err
@@ -98,7 +101,9 @@ func (r srcReader) Read(p []byte) (int, error) {
 // fragment. Errors other than *wsError come from the source (timeouts,
 // closes).
 func (r *wsReader) next(src wsSource, now int64) (wsFrame, error) {
-	h, err := ws.ReadHeader(srcReader{src})
+	r.hr.src = src
+	h, err := ws.ReadHeader(&r.hr)
+	r.hr.src = nil
 	if err != nil {
 		if isHeaderError(err) {
 			return wsFrame{}, errWSProtocol
