@@ -128,14 +128,16 @@ func (s *Server) wsnUpgrade(t *wsnConn) error {
 		if err != nil {
 			return c.Close()
 		}
-		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		i := bytes.Index(b, []byte("\r\n\r\n"))
+		if i >= 0 && i+4 <= wsnMaxRequest {
 			if req, err = r.Next(i + 4); err != nil {
 				return c.Close()
 			}
 			break
 		}
-		if n >= wsnMaxRequest {
+		if i >= 0 || n >= wsnMaxRequest {
 			_, _ = io.WriteString(netpollWriter{c}, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			_ = c.Writer().Flush()
 			return c.Close()
 		}
 		// Wait for more of the request, within the read timeout
