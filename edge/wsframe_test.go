@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws/wsflate"
 	"github.com/gorilla/websocket"
 
+	logicsvc "github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -318,4 +319,53 @@ func dialRawDeflate(t testing.TB, addr string) *rawWS {
 		r = io.MultiReader(br, c)
 	}
 	return &rawWS{t: t, c: c, br: r}
+}
+
+// TestWSCloseCodes: the edge's own reasons for ending a WebSocket
+// connection reach the device as close codes (wsCloseFor), on both
+// transports.
+func TestWSCloseCodes(t *testing.T) {
+	forEachWS(t, testWSCloseCodes)
+}
+
+func testWSCloseCodes(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.HandshakeTimeout = 300 * time.Millisecond },
+		func(c *logicsvc.Config) { c.Heartbeat = time.Second; c.HeartbeatMax = 1 })
+	addr := cl.edge.Addrs().WS
+	authed := func(c *rawWS, key string) {
+		c.frame(ws.OpBinary, true, true, protocol.AppendFrame(nil, 1, protocol.OpAuth, 7, token(1, key, nil)))
+		c.expect(ws.OpBinary)
+	}
+	tests := []struct {
+		name   string
+		run    func(c *rawWS)
+		code   ws.StatusCode
+		reason string
+	}{
+		{"handshake timeout", func(*rawWS) {}, 1008, "handshake_timeout"},
+		{"auth refused", func(c *rawWS) {
+			c.frame(ws.OpBinary, true, true, protocol.AppendFrame(nil, 1, protocol.OpAuth, 7, []byte("not json")))
+		}, 1008, "auth_failed"},
+		{"heartbeat missed", func(c *rawWS) { authed(c, "k-close-idle") }, 1000, "heartbeat_timeout"},
+		{"replaced", func(c *rawWS) {
+			authed(c, "k-close-replaced")
+			authed(dialRawWS(t, addr), "k-close-replaced")
+		}, 1000, "replaced"},
+		{"kicked", func(c *rawWS) {
+			authed(c, "k-close-kicked")
+			if _, err := cl.rpc.Kick(context.Background(), &edge.KickReq{Keys: []string{"k-close-kicked"}}); err != nil {
+				t.Fatal(err)
+			}
+		}, 1008, "kicked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRawWS(t, addr)
+			c.t = t
+			tt.run(c)
+			if code, reason := c.closeCode(); code != tt.code || reason != tt.reason {
+				t.Fatalf("close %d %q, want %d %q", code, reason, tt.code, tt.reason)
+			}
+		})
+	}
 }
