@@ -63,10 +63,10 @@ func sampleMem() memSample {
 
 // benchmarkIdle measures what each idle, authenticated device costs the
 // edge process: live heap, and goroutine stacks, per connection.
-func benchmarkIdle(b *testing.B, proto string) {
+func benchmarkIdle(b *testing.B, proto string, mod func(*Config)) {
 	n := benchConns()
 	c := startChild(b)
-	e := benchEdge(b, c, nil)
+	e := benchEdge(b, c, mod)
 	addr := e.Addrs().TCP
 	if proto == "ws" {
 		addr = e.Addrs().WS
@@ -121,10 +121,18 @@ func eventuallyB(b *testing.B, cond func() bool) {
 }
 
 // BenchmarkIdleTCPConn: go test -run '^$' -bench IdleTCPConn -benchtime 1x ./edge/
-func BenchmarkIdleTCPConn(b *testing.B) { benchmarkIdle(b, "tcp") }
+func BenchmarkIdleTCPConn(b *testing.B) { benchmarkIdle(b, "tcp", nil) }
 
-// BenchmarkIdleWSConn: go test -run '^$' -bench IdleWSConn -benchtime 1x ./edge/
-func BenchmarkIdleWSConn(b *testing.B) { benchmarkIdle(b, "ws") }
+// BenchmarkIdleWSConn, per WebSocket transport:
+//
+//	go test -run '^$' -bench IdleWSConn -benchtime 1x ./edge/
+func BenchmarkIdleWSConn(b *testing.B) {
+	for _, tr := range wsTransports {
+		b.Run(tr, func(b *testing.B) {
+			benchmarkIdle(b, "ws", func(c *Config) { c.WSTransport = tr })
+		})
+	}
+}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -140,13 +148,35 @@ func cpuTime() time.Duration {
 // room batch them.
 //
 //	go test -run '^$' -bench RoomFanoutTCP -benchtime 200x ./edge/
-func BenchmarkRoomFanoutTCP(b *testing.B) {
-	const members = 10000
+func BenchmarkRoomFanoutTCP(b *testing.B) { benchmarkRoomFanout(b, "tcp", 10000, nil) }
+
+// BenchmarkRoomFanoutWS is BenchmarkRoomFanoutTCP with 5,000 WebSocket
+// members, per WebSocket transport:
+//
+//	go test -run '^$' -bench RoomFanoutWS -benchtime 100x ./edge/
+func BenchmarkRoomFanoutWS(b *testing.B) {
+	for _, tr := range wsTransports {
+		b.Run(tr, func(b *testing.B) {
+			benchmarkRoomFanout(b, "ws", 5000, func(c *Config) { c.WSTransport = tr })
+		})
+	}
+}
+
+func benchmarkRoomFanout(b *testing.B, proto string, members int, mod func(*Config)) {
 	for _, mode := range []string{"spaced", "stream"} {
 		b.Run(mode, func(b *testing.B) {
 			c := startChild(b)
-			e := benchEdge(b, c, func(cfg *Config) { cfg.SendQueue = 1024 })
-			c.do(b, childCmd{Proto: "tcp", Addr: e.Addrs().TCP, N: members, Room: "bench://1", Expect: 1})
+			e := benchEdge(b, c, func(cfg *Config) {
+				cfg.SendQueue = 1024
+				if mod != nil {
+					mod(cfg)
+				}
+			})
+			addr := e.Addrs().TCP
+			if proto == "ws" {
+				addr = e.Addrs().WS
+			}
+			c.do(b, childCmd{Proto: proto, Addr: addr, N: members, Room: "bench://1", Expect: 1})
 			eventuallyB(b, func() bool { r := e.room("bench://1"); return r != nil && r.count() == members })
 			h := e.Handler()
 			body := []byte(strings.Repeat("x", 64))
@@ -166,7 +196,7 @@ func BenchmarkRoomFanoutTCP(b *testing.B) {
 					time.Sleep(e.cfg.RoomBatchWindow + time.Millisecond)
 				}
 			}
-			got := c.do(b, childCmd{Expect: int64(b.N) * members})
+			got := c.do(b, childCmd{Expect: int64(b.N) * int64(members)})
 			b.StopTimer()
 			if mode == "stream" {
 				// The edge's CPU from the first push until the devices had
@@ -175,8 +205,8 @@ func BenchmarkRoomFanoutTCP(b *testing.B) {
 			}
 			var recv int64
 			fmt.Sscanf(got, "ok %d", &recv)
-			if recv < int64(b.N)*members {
-				b.Fatalf("devices received %d of %d frames", recv, int64(b.N)*members)
+			if recv < int64(b.N)*int64(members) {
+				b.Fatalf("devices received %d of %d frames", recv, int64(b.N)*int64(members))
 			}
 			b.ReportMetric(float64(recv)/cpu.Seconds(), "deliveries/cpu-s")
 			b.ReportMetric(float64(recv)/b.Elapsed().Seconds(), "deliveries/s")

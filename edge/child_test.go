@@ -224,6 +224,24 @@ func openDevice(proto, addr string, local *net.TCPAddr, tok []byte, count bool, 
 			return nil, fmt.Errorf("auth: %x, %v", msg, err)
 		}
 		_ = c.SetReadDeadline(time.Time{})
+		if count {
+			// Counts frames as the TCP devices do: an op-9 message holds
+			// several.
+			go func() {
+				for {
+					_, msg, err := c.ReadMessage()
+					if err != nil {
+						return
+					}
+					f, err := protocol.DecodeMessage(msg, len(msg))
+					if err != nil || f.Op != protocol.OpRaw {
+						received.Add(1)
+						continue
+					}
+					_ = protocol.SplitRaw(f.Body, func(protocol.Frame) error { received.Add(1); return nil })
+				}
+			}()
+		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("unknown proto %q", proto)

@@ -23,7 +23,11 @@ import (
 // close race the poller's and end a new device before its auth reply
 // (see tcpConn.close).
 func TestChurnDuringRoomBroadcast(t *testing.T) {
-	cl := newCluster(t, func(c *Config) { c.SendQueue = 4096 }, nil)
+	forEachWS(t, testChurnDuringRoomBroadcast)
+}
+
+func testChurnDuringRoomBroadcast(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.SendQueue = 4096 }, nil)
 	addrs := cl.edge.Addrs()
 	const (
 		room     = "live://churn"

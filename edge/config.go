@@ -129,11 +129,25 @@ type Config struct {
 	ResumeBuffer int `toml:"resume_buffer"`
 
 	// WSPingInterval is how often the shared ticker pings WebSocket
-	// clients (0 disables); WSReadBuffer/WSWriteBuffer size their buffers
-	// (write buffers are pooled, idle connections hold none).
+	// clients (0 disables); WSReadBuffer/WSWriteBuffer size the hertz
+	// transport's buffers (write buffers are pooled, idle connections
+	// hold none; the netpoll transport takes buffers per frame).
 	WSPingInterval time.Duration `toml:"ws_ping_interval"`
 	WSReadBuffer   int           `toml:"ws_read_buffer"`
 	WSWriteBuffer  int           `toml:"ws_write_buffer"`
+	// WSTransport picks what serves WSAddr: "netpoll" (the default:
+	// upgrade and frames on netpoll's event loop, as TCP frames are, no
+	// goroutine or buffer held by an idle connection) or "hertz" (Hertz
+	// and hertz-contrib/websocket, a reader goroutine per connection).
+	// See docs/websocket.md. WSSAddr always runs on hertz: netpoll has
+	// no TLS.
+	WSTransport string `toml:"ws_transport"`
+	// WSCompression accepts permessage-deflate when a client offers it
+	// (no context takeover either way, so a connection keeps no
+	// compression window); server messages of at least
+	// WSCompressMin are then compressed.
+	WSCompression bool `toml:"ws_compression"`
+	WSCompressMin int  `toml:"ws_compression_min_bytes"`
 
 	// RenewOnlineInterval is how often room counts are reported to logic
 	// (and cluster-wide counts fetched for heartbeat replies).
@@ -208,6 +222,8 @@ func DefaultConfig() Config {
 		WSPingInterval:      time.Minute,
 		WSReadBuffer:        128,
 		WSWriteBuffer:       4096,
+		WSTransport:         WSTransportNetpoll,
+		WSCompressMin:       256,
 		RenewOnlineInterval: 10 * time.Second,
 		RouteRenewInterval:  10 * time.Minute,
 		LogicTimeout:        3 * time.Second,
@@ -315,12 +331,28 @@ func (c Config) Validate() error {
 	if c.WSWriteBuffer < 256 {
 		errs = append(errs, fmt.Errorf("ws_write_buffer %d must be at least 256", c.WSWriteBuffer))
 	}
+	if c.WSTransport != WSTransportHertz && c.WSTransport != WSTransportNetpoll {
+		errs = append(errs, fmt.Errorf("ws_transport %q must be %q or %q", c.WSTransport, WSTransportHertz, WSTransportNetpoll))
+	}
+	if c.WSCompressMin < 0 {
+		errs = append(errs, fmt.Errorf("ws_compression_min_bytes %d must not be negative", c.WSCompressMin))
+	}
 	errs = append(errs, c.dedupErrors()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("edge: config: %w", err)
 	}
 	return nil
 }
+
+// The values of Config.WSTransport.
+const (
+	// WSTransportHertz serves WebSocket with Hertz and
+	// hertz-contrib/websocket: a reader goroutine per connection.
+	WSTransportHertz = "hertz"
+	// WSTransportNetpoll reads WebSocket frames from netpoll's event
+	// loop: no goroutine per idle connection.
+	WSTransportNetpoll = "netpoll"
+)
 
 // maxRestoreBatch is the most routes logic takes in one Restore call
 // (logic.MaxRestoreRoutes).

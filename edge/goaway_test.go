@@ -22,7 +22,11 @@ import (
 // sessions. The push loop is one push at a time per device (the next
 // once the previous arrived), so the count does not depend on speed.
 func TestDrainDeliversUntilEachDeviceLeaves(t *testing.T) {
-	cl := newCluster(t, nil, nil)
+	forEachWS(t, testDrainDeliversUntilEachDeviceLeaves)
+}
+
+func testDrainDeliversUntilEachDeviceLeaves(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, nil)
 	const perTransport = 4
 	type device struct {
 		name string

@@ -72,7 +72,11 @@ func TestRenewOnlineReportsRooms(t *testing.T) {
 }
 
 func TestShutdownClosesConnectionsAndRoutes(t *testing.T) {
-	cl := newCluster(t, nil, func(c *logicsvc.Config) {})
+	forEachWS(t, testShutdownClosesConnectionsAndRoutes)
+}
+
+func testShutdownClosesConnectionsAndRoutes(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, func(c *logicsvc.Config) {})
 	tc := dialTCP(t, cl.edge.Addrs().TCP)
 	tc.auth(token(1, "k-down-tcp", nil))
 	wc := dialWS(t, cl.edge.Addrs().WS)
@@ -220,7 +224,7 @@ func TestShutdownRightAfterStart(t *testing.T) {
 			t.Fatalf("round %d: Shutdown: %v (after %v)", i, err, time.Since(start))
 		}
 		for _, a := range []string{addrs.TCP, addrs.WS, addrs.RPC} {
-			eventually(t, "port "+a+" to be free", func() bool {
+			eventually(t, fmt.Sprintf("port %s (tcp %s ws %s rpc %s) to be free", a, addrs.TCP, addrs.WS, addrs.RPC), func() bool {
 				ln, err := net.Listen("tcp", a)
 				if err != nil {
 					return false

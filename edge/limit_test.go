@@ -15,7 +15,11 @@ import (
 // by a closing connection takes a new device again. Connections count
 // from accept, authenticated or not.
 func TestMaxConnections(t *testing.T) {
-	cl := newCluster(t, func(c *Config) { c.MaxConnections = 2 }, nil)
+	forEachWS(t, testMaxConnections)
+}
+
+func testMaxConnections(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.MaxConnections = 2 }, nil)
 	addrs := cl.edge.Addrs()
 	tcpRefused := refusedTotal.WithLabelValues("tcp", "max_connections")
 	wsRefused := refusedTotal.WithLabelValues("ws", "max_connections")

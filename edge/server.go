@@ -232,7 +232,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for _, p := range []*wsPort{s.ws, s.wss} {
 		if p != nil {
-			if err := p.hz.Shutdown(ctx); err != nil {
+			if err := p.shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("edge: stop %s: %w", p.name, err))
 			}
 		}

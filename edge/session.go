@@ -166,7 +166,7 @@ func (s *session) close(reason string) {
 	s.queue = nil
 	s.qmu.Unlock()
 
-	_ = s.t.close()
+	s.closeTransport(reason) // WebSocket: a close frame first (wsclose.go)
 	s.srv.releaseConn(s.t.remoteAddr())
 	s.srv.wheel.remove(s)
 	closesTotal.WithLabelValues(reason).Inc()

@@ -261,7 +261,11 @@ func TestTCPSameKeyReplacesOlder(t *testing.T) {
 }
 
 func TestKickAndDrain(t *testing.T) {
-	cl := newCluster(t, nil, nil)
+	forEachWS(t, testKickAndDrain)
+}
+
+func testKickAndDrain(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, nil)
 	addr := cl.edge.Addrs().TCP
 	a := dialTCP(t, addr)
 	a.auth(token(1, "k-a", nil))

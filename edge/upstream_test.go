@@ -203,7 +203,11 @@ func TestInputOverflowWhileWaitingForLogic(t *testing.T) {
 // TestWSHalfFrameReadDeadline: a WebSocket frame that starts and stops
 // halfway is closed within read_timeout, like a TCP frame.
 func TestWSHalfFrameReadDeadline(t *testing.T) {
-	cl := newCluster(t, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }, nil)
+	forEachWS(t, testWSHalfFrameReadDeadline)
+}
+
+func testWSHalfFrameReadDeadline(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.ReadTimeout = 300 * time.Millisecond }, nil)
 	timeouts0 := counterValue(t, closesTotal.WithLabelValues("read_timeout"))
 	c := dialWS(t, cl.edge.Addrs().WS)
 	c.auth(token(1, "k-ws-half", nil))
@@ -230,7 +234,11 @@ func TestWSHalfFrameReadDeadline(t *testing.T) {
 // are refused (TCP closed, WebSocket 503) and counted; a freed slot is
 // taken again. Loopback is exempt by default, so the test lifts that.
 func TestPerIPCap(t *testing.T) {
-	cl := newCluster(t, func(c *Config) { c.MaxConnsPerIP, c.ConnLimitExempt = 2, nil }, nil)
+	forEachWS(t, testPerIPCap)
+}
+
+func testPerIPCap(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) { c.MaxConnsPerIP, c.ConnLimitExempt = 2, nil }, nil)
 	addrs := cl.edge.Addrs()
 	refused := func(kind string) float64 { return counterValue(t, refusedTotal.WithLabelValues(kind, "per_ip")) }
 	tcp0, ws0 := refused("tcp"), refused("ws")

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudwego/netpoll"
+
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
 	"github.com/cloudwego/hertz/pkg/common/config"
@@ -29,7 +31,9 @@ type wsConn struct {
 	c            *websocket.Conn
 	raw          net.Conn // the accepted connection under Hertz's hijack wrapper
 	writeTimeout time.Duration
+	compressMin  int         // with compression negotiated, compress messages this long; 0: never
 	peerGone     atomic.Bool // a write found the peer gone; see peergone.go
+	closeSent    atomic.Bool // a close frame went out; one is all RFC 6455 allows
 }
 
 func (t *wsConn) kind() string { return "ws" }
@@ -81,6 +85,10 @@ func (t *wsConn) write(msgs [][]byte) error {
 		if m == nil {
 			err = t.c.WriteControl(websocket.PingMessage, nil, deadline)
 		} else {
+			if t.compressMin > 0 {
+				// Small messages are not worth the CPU.
+				t.c.EnableWriteCompression(len(m) >= t.compressMin)
+			}
 			err = t.c.WriteMessage(websocket.BinaryMessage, m)
 		}
 		if err != nil {
@@ -96,8 +104,24 @@ func (t *wsConn) write(msgs [][]byte) error {
 // goAway sends a close frame with code 1001 (going away) and reason, so
 // the device reconnects elsewhere. Callers hold session.wmu.
 func (t *wsConn) goAway(reason string) error {
-	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, reason)
-	return t.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.writeTimeout))
+	if t.closeSent.Swap(true) {
+		return nil
+	}
+	return t.c.WriteControl(websocket.CloseMessage, wsCloseBody(wsCloseGoingAway, reason), time.Now().Add(t.writeTimeout))
+}
+
+// wsCloseWait bounds the write of a close frame on the hertz transport,
+// which has no write that gives up at once on a full socket: session.close
+// runs on the deadline wheel and the poller, which must not wait long.
+const wsCloseWait = 100 * time.Millisecond
+
+// sendClose sends a close frame with code and reason (wsclose.go).
+// Callers hold session.wmu.
+func (t *wsConn) sendClose(code uint16, reason string) {
+	if t.peerGone.Load() || t.closeSent.Swap(true) {
+		return
+	}
+	_ = t.c.WriteControl(websocket.CloseMessage, wsCloseBody(code, reason), time.Now().Add(wsCloseWait))
 }
 
 // wsWriteBuffers lends write buffers to connections only while they
@@ -119,12 +143,20 @@ var wsReadBuffers = sync.Pool{New: func() any {
 type wsPort struct {
 	name string // "websocket" or "websocket tls", for logs and errors
 	ln   net.Listener
-	hz   *server.Hertz
+	hz   *server.Hertz     // the hertz transport
+	np   netpoll.EventLoop // or the netpoll transport (wsnet.go)
 }
 
 // listenWS binds addr and builds (without serving) the Hertz server for
 // the upgrade path. With certs, the port speaks TLS.
 func (s *Server) listenWS(name, addr string, certs *certFiles) (*wsPort, error) {
+	if certs == nil && s.cfg.WSTransport == WSTransportNetpoll {
+		l, err := s.listenWSNetpoll(addr)
+		if err != nil {
+			return nil, err
+		}
+		return &wsPort{name: name, ln: l.ln, np: l.loop}, nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("edge: listen %s %s: %w", name, addr, err)
@@ -156,6 +188,9 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 		ReadBufferSize:   s.cfg.WSReadBuffer,
 		WriteBufferSize:  s.cfg.WSWriteBuffer,
 		WriteBufferPool:  &wsWriteBuffers{},
+		// permessage-deflate without context takeover: no compression
+		// window kept per connection.
+		EnableCompression: s.cfg.WSCompression,
 		// goim's demo page is served from anywhere; devices authenticate
 		// with their token, not their origin.
 		CheckOrigin: func(*app.RequestContext) bool { return true },
@@ -205,6 +240,10 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 // serve on. From running on, Shutdown either stops its event loop or,
 // when that loop is not built yet, the listener Shutdown closes ends it.
 func (p *wsPort) serve(s *Server) error {
+	if p.np != nil {
+		(&wsnLoop{ln: p.ln.(netpoll.Listener), loop: p.np}).serve(s)
+		return nil
+	}
 	addr := p.ln.Addr().String()
 	done := make(chan struct{})
 	go func() {
@@ -227,6 +266,19 @@ func (p *wsPort) serve(s *Server) error {
 	return nil
 }
 
+// shutdown stops the port's server.
+func (p *wsPort) shutdown(ctx context.Context) error {
+	if p.np != nil {
+		err := p.np.Shutdown(ctx)
+		// Shutdown closes the listener only once Serve has run; a
+		// Shutdown right after Start can come first (Hertz closes its
+		// own listener either way).
+		_ = p.ln.Close()
+		return err
+	}
+	return p.hz.Shutdown(ctx)
+}
+
 // wsReadyTimeout bounds how long Start waits for a WebSocket server.
 const wsReadyTimeout = 5 * time.Second
 
@@ -242,12 +294,14 @@ const wsReadyTimeout = 5 * time.Second
 func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 	c.SetReadLimit(protocol.MaxPackSize)
 	t := &wsConn{c: c, raw: raw, writeTimeout: s.cfg.WriteTimeout}
+	if s.cfg.WSCompression {
+		t.compressMin = max(s.cfg.WSCompressMin, 1)
+	}
 	sess := newSession(s, t)
 	if sess == nil {
 		// Lost a race for the last slot after the upgrade: tell the
 		// device to come back later rather than leave it guessing.
-		msg := websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "edge full")
-		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.writeTimeout))
+		_ = c.WriteControl(websocket.CloseMessage, wsCloseBody(wsCloseTryLater, "edge full"), time.Now().Add(t.writeTimeout))
 		_ = t.close()
 		return
 	}
@@ -261,7 +315,7 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 		typ, r, err := c.NextReader()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				reason = "bad_frame"
+				reason = "too_big"
 			}
 			return
 		}
@@ -275,7 +329,7 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 			wsReadBuffers.Put(bp)
 			switch {
 			case errors.Is(err, websocket.ErrReadLimit):
-				reason = "bad_frame"
+				reason = "too_big"
 			case isTimeout(err):
 				reason = "read_timeout"
 			}

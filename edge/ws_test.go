@@ -13,8 +13,10 @@ import (
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
-func TestWSOps(t *testing.T) {
-	cl := newCluster(t, nil, nil)
+func TestWSOps(t *testing.T) { forEachWS(t, testWSOps) }
+
+func testWSOps(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, nil)
 	c := dialWS(t, cl.edge.Addrs().WS)
 	c.auth(token(123, "k-ws", []string{"live://1000"}, 1000))
 
@@ -84,7 +86,11 @@ func TestWSOps(t *testing.T) {
 }
 
 func TestWSBadInputClosesOnlyThatConnection(t *testing.T) {
-	cl := newCluster(t, nil, nil)
+	forEachWS(t, testWSBadInputClosesOnlyThatConnection)
+}
+
+func testWSBadInputClosesOnlyThatConnection(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, nil)
 	addr := cl.edge.Addrs().WS
 	bystander := dialWS(t, addr)
 	bystander.auth(token(9, "k-ws-bystander", nil))
@@ -131,7 +137,11 @@ func TestWSBadInputClosesOnlyThatConnection(t *testing.T) {
 }
 
 func TestWSHandshakeTimeoutAndServerPing(t *testing.T) {
-	cl := newCluster(t, func(c *Config) {
+	forEachWS(t, testWSHandshakeTimeoutAndServerPing)
+}
+
+func testWSHandshakeTimeoutAndServerPing(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) {
 		c.HandshakeTimeout = 300 * time.Millisecond
 		c.WSPingInterval = 100 * time.Millisecond
 	}, nil)
@@ -166,8 +176,10 @@ func TestWSHandshakeTimeoutAndServerPing(t *testing.T) {
 
 // TestWSSlowReaderIsClosed: a WebSocket device that stops reading is
 // closed by the write timeout while a healthy one gets every push.
-func TestWSSlowReaderIsClosed(t *testing.T) {
-	cl := newCluster(t, func(c *Config) {
+func TestWSSlowReaderIsClosed(t *testing.T) { forEachWS(t, testWSSlowReaderIsClosed) }
+
+func testWSSlowReaderIsClosed(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, func(c *Config) {
 		c.WriteTimeout = 300 * time.Millisecond
 		c.SendQueue = 256
 	}, nil)
@@ -212,8 +224,10 @@ func TestWSSlowReaderIsClosed(t *testing.T) {
 // examples/javascript/client.js: its token carries mid as a string, with
 // spaces after the commas, and every frame it sends has seq 1. The json
 // auth mode takes it, and pushes reach it by key and by room.
-func TestWSGoimExampleBrowserClient(t *testing.T) {
-	cl := newCluster(t, nil, nil)
+func TestWSGoimExampleBrowserClient(t *testing.T) { forEachWS(t, testWSGoimExampleBrowserClient) }
+
+func testWSGoimExampleBrowserClient(t *testing.T, transport string) {
+	cl := newClusterWS(t, transport, nil, nil)
 	c := dialWS(t, cl.edge.Addrs().WS)
 	mid := "123"
 	tok := `{"mid":"` + mid + `","key":"123456` + mid + `", "room_id":"live://1000", "platform":"web", "accepts":[1000,1001,1002]}`

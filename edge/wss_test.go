@@ -75,9 +75,13 @@ func writeCert(t *testing.T, dir string, serial int64) *x509.Certificate {
 // ws port (auth, heartbeat, room push) to a client that verifies the
 // certificate.
 func TestWSSServesGoimOverTLS(t *testing.T) {
+	forEachWS(t, testWSSServesGoimOverTLS)
+}
+
+func testWSSServesGoimOverTLS(t *testing.T, transport string) {
 	dir := t.TempDir()
 	cert := writeCert(t, dir, 1)
-	cl := newCluster(t, func(c *Config) {
+	cl := newClusterWS(t, transport, func(c *Config) {
 		c.WSSAddr = "127.0.0.1:0"
 		c.TLSCertFile, c.TLSKeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	}, nil)

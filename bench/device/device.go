@@ -45,6 +45,8 @@ type Options struct {
 	// 26 right before the auth frame, and the Handler should implement
 	// Recovery to see positions and verdicts.
 	Resume *protocol.ResumeRequest
+	// Compress offers permessage-deflate (WS only), as browsers do.
+	Compress bool
 }
 
 // Handler receives what a device reads after auth, on the device's reader

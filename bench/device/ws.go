@@ -29,6 +29,8 @@ func connectWS(ctx context.Context, o Options, resume, token []byte) (*wsConn, e
 		HandshakeTimeout: o.Timeout,
 		ReadBufferSize:   2048,
 		WriteBufferSize:  512,
+		// Offered as browsers offer it; the server decides.
+		EnableCompression: o.Compress,
 	}
 	c, resp, err := d.DialContext(ctx, o.Addr, nil)
 	if resp != nil && resp.Body != nil {

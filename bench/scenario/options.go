@@ -45,6 +45,8 @@ type Options struct {
 	TCPAddr   string
 	WSURL     string
 	Transport string
+	// WSCompress makes WebSocket devices offer permessage-deflate.
+	WSCompress bool
 	// HTTPAddr is goim's HTTP push API; RPCAddr the Kitex Push service.
 	// Via picks the pusher: "http" or "kitex".
 	HTTPAddr string
@@ -405,6 +407,9 @@ func (o *Options) params() map[string]string {
 	}
 	if o.Resume {
 		p["resume"] = "true"
+	}
+	if o.WSCompress {
+		p["ws_compress"] = "true"
 	}
 	if o.pushes() {
 		p["via"] = o.Via

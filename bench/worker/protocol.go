@@ -63,6 +63,8 @@ type Command struct {
 type Spec struct {
 	Worker    int    `json:"worker"`
 	Transport string `json:"transport"`
+	// Compress: WebSocket devices offer permessage-deflate.
+	Compress bool `json:"compress,omitempty"`
 	// Addrs are the edges devices connect to: device i uses
 	// Addrs[i mod len(Addrs)] (host:port for TCP, ws:// URLs for WS).
 	Addrs     []string `json:"addrs"`

@@ -287,7 +287,7 @@ func (f *fleet) connectAll(ctx context.Context, finish <-chan struct{}) {
 // to resume its streams from pos.
 func (f *fleet) options(i int, pos *positions) device.Options {
 	s := &f.spec
-	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout}
+	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout, Compress: s.Compress}
 	if len(f.sources) > 0 {
 		o.Source = f.sources[i%len(f.sources)]
 	}
