@@ -23,6 +23,7 @@ import (
 	"github.com/cloudwego/hertz/pkg/protocol/consts"
 	"github.com/hertz-contrib/websocket"
 
+	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
@@ -144,6 +145,8 @@ type wsPort struct {
 	name string // "websocket" or "websocket tls", for logs and errors
 	ln   net.Listener
 	hz   *server.Hertz     // the hertz transport
+	tls  bool              // hz speaks TLS (wss)
+	hs   *serving.Hertz    // hz once serving
 	np   netpoll.EventLoop // or the netpoll transport (wsnet.go)
 }
 
@@ -177,7 +180,7 @@ func (s *Server) listenWS(name, addr string, certs *certFiles) (*wsPort, error) 
 	}
 	h := server.New(opts...)
 	h.GET(s.cfg.WSPath, s.wsUpgrade())
-	return &wsPort{name: name, ln: ln, hz: h}, nil
+	return &wsPort{name: name, ln: ln, hz: h, tls: certs != nil}, nil
 }
 
 // wsUpgrade is the handler of the upgrade path: refuse when draining or
@@ -234,35 +237,24 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 	}
 }
 
-// serve runs the port's Hertz server until Shutdown and returns once
-// Hertz counts it as running: Hertz's Shutdown refuses ("engine is not
-// running") an engine that has not got that far, and would leave it to
-// serve on. From running on, Shutdown either stops its event loop or,
-// when that loop is not built yet, the listener Shutdown closes ends it.
+// serve runs the port's server until Shutdown. The Hertz path returns
+// once the server answered on its port (serving.StartHertz: a stop any
+// earlier is missed by Hertz, or makes it panic).
 func (p *wsPort) serve(s *Server) error {
 	if p.np != nil {
 		(&wsnLoop{ln: p.ln.(netpoll.Listener), loop: p.np}).serve(s)
 		return nil
 	}
 	addr := p.ln.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := p.hz.Run(); err != nil && !s.closing.Load() {
+	hs, err := serving.StartHertz(p.hz, p.ln, p.tls, "edge: "+p.name, func(err error) {
+		if !s.closing.Load() {
 			slog.Error("edge: "+p.name+" serve", "addr", addr, "err", err)
 		}
-	}()
-	deadline := time.Now().Add(wsReadyTimeout)
-	for !p.hz.IsRunning() {
-		select {
-		case <-done:
-			return fmt.Errorf("edge: %s server on %s ended while starting", p.name, addr)
-		case <-time.After(time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("edge: %s server on %s did not start within %v", p.name, addr, wsReadyTimeout)
-		}
+	})
+	if err != nil {
+		return err
 	}
+	p.hs = hs
 	return nil
 }
 
@@ -276,11 +268,12 @@ func (p *wsPort) shutdown(ctx context.Context) error {
 		_ = p.ln.Close()
 		return err
 	}
-	return p.hz.Shutdown(ctx)
+	if p.hs != nil {
+		return p.hs.Stop(ctx)
+	}
+	// Never served: nothing runs on the listener.
+	return p.ln.Close()
 }
-
-// wsReadyTimeout bounds how long Start waits for a WebSocket server.
-const wsReadyTimeout = 5 * time.Second
 
 // serveWS is the connection's single reader: it decodes one goim frame
 // per message (DecodeMessage refuses a frame whose length disagrees with

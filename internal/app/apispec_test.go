@@ -26,7 +26,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	}
 	defer stopNode(t, n)
 	served := map[string]bool{}
-	for _, r := range n.(*standalone).logic.hz.hz.Routes() {
+	for _, r := range n.(*standalone).logic.hz.Engine().Routes() {
 		served[r.Method+" "+r.Path] = true
 	}
 	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPI)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"net"
-	"reflect"
 	"testing"
 	"time"
 
@@ -26,33 +25,11 @@ func TestRunHertzThenStopAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = s.stop(ctx)
+		err = s.Stop(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("round %d: stop: %v", i, err)
 		}
 		requireFree(t, addr)
-	}
-}
-
-func TestDialAddrs(t *testing.T) {
-	tests := []struct {
-		bound string
-		want  []string
-	}{
-		{"127.0.0.1:3111", []string{"127.0.0.1:3111"}},
-		{"10.0.0.5:3111", []string{"10.0.0.5:3111"}},
-		{"0.0.0.0:3111", []string{"127.0.0.1:3111"}},
-		{"[::]:3111", []string{"127.0.0.1:3111", "[::1]:3111"}},
-		{"[::1]:3111", []string{"[::1]:3111"}},
-	}
-	for _, tt := range tests {
-		a, err := net.ResolveTCPAddr("tcp", tt.bound)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := dialAddrs(a); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("dialAddrs(%s) = %v, want %v", tt.bound, got, tt.want)
-		}
 	}
 }

@@ -46,7 +46,7 @@ type logicNode struct {
 	// Bound by bindLogic, served by serve.
 	httpLn, rpcLn net.Listener
 
-	hz      *hertzServer
+	hz      *serving.Hertz
 	rpc     kitexserver.Server
 	rpcExit chan error    // closed to make the Kitex server stop
 	rpcDone chan struct{} // closed when its Run returns
@@ -238,7 +238,7 @@ func (n *logicNode) stopHTTP(ctx context.Context) error {
 	if n.hz == nil {
 		return nil
 	}
-	err := n.hz.stop(ctx)
+	err := n.hz.Stop(ctx)
 	n.hz = nil
 	return err
 }
