@@ -78,6 +78,11 @@ func (s *Server) Start() error {
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Wait copies the server's output until every holder of its pipes
+	// closes them; a child the server forked (redis-server's background
+	// save) outlives a SIGKILL of the server and would hold Wait, and a
+	// test's cleanup, forever.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("testenv: start %s: %w", s.Name, err)
 	}
