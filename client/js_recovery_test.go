@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/goim-edge/goim-edge/internal/testenv"
 
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -24,35 +23,10 @@ import (
 // flow against the real server is internal/e2e's
 // TestRecoveryServerSDKInChromium (build tag recoveryserver).
 
-// chromiumPath finds the headless-capable Chromium that internal/e2e
-// uses (deploy/test-deps.sh installs it).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	t.Fatal("chromium not found: run `make test` (deploy/test-deps.sh installs it) or apt-get install chromium")
-	return ""
-}
-
 // jsPage starts a fresh headless Chromium on the fake server's page.
 func jsPage(t *testing.T, srv *fakeRecoveryServer) context.Context {
 	t.Helper()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")))
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // starts the browser: no timeout
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := testenv.Browser(t)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.web.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
