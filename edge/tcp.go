@@ -14,22 +14,6 @@ import (
 	"github.com/goim-edge/goim-edge/protocol"
 )
 
-// netpoll sizes every connection's buffers process-wide. goim frames are
-// small (a heartbeat is 16 bytes) and an idle device keeps one input
-// buffer node of at least LinkBufferCap for life, so start at 64 bytes
-// instead of 8 KiB (4 KiB nodes): at 15,000 connections that is 0.9 MiB
-// instead of 60. Buffers still grow on demand, and a connection's read
-// size doubles while reads fill it, so Kitex and Hertz (which share these
-// settings) ramp up to their larger messages after a few reads. netpoll
-// reads these globals when connections are created, so they are set in
-// init, before any connection exists.
-func init() {
-	netpoll.LinkBufferCap = 64
-	if err := netpoll.Configure(netpoll.Config{BufferSize: 64}); err != nil {
-		slog.Error("edge: configure netpoll", "err", err)
-	}
-}
-
 // tcpConn is the raw TCP transport: goim frames on a netpoll connection.
 // It is also the connection's netpoll context: OnPrepare returns it, and
 // OnRequest and OnDisconnect find the session in it, so a connection

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/edge"
 	"github.com/goim-edge/goim-edge/internal/obs"
 	"github.com/goim-edge/goim-edge/internal/version"
 	"github.com/goim-edge/goim-edge/tracing"
@@ -34,6 +35,11 @@ func runRole(ctx context.Context, role string, cfg *config.Config, logOut io.Wri
 	log = log.With("role", role)
 	log.Info("starting", "version", version.Version, "node", cfg.Node.ID)
 	if err := applyRuntime(cfg.Runtime, os.Getenv, log); err != nil {
+		return fmt.Errorf("%s: %w", role, err)
+	}
+	// Before any connection exists (netpoll reads it then): every role
+	// runs Kitex or Hertz on netpoll, and an edge holds many idle devices.
+	if err := edge.TuneNetpoll(); err != nil {
 		return fmt.Errorf("%s: %w", role, err)
 	}
 	stopTracing, err := tracing.Start(ctx, cfg.Trace, "goim-edge-"+role, version.Version)
