@@ -184,6 +184,10 @@ type LogicHTTPConfig struct {
 // JobConfig is the job role: job's fan-out settings plus its admin port.
 type JobConfig struct {
 	job.Config
+	// RoomBatchWindow is the old name of job.room_coalesce_window (the
+	// edge's room_batch_window is another thing): a non-zero value still
+	// sets it (Load refuses the two set to different values).
+	RoomBatchWindow time.Duration `toml:"room_batch_window"`
 	// AdminAddr serves /healthz, /readyz and /metrics ("" disables),
 	// loopback by default like edge.admin_addr. Standalone serves
 	// logic.admin_addr instead.

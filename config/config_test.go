@@ -81,6 +81,16 @@ func TestLoadFile(t *testing.T) {
 			},
 		},
 		{name: "old and new name disagreeing", body: "[logic]\nmax_body_bytes = 1024\n[logic.http]\nmax_body_bytes = 2048\n", wantErr: "keep only logic.max_body_bytes"},
+		{
+			name: "job's old room_batch_window still sets room_coalesce_window",
+			body: "[job]\nroom_batch_window = \"5ms\"\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Job.RoomCoalesceWindow != 5*time.Millisecond {
+					t.Fatalf("job.room_coalesce_window = %v, want 5ms from job.room_batch_window", c.Job.RoomCoalesceWindow)
+				}
+			},
+		},
+		{name: "job's old and new window disagreeing", body: "[job]\nroom_batch_window = \"5ms\"\nroom_coalesce_window = \"7ms\"\n", wantErr: "keep only job.room_coalesce_window"},
 		{name: "body limit over the ceiling", body: "[logic]\nmax_body_bytes = 999999999\n", wantErr: "max_body_bytes 999999999"},
 		{name: "no targets", body: "[logic]\nmax_targets = 0\n", wantErr: "max_targets 0"},
 		{name: "unknown top-level key", body: "colour = 1\n", wantErr: "unknown key(s): colour"},

@@ -58,6 +58,12 @@ func Load(o Options) (*Config, error) {
 // Giving both names different values is an error: which one was meant
 // cannot be known.
 func (c *Config) applyRenamed() error {
+	if old := c.Job.RoomBatchWindow; old != 0 {
+		if cur := c.Job.RoomCoalesceWindow; cur != 0 && cur != old {
+			return fmt.Errorf("config: job.room_batch_window = %v and job.room_coalesce_window = %v: the first is the old name of the second; keep only job.room_coalesce_window", old, cur)
+		}
+		c.Job.RoomCoalesceWindow = old
+	}
 	old := c.Logic.HTTP.MaxBodyBytes
 	if old == 0 {
 		return nil

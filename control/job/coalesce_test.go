@@ -58,7 +58,7 @@ func batches(e *recEdge) [][]string {
 }
 
 // Room messages queued behind a busy RPC go out together, in order, in one
-// PushRoom, without any wait (RoomBatchWindow 0).
+// PushRoom, without any wait (RoomCoalesceWindow 0).
 func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
 	e := startRecEdge(t, "edge-a")
 	cfg := testConfig()
@@ -85,13 +85,13 @@ func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
 	}
 }
 
-// With a RoomBatchWindow, messages of one room arriving within it share a
+// With a RoomCoalesceWindow, messages of one room arriving within it share a
 // PushRoom; another room's message ends the batch and keeps its place.
-func TestRoomBatchWindow(t *testing.T) {
+func TestRoomCoalesceWindow(t *testing.T) {
 	e := startRecEdge(t, "edge-a")
 	cfg := testConfig()
 	cfg.MaxInflightPerEdge = 1
-	cfg.RoomBatchWindow = 300 * time.Millisecond
+	cfg.RoomCoalesceWindow = 300 * time.Millisecond
 	j := handlerJob(t, cfg, e)
 
 	var wg sync.WaitGroup

@@ -53,12 +53,12 @@ type Config struct {
 	// (and keys) of the messages waiting for it. Beyond it the outbox is
 	// full as with EdgeQueue; a message alone in the outbox always fits.
 	EdgeQueueBytes int64 `toml:"edge_queue_bytes"`
-	// RoomBatchWindow is how long a lane waits for more messages of the
+	// RoomCoalesceWindow is how long a lane waits for more messages of the
 	// same room to send them in one PushRoom. 0 sends at once: messages
 	// that are already queued behind each other are still coalesced (that
 	// costs no latency), but a lane never waits for more. The edge batches
 	// busy rooms itself, so 0 is the default.
-	RoomBatchWindow time.Duration `toml:"room_batch_window"`
+	RoomCoalesceWindow time.Duration `toml:"room_coalesce_window"`
 	// RoomBatchMax caps the messages of one PushRoom; 1 disables coalescing.
 	RoomBatchMax int `toml:"room_batch_max"`
 	// RoomTargeting is TargetAll (default: correct first) or TargetMembers.
@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 		MaxInflightPerEdge: 32,
 		EdgeQueue:          1024 * 32,
 		EdgeQueueBytes:     64 << 20,
-		RoomBatchWindow:    0,
+		RoomCoalesceWindow:    0,
 		RoomBatchMax:       32,
 		RoomTargeting:      TargetAll,
 		RoomsRefresh:       time.Second,
@@ -151,8 +151,8 @@ func (c Config) Validate() error {
 	if c.SlowCall < 0 {
 		errs = append(errs, fmt.Errorf("slow_call %v must not be negative", c.SlowCall))
 	}
-	if c.RoomBatchWindow < 0 {
-		errs = append(errs, fmt.Errorf("room_batch_window %v must not be negative", c.RoomBatchWindow))
+	if c.RoomCoalesceWindow < 0 {
+		errs = append(errs, fmt.Errorf("room_coalesce_window %v must not be negative", c.RoomCoalesceWindow))
 	}
 	switch c.RoomTargeting {
 	case TargetAll:

@@ -16,7 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		want string // substring of the error; "" = valid
 	}{
 		{"members targeting", func(c *Config) { c.RoomTargeting = TargetMembers }, ""},
-		{"batch window", func(c *Config) { c.RoomBatchWindow = 5 * time.Millisecond }, ""},
+		{"batch window", func(c *Config) { c.RoomCoalesceWindow = 5 * time.Millisecond }, ""},
 		{"no retries", func(c *Config) { c.Retries = 0 }, ""},
 		{"zero rpc timeout", func(c *Config) { c.RPCTimeout = 0 }, "rpc_timeout"},
 		{"negative retries", func(c *Config) { c.Retries = -1 }, "retries"},
@@ -25,7 +25,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero outbox bytes", func(c *Config) { c.EdgeQueueBytes = 0 }, "edge_queue_bytes"},
 		{"unknown targeting", func(c *Config) { c.RoomTargeting = "some" }, "room_targeting"},
 		{"members without refresh", func(c *Config) { c.RoomTargeting = TargetMembers; c.RoomsRefresh = 0 }, "rooms_refresh"},
-		{"negative window", func(c *Config) { c.RoomBatchWindow = -1 }, "room_batch_window"},
+		{"negative window", func(c *Config) { c.RoomCoalesceWindow = -1 }, "room_coalesce_window"},
 		{"zero batch max", func(c *Config) { c.RoomBatchMax = 0 }, "room_batch_max"},
 		{"zero breaker", func(c *Config) { c.BreakerFailures = 0 }, "breaker_failures"},
 		{"zero probe", func(c *Config) { c.ProbeInterval = 0 }, "probe_interval"},

@@ -124,13 +124,13 @@ func (e *edgeConn) runLane(l *lane) {
 }
 
 // next waits for the lane's next batch; nil once the edge is sealed and
-// the lane empty. With a RoomBatchWindow, a room batch that emptied the
+// the lane empty. With a RoomCoalesceWindow, a room batch that emptied the
 // lane waits that long for more messages of its room.
 func (e *edgeConn) next(l *lane) []*task {
 	for {
 		batch, ok := l.take(nil, e.cfg.RoomBatchMax)
 		if ok {
-			if e.cfg.RoomBatchWindow > 0 && batch[0].msg.Kind == common.PushKind_ROOM {
+			if e.cfg.RoomCoalesceWindow > 0 && batch[0].msg.Kind == common.PushKind_ROOM {
 				batch = e.coalesce(l, batch)
 			}
 			return batch
@@ -146,10 +146,10 @@ func (e *edgeConn) next(l *lane) []*task {
 	}
 }
 
-// coalesce waits up to RoomBatchWindow for more messages of batch's room
+// coalesce waits up to RoomCoalesceWindow for more messages of batch's room
 // while nothing of another target is queued behind it.
 func (e *edgeConn) coalesce(l *lane, batch []*task) []*task {
-	window := time.NewTimer(e.cfg.RoomBatchWindow)
+	window := time.NewTimer(e.cfg.RoomCoalesceWindow)
 	defer window.Stop()
 	for len(batch) < e.cfg.RoomBatchMax && l.open() {
 		select {
