@@ -42,7 +42,7 @@ type fanoutRun struct {
 	pf        *posForm // msg's op-28 form for positioned members, or nil
 	op        int32    // with filter: only sessions accepting op take msg
 	filter    bool
-	next      atomic.Int64 // cursor into members
+	next      sharedCursor // into members
 	delivered atomic.Int64
 	wg        sync.WaitGroup
 }
@@ -54,13 +54,9 @@ func (f *fanoutRun) start() {
 
 func (f *fanoutRun) work() {
 	defer f.wg.Done()
-	n := int64(len(f.members))
 	for {
-		// One member at a time: a worker stuck on a device must not hold
-		// a chunk of healthy members hostage. The shared counter costs
-		// far less than the write syscall each member needs anyway.
-		i := f.next.Add(1) - 1
-		if i >= n {
+		i, ok := f.next.take(len(f.members))
+		if !ok {
 			return
 		}
 		if f.members[i].offer(f.msg, f.pf, f.op, f.filter, true) {
@@ -101,7 +97,7 @@ func writeForms(members []*session, msg []byte, pf *posForm, op int32, filter bo
 		case <-done:
 			return int(f.delivered.Load())
 		case <-tick.C:
-			cur := f.next.Load()
+			cur := f.next.taken()
 			if cur >= int64(len(members)) && cur == last {
 				// Every member is taken and a worker is still busy after
 				// a whole check: it waits on a stuck device. Let it
@@ -124,3 +120,19 @@ var fanoutStallsTotal = promauto.NewCounter(prometheus.CounterOpts{
 	Name: "goim_edge_fanout_stalls_total",
 	Help: "Room flushes whose writers all waited on stuck devices, so a worker was added.",
 })
+
+// sharedCursor hands the indexes of a list to the workers that share it,
+// one at a time: a worker stuck on one item (a device whose socket is
+// full) holds no others hostage, and the shared counter costs far less
+// than the write each item needs anyway.
+type sharedCursor struct{ next atomic.Int64 }
+
+// take returns the next index below n, or false when the list is done.
+func (c *sharedCursor) take(n int) (int, bool) {
+	i := c.next.Add(1) - 1
+	return int(i), i < int64(n)
+}
+
+// taken is how many indexes were handed out (it may exceed the list's
+// length once workers found it done).
+func (c *sharedCursor) taken() int64 { return c.next.Load() }

@@ -414,13 +414,13 @@ const pingWorkers = 8
 // write lock like any other write; a failed ping closes the connection.
 func (s *Server) pingAll() {
 	all := s.sessionsSnapshot()
-	var next atomic.Int64
+	var next sharedCursor
 	var wg sync.WaitGroup
 	for range min(pingWorkers, len(all)) {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(all) {
+				i, ok := next.take(len(all))
+				if !ok {
 					return
 				}
 				select {
