@@ -15,7 +15,7 @@ import (
 	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
-	etcdreg "github.com/goim-edge/goim-edge/registry/etcd"
+	"github.com/goim-edge/goim-edge/registry/etcdreg"
 	"github.com/goim-edge/goim-edge/rpcauth"
 	"github.com/goim-edge/goim-edge/tracing"
 )

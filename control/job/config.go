@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 		MaxInflightPerEdge: 32,
 		EdgeQueue:          1024 * 32,
 		EdgeQueueBytes:     64 << 20,
-		RoomCoalesceWindow:    0,
+		RoomCoalesceWindow: 0,
 		RoomBatchMax:       32,
 		RoomTargeting:      TargetAll,
 		RoomsRefresh:       time.Second,

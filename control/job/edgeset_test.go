@@ -12,7 +12,7 @@ import (
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/registry"
-	etcdreg "github.com/goim-edge/goim-edge/registry/etcd"
+	"github.com/goim-edge/goim-edge/registry/etcdreg"
 )
 
 // tally compares what was sent with what an edge received: delivered

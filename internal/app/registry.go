@@ -10,7 +10,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/registry"
-	etcdreg "github.com/goim-edge/goim-edge/registry/etcd"
+	"github.com/goim-edge/goim-edge/registry/etcdreg"
 	"github.com/goim-edge/goim-edge/registry/static"
 )
 
