@@ -302,40 +302,26 @@ func (s *Server) startRPC() error {
 		return fmt.Errorf("edge: listen rpc %s: %w", s.cfg.RPCAddr, err)
 	}
 	s.addrs.RPC = ln.Addr().String()
-	// The process owns signals; Shutdown closes rpcExit and Kitex's Run,
-	// whichever point of its start it has reached, stops the server
-	// itself. (Stop called before Run has built its transport would leave
-	// Run serving forever.)
-	exit := make(chan error)
+	k := serving.NewKitex(s.addrs.RPC)
 	opts := append(append(rpcauth.ServerOptions(s.cfg.RPCAuth, registry.ServiceEdge), tracing.KitexServerOptions()...),
 		kitexserver.WithListener(ln),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceEdge}),
-		kitexserver.WithExitSignal(func() <-chan error { return exit }),
+		k.ExitOption(),
 		kitexserver.WithExitWaitTime(2*time.Second),
 	)
 	svr := edgeservice.NewServer(s.handler, opts...)
-	s.rpc, s.rpcExit, s.rpcDone = svr, exit, make(chan struct{})
-	go func() {
-		defer close(s.rpcDone)
-		if err := svr.Run(); err != nil {
-			slog.Error("edge: rpc serve", "addr", s.addrs.RPC, "err", err)
-		}
-	}()
-	return waitRPC(s.addrs.RPC, s.cfg.RPCAuth.Secret, s.rpcDone)
-}
-
-// waitRPC returns once the Edge service at addr answers a call made with
-// secret; see package serving for why Start waits for it.
-func waitRPC(addr, secret string, done <-chan struct{}) error {
-	cli, err := edgeservice.NewClient(registry.ServiceEdge, append(rpcauth.ClientOptions(secret),
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
+	s.rpc = k
+	// Ready once the Edge service answers a call made with the secret.
+	probe, closeProbe, err := serving.KitexProbe(edgeservice.NewServiceInfoForClient(), registry.ServiceEdge, "Rooms",
+		func() any { return &edge.EdgeRoomsArgs{Req: &edge.RoomsReq{}} }, func() any { return &edge.EdgeRoomsResult{} },
+		append(rpcauth.ClientOptions(s.cfg.RPCAuth.Secret), client.WithHostPorts(s.addrs.RPC), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
-		return fmt.Errorf("edge: rpc probe client: %w", err)
+		return fmt.Errorf("edge: %w", err)
 	}
-	defer serving.CloseClient(cli)
-	return serving.Wait("edge: rpc server on "+addr, done, func(ctx context.Context) error {
-		_, err := cli.Rooms(ctx, &edge.RoomsReq{})
-		return err
+	defer closeProbe() //nolint:errcheck // a probe client: nothing to report
+	addr := s.addrs.RPC
+	return k.Run(svr, "edge: rpc server", probe, func(err error) {
+		slog.Error("edge: rpc serve", "addr", addr, "err", err)
 	})
 }
 

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	kitexserver "github.com/cloudwego/kitex/server"
 	"github.com/cloudwego/netpoll"
 
+	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"
 )
@@ -64,10 +64,8 @@ type Server struct {
 	addrs   registry.Addrs
 	tcpLoop netpoll.EventLoop
 	tcpLn   net.Listener
-	ws, wss *wsPort // goim's WebSocket port and its TLS twin
-	rpc     kitexserver.Server
-	rpcExit chan error // closed by Shutdown: Kitex's Run stops the server
-	rpcDone chan struct{}
+	ws, wss *wsPort        // goim's WebSocket port and its TLS twin
+	rpc     *serving.Kitex // the Edge service, once started
 }
 
 // Stats is the edge's load, published in the registry.
@@ -129,7 +127,7 @@ func (s *Server) Start() error {
 	defer func() {
 		if err != nil {
 			if s.rpc != nil {
-				close(s.rpcExit) // Run stops the server whenever it gets there
+				s.rpc.Abandon() // Run stops the server whenever it gets there
 				s.rpc = nil
 			}
 			s.closeListenersLocked()
@@ -239,10 +237,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.ws, s.wss = nil, nil
 	if s.rpc != nil {
-		close(s.rpcExit)
-		select {
-		case <-s.rpcDone:
-		case <-ctx.Done():
+		if err := s.rpc.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("edge: %w", err))
 		}
 		s.rpc = nil
 	}

@@ -3,12 +3,12 @@ package job
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/connpool"
 
+	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"
 	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 	"github.com/goim-edge/goim-edge/registry"
@@ -98,9 +98,4 @@ func (r *edgeRPC) call(ctx context.Context, method string, args, res any) error 
 }
 
 // close releases the client's pooled connections.
-func (r *edgeRPC) close() error {
-	if c, ok := r.c.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
+func (r *edgeRPC) close() error { return serving.CloseClient(r.c) }

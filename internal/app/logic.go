@@ -46,10 +46,8 @@ type logicNode struct {
 	// Bound by bindLogic, served by serve.
 	httpLn, rpcLn net.Listener
 
-	hz      *serving.Hertz
-	rpc     kitexserver.Server
-	rpcExit chan error    // closed to make the Kitex server stop
-	rpcDone chan struct{} // closed when its Run returns
+	hz  *serving.Hertz
+	rpc *serving.Kitex
 
 	httpAddr, rpcAddr string
 }
@@ -189,16 +187,12 @@ func (n *logicNode) serveHTTP(d logicDeps) error {
 }
 
 func (n *logicNode) serveRPC() error {
-	// The process owns signals; stopRPC closes rpcExit, and Kitex's Run,
-	// whichever point of its start it has reached, then stops the server
-	// itself. (Calling Stop before Run has built its transport would
-	// leave Run serving forever.)
-	exit := make(chan error)
+	k := serving.NewKitex(n.rpcAddr)
 	// rpcauth first: a refused call reaches no other middleware.
 	svr := kitexserver.NewServer(append(append(rpcauth.ServerOptions(n.cfg.RPC, registry.ServiceLogic), tracing.KitexServerOptions()...),
 		kitexserver.WithListener(n.rpcLn),
 		kitexserver.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: registry.ServiceLogic}),
-		kitexserver.WithExitSignal(func() <-chan error { return exit }),
+		k.ExitOption(),
 		kitexserver.WithExitWaitTime(3*time.Second),
 		kitexserver.WithMiddleware(obs.ServerMetrics),
 		kitexserver.WithCompatibleMiddlewareForUnary(),
@@ -207,29 +201,20 @@ func (n *logicNode) serveRPC() error {
 		_ = n.rpcLn.Close()
 		return fmt.Errorf("logic: rpc: %w", err)
 	}
-	n.rpc, n.rpcExit, n.rpcDone = svr, exit, make(chan struct{})
-	go func() {
-		defer close(n.rpcDone)
-		if err := svr.Run(); err != nil {
-			n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
-		}
-	}()
-	return waitLogicRPC(n.rpcAddr, n.cfg.RPC.Secret, n.rpcDone)
-}
-
-// waitLogicRPC returns once the server at addr answers a call made with
-// secret (the Push service's NodesInstances: read-only, no Redis); see
-// package serving.
-func waitLogicRPC(addr, secret string, done <-chan struct{}) error {
-	cli, err := pushclient.NewClient(registry.ServiceLogic, append(rpcauth.ClientOptions(secret),
-		client.WithHostPorts(addr), client.WithRPCTimeout(200*time.Millisecond))...)
+	n.rpc = k
+	// Ready once the Push service answers a call made with the secret
+	// (NodesInstances: read-only, no Redis).
+	probe, closeProbe, err := serving.KitexProbe(pushclient.NewServiceInfoForClient(), registry.ServiceLogic, "NodesInstances",
+		func() any { return &push.PushNodesInstancesArgs{Req: &push.NodesInstancesReq{}} },
+		func() any { return &push.PushNodesInstancesResult{} },
+		append(rpcauth.ClientOptions(n.cfg.RPC.Secret), client.WithHostPorts(n.rpcAddr), client.WithRPCTimeout(200*time.Millisecond))...)
 	if err != nil {
-		return fmt.Errorf("logic: rpc probe client: %w", err)
+		k.Abandon()
+		return fmt.Errorf("logic: rpc: %w", err)
 	}
-	defer serving.CloseClient(cli)
-	return serving.Wait("logic: rpc server on "+addr, done, func(ctx context.Context) error {
-		_, err := cli.NodesInstances(ctx, &push.NodesInstancesReq{})
-		return err
+	defer closeProbe() //nolint:errcheck // a probe client: nothing to report
+	return k.Run(svr, "logic: rpc server", probe, func(err error) {
+		n.log.Error("logic: rpc server stopped", "addr", n.rpcAddr, "err", err)
 	})
 }
 
@@ -249,18 +234,12 @@ func (n *logicNode) stopRPC(ctx context.Context) error {
 	if n.rpc == nil {
 		return nil
 	}
-	close(n.rpcExit)
+	err := n.rpc.Stop(ctx)
 	n.rpc = nil
-	select {
-	case <-n.rpcDone:
-		// Run's error is not a failed stop: when the stop comes right
-		// after the start, netpoll may report its listener's close as an
-		// error ("listener close") instead of a clean return. Run already
-		// logged it; the server is stopped either way (as the edge's).
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("logic: stop rpc: %w", ctx.Err())
+	if err != nil {
+		return fmt.Errorf("logic: %w", err)
 	}
+	return nil
 }
 
 // stopServersSoon undoes a start that failed after serving began.

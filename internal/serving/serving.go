@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/cloudwego/kitex/client"
 )
 
 // ReadyTimeout bounds how long Wait waits.
@@ -36,11 +38,15 @@ func Wait(what string, done <-chan struct{}, probe func(context.Context) error) 
 	}
 }
 
-// CloseClient closes a probe's Kitex client (generated clients implement
-// io.Closer through their embedded kClient; the interface they are typed
-// as does not show it), so a probe leaves no pooled connection behind.
-func CloseClient(c any) {
+// CloseClient closes a Kitex client built with client.NewClient and
+// releases its pooled connections. It takes that generic client on
+// purpose: the generated clients (kitex_gen/.../NewClient) keep theirs
+// in an unexported field and cannot be closed at all, so code that must
+// close a client builds the generic one and calls the generated
+// Args/Result types through it (see KitexProbe, control/job/rpc.go).
+func CloseClient(c client.Client) error {
 	if cl, ok := c.(io.Closer); ok {
-		_ = cl.Close()
+		return cl.Close()
 	}
+	return fmt.Errorf("serving: kitex client %T cannot be closed", c)
 }

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cloudwego/kitex/client"
+
+	"github.com/goim-edge/goim-edge/kitex_gen/edge"
+	edgeservice "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"
 )
 
 func TestWait(t *testing.T) {
@@ -40,15 +45,21 @@ func TestWait(t *testing.T) {
 	}
 }
 
-type closer struct{ closed bool }
-
-func (c *closer) Close() error { c.closed = true; return nil }
-
-func TestCloseClient(t *testing.T) {
-	c := &closer{}
-	CloseClient(c)
-	if !c.closed {
-		t.Fatal("a client with Close was not closed")
+// A generic Kitex client of a generated service is really closed: Kitex
+// refuses (panics on) a call on a closed client. The generated clients
+// cannot be closed at all, which is why CloseClient takes this one.
+func TestCloseClientClosesARealClient(t *testing.T) {
+	c, err := client.NewClient(edgeservice.NewServiceInfoForClient(), client.WithDestService("goim.edge"), client.WithHostPorts("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	CloseClient(struct{}{}) // no Close: nothing to do, no panic
+	if err := CloseClient(c); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a call on the closed client went through")
+		}
+	}()
+	_ = c.Call(context.Background(), "Rooms", &edge.EdgeRoomsArgs{Req: &edge.RoomsReq{}}, &edge.EdgeRoomsResult{})
 }
