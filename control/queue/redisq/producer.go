@@ -13,7 +13,7 @@ import (
 // Producer XADDs push messages to the stream.
 type Producer struct {
 	cfg Config
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	own bool
 }
 
@@ -23,11 +23,11 @@ var _ queue.Producer = (*Producer)(nil)
 // Publish fail until it is back.
 func NewProducer(cfg Config) *Producer {
 	cfg = withDefaults(cfg)
-	return &Producer{cfg: cfg, rdb: NewClient(cfg), own: true}
+	return &Producer{cfg: cfg, rdb: clientOrBroken(cfg), own: true}
 }
 
 // NewProducerWithClient publishes through rdb, which the caller closes.
-func NewProducerWithClient(rdb *redis.Client, cfg Config) *Producer {
+func NewProducerWithClient(rdb redis.UniversalClient, cfg Config) *Producer {
 	return &Producer{cfg: withDefaults(cfg), rdb: rdb}
 }
 

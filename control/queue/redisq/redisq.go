@@ -25,13 +25,16 @@
 package redisq
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 const kind = queue.KindRedis
@@ -95,22 +98,49 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// NewClient returns a go-redis client for cfg.
-func NewClient(cfg Config) *redis.Client {
+// NewClient returns a go-redis client for cfg: a single server, a
+// cluster or a Sentinel master (redisconn), over TLS when configured. It
+// fails only on settings that cannot work; it does not dial.
+func NewClient(cfg Config) (redis.UniversalClient, error) {
 	cfg = withDefaults(cfg)
-	return redis.NewClient(&redis.Options{
-		Addr:         cfg.Addr,
-		Password:     cfg.Password,
-		DB:           cfg.DB,
+	rdb, err := redisconn.New(cfg.Config, redisconn.Options{
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.Timeout,
 		WriteTimeout: cfg.Timeout,
-		// Callers' deadlines (logic's per-request call timeout) bound
-		// commands too, so a stalled Redis fails a push promptly.
-		ContextTimeoutEnabled: true,
 		// One blocking reader, the acker, claims and the workers' dead
 		// letters: a small pool is plenty.
 		PoolSize: 16,
+	})
+	if err != nil {
+		return nil, wrap("connect", cfg, err)
+	}
+	return rdb, nil
+}
+
+// Check reports a cfg that NewProducer and NewConsumer could not connect
+// with (invalid topology, unreadable TLS files), so a start fails at once
+// rather than at the first call.
+func Check(cfg Config) error {
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	return rdb.Close()
+}
+
+// clientOrBroken is NewClient for the constructors that cannot fail: a
+// cfg it refuses gives a client whose every command fails with the reason.
+func clientOrBroken(cfg Config) redis.UniversalClient {
+	rdb, err := NewClient(cfg)
+	if err == nil {
+		return rdb
+	}
+	return redis.NewClient(&redis.Options{
+		Addr:       "unusable:0",
+		MaxRetries: -1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) {
+			return nil, err
+		},
 	})
 }
 
