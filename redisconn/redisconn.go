@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -162,13 +163,16 @@ func New(c Config, o Options) (redis.UniversalClient, error) {
 		// commands too, so a stalled Redis fails a call promptly.
 		ContextTimeoutEnabled: true,
 	}
+	// Each client gets its own copy of the address lists: go-redis appends
+	// discovered nodes to them in place, so clients built from one config
+	// (whose slice may have spare capacity) would race on its backing array.
 	switch c.Mode() {
 	case Sentinel:
 		u.MasterName = c.MasterName
-		u.Addrs = c.SentinelAddrs
+		u.Addrs = slices.Clone(c.SentinelAddrs)
 		u.DB = c.DB
 	case Cluster:
-		u.Addrs = c.Addrs
+		u.Addrs = slices.Clone(c.Addrs)
 		u.IsClusterMode = true
 	default:
 		u.Addrs = []string{c.Addr}

@@ -30,6 +30,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -54,13 +55,25 @@ type Config = queue.RedisConfig
 func DefaultConfig() Config { return queue.DefaultRedisConfig() }
 
 // DeadStream is the dead-letter stream of cfg.Stream.
-func DeadStream(cfg Config) string { return cfg.Stream + ":dead" }
+func DeadStream(cfg Config) string { return streamKey(cfg) + ":dead" }
+
+// streamKey is the key of cfg.Stream. In cluster mode a stream name
+// without a hash tag gets one ("{goim-push}"), so the stream and its
+// dead-letter stream share a slot: poison is moved with XADD + XACK in
+// one MULTI. The whole queue is then one slot (see docs/redis.md).
+func streamKey(cfg Config) string {
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultConfig().Stream
+	}
+	if cfg.Mode() == redisconn.Cluster && !strings.Contains(cfg.Stream, "{") {
+		return "{" + cfg.Stream + "}"
+	}
+	return cfg.Stream
+}
 
 func withDefaults(cfg Config) Config {
 	def := DefaultConfig()
-	if cfg.Stream == "" {
-		cfg.Stream = def.Stream
-	}
+	cfg.Stream = streamKey(cfg)
 	if cfg.Group == "" {
 		cfg.Group = def.Group
 	}

@@ -34,7 +34,7 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{rdb: rdb, keys: keys{prefix: cfg.Prefix}}, nil
+	return &Store{rdb: rdb, keys: newKeys(cfg)}, nil
 }
 
 // NewClient is the go-redis client New uses for cfg (checked by the
