@@ -95,8 +95,16 @@ type RedisConfig struct {
 	ForgetAfter time.Duration `toml:"forget_after"`
 	// DialTimeout bounds connecting; Timeout bounds each command's reads
 	// and writes (a blocking read gets Block on top).
-	DialTimeout    time.Duration `toml:"dial_timeout"`
-	Timeout        time.Duration `toml:"timeout"`
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	Timeout     time.Duration `toml:"timeout"`
+	// WaitReplicas makes Publish wait (Redis WAIT, up to Timeout) until
+	// that many replicas hold each message before reporting it accepted,
+	// so a Sentinel failover cannot lose an accepted push to asynchronous
+	// replication; a message not replicated in time is an error (the
+	// caller's retry may then deliver it twice). 0: don't wait (Redis's
+	// default: an accepted message can be lost on failover). Not
+	// supported with Redis Cluster.
+	WaitReplicas   int `toml:"wait_replicas"`
 	DeliveryConfig `toml:"delivery"`
 }
 
@@ -236,6 +244,8 @@ func (c Config) Validate() error {
 				err = fmt.Errorf("queue: redis needs stream and group")
 			} else if e := c.Redis.Config.Validate(); e != nil {
 				err = fmt.Errorf("queue: redis: %w", e)
+			} else if c.Redis.WaitReplicas < 0 || (c.Redis.WaitReplicas > 0 && c.Redis.Mode() == redisconn.Cluster) {
+				err = fmt.Errorf("queue: redis: wait_replicas %d: want 0 or more, and 0 with a cluster", c.Redis.WaitReplicas)
 			}
 		case KindKafka:
 			if len(c.Kafka.Brokers) == 0 || c.Kafka.Topic == "" || c.Kafka.Group == "" {

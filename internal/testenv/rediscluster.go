@@ -84,7 +84,12 @@ func redisCommand(addr string, args ...string) (string, error) {
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn), args[0])
+}
+
+// readReply reads one RESP2 reply; arrays come back as their elements,
+// one a line.
+func readReply(r *bufio.Reader, cmd string) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -92,7 +97,7 @@ func redisCommand(addr string, args ...string) (string, error) {
 	line = strings.TrimRight(line, "\r\n")
 	switch {
 	case strings.HasPrefix(line, "-"):
-		return "", fmt.Errorf("redis %s: %s", args[0], line[1:])
+		return "", fmt.Errorf("redis %s: %s", cmd, line[1:])
 	case strings.HasPrefix(line, "$"):
 		n, err := strconv.Atoi(line[1:])
 		if err != nil || n < 0 {
@@ -103,6 +108,20 @@ func redisCommand(addr string, args ...string) (string, error) {
 			return "", err
 		}
 		return string(buf[:n]), nil
+	case strings.HasPrefix(line, "*"):
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", err
+		}
+		parts := make([]string, 0, max(n, 0))
+		for i := 0; i < n; i++ {
+			p, err := readReply(r, cmd)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, "\n"), nil
 	default:
 		return line[1:], nil
 	}
