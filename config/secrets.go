@@ -32,6 +32,8 @@ func (c *Config) checkSecrets() []error {
 	add(secret.Check("registry.etcd.password", c.Registry.Etcd.Password))
 	add(secret.Check("store.redis.password", c.Store.Redis.Password))
 	add(secret.Check("queue.redis.password", c.Queue.Redis.Password))
+	add(secret.Check("store.redis.sentinel_password", c.Store.Redis.SentinelPassword))
+	add(secret.Check("queue.redis.sentinel_password", c.Queue.Redis.SentinelPassword))
 	add(secret.Check("queue.kafka.sasl.password", c.Queue.Kafka.SASL.Password))
 	add(secret.Check("logic.receive.token", c.Logic.Receive.Token))
 	add(checkURLSecrets("logic.receive.url", c.Logic.Receive.URL))

@@ -6,6 +6,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 // Roles a process can run.
@@ -100,12 +102,14 @@ func (c *Config) Validate() error {
 
 	oneOf(&errs, "store.kind", c.Store.Kind, "memory", "redis")
 	if c.Store.Kind == "redis" {
-		addr(&errs, "store.redis.addr", c.Store.Redis.Addr, false)
+		if c.Store.Redis.Mode() == redisconn.Single {
+			addr(&errs, "store.redis.addr", c.Store.Redis.Addr, false)
+		}
 		if err := c.Store.Redis.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if c.Queue.Kind == "redis" {
+	if c.Queue.Kind == "redis" && c.Queue.Redis.Mode() == redisconn.Single {
 		addr(&errs, "queue.redis.addr", c.Queue.Redis.Addr, false)
 	}
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/goim-edge/goim-edge/redisconn"
 	"github.com/goim-edge/goim-edge/tlsclient"
 )
 
@@ -62,9 +63,10 @@ type MemoryConfig struct {
 
 // RedisConfig configures the Redis Streams queue.
 type RedisConfig struct {
-	Addr     string `toml:"addr"`
-	Password string `toml:"password"`
-	DB       int    `toml:"db"`
+	// Config is where Redis is (single addr, cluster addrs or sentinel),
+	// the ACL user and TLS: flattened, so addr, password and db keep
+	// their historical keys.
+	redisconn.Config
 	// Stream is the stream key; poison goes to Stream + ":dead".
 	Stream string `toml:"stream"`
 	// Group is the consumer group every job joins.
@@ -93,8 +95,16 @@ type RedisConfig struct {
 	ForgetAfter time.Duration `toml:"forget_after"`
 	// DialTimeout bounds connecting; Timeout bounds each command's reads
 	// and writes (a blocking read gets Block on top).
-	DialTimeout    time.Duration `toml:"dial_timeout"`
-	Timeout        time.Duration `toml:"timeout"`
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	Timeout     time.Duration `toml:"timeout"`
+	// WaitReplicas makes Publish wait (Redis WAIT, up to Timeout) until
+	// that many replicas hold each message before reporting it accepted,
+	// so a Sentinel failover cannot lose an accepted push to asynchronous
+	// replication; a message not replicated in time is an error (the
+	// caller's retry may then deliver it twice). 0: don't wait (Redis's
+	// default: an accepted message can be lost on failover). Not
+	// supported with Redis Cluster.
+	WaitReplicas   int `toml:"wait_replicas"`
 	DeliveryConfig `toml:"delivery"`
 }
 
@@ -194,7 +204,7 @@ func DefaultMemoryConfig() MemoryConfig {
 // DefaultRedisConfig returns the Redis queue's defaults.
 func DefaultRedisConfig() RedisConfig {
 	return RedisConfig{
-		Addr: "127.0.0.1:6379", Stream: "goim-push", Group: "goim-job",
+		Config: redisconn.Config{Addr: "127.0.0.1:6379"}, Stream: "goim-push", Group: "goim-job",
 		MaxLen: 1_000_000, DeadMaxLen: 100_000, Batch: 128,
 		Block: 2 * time.Second, ClaimMinIdle: 30 * time.Second, ClaimInterval: 5 * time.Second, ForgetAfter: time.Hour,
 		DialTimeout: 3 * time.Second, Timeout: 3 * time.Second,
@@ -230,8 +240,12 @@ func (c Config) Validate() error {
 				err = fmt.Errorf("queue: memory.size must be positive")
 			}
 		case KindRedis:
-			if c.Redis.Addr == "" || c.Redis.Stream == "" || c.Redis.Group == "" {
-				err = fmt.Errorf("queue: redis needs addr, stream and group")
+			if c.Redis.Stream == "" || c.Redis.Group == "" {
+				err = fmt.Errorf("queue: redis needs stream and group")
+			} else if e := c.Redis.Config.Validate(); e != nil {
+				err = fmt.Errorf("queue: redis: %w", e)
+			} else if c.Redis.WaitReplicas < 0 || (c.Redis.WaitReplicas > 0 && c.Redis.Mode() == redisconn.Cluster) {
+				err = fmt.Errorf("queue: redis: wait_replicas %d: want 0 or more, and 0 with a cluster", c.Redis.WaitReplicas)
 			}
 		case KindKafka:
 			if len(c.Kafka.Brokers) == 0 || c.Kafka.Topic == "" || c.Kafka.Group == "" {

@@ -20,6 +20,19 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown consume kind", func(c *Config) { c.Consume = []string{"rabbit"} }, "unknown kind"},
 		{"twice", func(c *Config) { c.Consume = []string{KindRedis, KindRedis} }, "twice"},
 		{"redis without stream", func(c *Config) { c.Kind = KindRedis; c.Redis.Stream = "" }, "redis needs"},
+		{"redis without any address", func(c *Config) { c.Kind = KindRedis; c.Redis.Addr = "" }, "addr"},
+		{"redis cluster", func(c *Config) { c.Kind = KindRedis; c.Redis.Addr = ""; c.Redis.Addrs = []string{"10.0.0.1:6379"} }, ""},
+		{"redis sentinel waiting for a replica", func(c *Config) {
+			c.Kind = KindRedis
+			c.Redis.MasterName, c.Redis.SentinelAddrs, c.Redis.WaitReplicas = "m", []string{"10.0.0.1:26379"}, 1
+		}, ""},
+		{"redis sentinel without sentinels", func(c *Config) { c.Kind = KindRedis; c.Redis.MasterName = "m" }, "sentinel_addrs"},
+		{"redis cluster waiting for replicas", func(c *Config) {
+			c.Kind = KindRedis
+			c.Redis.Addrs = []string{"10.0.0.1:6379"}
+			c.Redis.WaitReplicas = 1
+		}, "wait_replicas"},
+		{"redis negative wait_replicas", func(c *Config) { c.Kind = KindRedis; c.Redis.WaitReplicas = -1 }, "wait_replicas"},
 		{"kafka consumed without brokers", func(c *Config) { c.Consume = []string{KindKafka}; c.Kafka.Brokers = nil }, "kafka needs"},
 		{"memory size", func(c *Config) { c.Memory.Size = 0 }, "memory.size"},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/queue/memory"
 	"github.com/goim-edge/goim-edge/control/queue/queuetest"
 	"github.com/goim-edge/goim-edge/control/queue/redisq"
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 func TestMultiDeliversFromEveryQueue(t *testing.T) {
@@ -53,7 +54,7 @@ func TestMultiDeliversFromEveryQueue(t *testing.T) {
 // others and its error is returned.
 func TestMultiStopsAllWhenOneFails(t *testing.T) {
 	mem := memory.New(memory.DefaultConfig())
-	broken := redisq.NewConsumer(redisq.Config{Addr: "127.0.0.1:1"})
+	broken := redisq.NewConsumer(redisq.Config{Config: redisconn.Config{Addr: "127.0.0.1:1"}})
 	_ = broken.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -34,6 +34,9 @@ func Producer(ctx context.Context, cfg queue.Config, mem *memory.Queue) (queue.P
 		}
 		return mem, nil
 	case queue.KindRedis:
+		if err := redisq.Check(cfg.Redis); err != nil {
+			return nil, err
+		}
 		return redisq.NewProducer(cfg.Redis), nil
 	case queue.KindKafka:
 		return kafkaq.NewProducer(ctx, cfg.Kafka)
@@ -60,6 +63,9 @@ func Consumer(cfg queue.Config, mem *memory.Queue, log *slog.Logger) (queue.Cons
 			}
 			cs = append(cs, mem)
 		case queue.KindRedis:
+			if err := redisq.Check(cfg.Redis); err != nil {
+				return nil, err
+			}
 			cs = append(cs, redisq.NewConsumer(cfg.Redis).WithLogger(log))
 		case queue.KindKafka:
 			cs = append(cs, kafkaq.NewConsumer(cfg.Kafka).WithLogger(log))

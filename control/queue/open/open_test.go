@@ -3,6 +3,8 @@ package open_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,5 +114,20 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := open.Consumer(cfg, nil, nil); !errors.Is(err, open.ErrNoMemoryQueue) {
 		t.Fatalf("memory consumer without the shared queue: %v", err)
+	}
+}
+
+// TestOpenRedisUnreadableTLSFile: a Redis TLS setting that cannot be
+// loaded fails the start, never falling back to plain text.
+func TestOpenRedisUnreadableTLSFile(t *testing.T) {
+	cfg := queue.DefaultConfig()
+	cfg.Kind = queue.KindRedis
+	cfg.Redis.TLS.Enabled = true
+	cfg.Redis.TLS.CAFile = filepath.Join(t.TempDir(), "missing-ca.pem")
+	if _, err := open.Producer(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("producer: %v, want a ca_file error", err)
+	}
+	if _, err := open.Consumer(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("consumer: %v, want a ca_file error", err)
 	}
 }

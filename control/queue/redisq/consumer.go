@@ -28,7 +28,7 @@ const maxClaimRounds = 8
 // Consumer is one named member of the stream's consumer group.
 type Consumer struct {
 	cfg    Config
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	own    bool
 	policy retry.Policy
 	log    *slog.Logger
@@ -48,13 +48,13 @@ var _ queue.Consumer = (*Consumer)(nil)
 // NewConsumer returns a consumer named cfg.Consumer that connects lazily;
 // it makes its own client and closes it on Close.
 func NewConsumer(cfg Config) *Consumer {
-	c := NewConsumerWithClient(NewClient(cfg), cfg)
+	c := NewConsumerWithClient(clientOrBroken(cfg), cfg)
 	c.own = true
 	return c
 }
 
 // NewConsumerWithClient consumes through rdb, which the caller closes.
-func NewConsumerWithClient(rdb *redis.Client, cfg Config) *Consumer {
+func NewConsumerWithClient(rdb redis.UniversalClient, cfg Config) *Consumer {
 	cfg = withDefaults(cfg)
 	return &Consumer{
 		cfg:      cfg,

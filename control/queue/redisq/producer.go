@@ -3,6 +3,7 @@ package redisq
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 
@@ -13,7 +14,7 @@ import (
 // Producer XADDs push messages to the stream.
 type Producer struct {
 	cfg Config
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	own bool
 }
 
@@ -23,11 +24,11 @@ var _ queue.Producer = (*Producer)(nil)
 // Publish fail until it is back.
 func NewProducer(cfg Config) *Producer {
 	cfg = withDefaults(cfg)
-	return &Producer{cfg: cfg, rdb: NewClient(cfg), own: true}
+	return &Producer{cfg: cfg, rdb: clientOrBroken(cfg), own: true}
 }
 
 // NewProducerWithClient publishes through rdb, which the caller closes.
-func NewProducerWithClient(rdb *redis.Client, cfg Config) *Producer {
+func NewProducerWithClient(rdb redis.UniversalClient, cfg Config) *Producer {
 	return &Producer{cfg: withDefaults(cfg), rdb: rdb}
 }
 
@@ -36,12 +37,18 @@ func (p *Producer) Publish(ctx context.Context, msg *common.PushMsg) error {
 	if msg == nil {
 		return errors.New("redis queue: publish nil message")
 	}
-	err := p.rdb.XAdd(ctx, &redis.XAddArgs{
+	args := &redis.XAddArgs{
 		Stream: p.cfg.Stream,
 		MaxLen: p.cfg.MaxLen,
 		Approx: p.cfg.MaxLen > 0,
 		Values: []any{fieldData, queue.Encode(msg)},
-	}).Err()
+	}
+	var err error
+	if p.cfg.WaitReplicas > 0 {
+		err = p.publishReplicated(ctx, args)
+	} else {
+		err = p.rdb.XAdd(ctx, args).Err()
+	}
 	if err != nil {
 		queue.PublishErrorsTotal.WithLabelValues(kind).Inc()
 		return wrap("xadd", p.cfg, err)
@@ -54,6 +61,32 @@ func (p *Producer) Publish(ctx context.Context, msg *common.PushMsg) error {
 func (p *Producer) Close() error {
 	if p.own {
 		return p.rdb.Close()
+	}
+	return nil
+}
+
+// publishReplicated sends XADD and WAIT in one pipeline, so they share a
+// connection (WAIT counts the replicas that acknowledged the writes of
+// its own connection), and fails unless WaitReplicas replicas have the
+// message within Timeout.
+func (p *Producer) publishReplicated(ctx context.Context, args *redis.XAddArgs) error {
+	// Half the command timeout, so WAIT answers before the read times out.
+	waitFor := p.cfg.Timeout / 2
+	var wait *redis.Cmd
+	_, err := p.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
+		pp.XAdd(ctx, args)
+		wait = pp.Do(ctx, "WAIT", p.cfg.WaitReplicas, max(1, waitFor.Milliseconds()))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n, err := wait.Int64()
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	if n < int64(p.cfg.WaitReplicas) {
+		return fmt.Errorf("written but held by %d of %d replicas after %v (wait_replicas)", n, p.cfg.WaitReplicas, waitFor)
 	}
 	return nil
 }

@@ -25,13 +25,17 @@
 package redisq
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/queue"
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 const kind = queue.KindRedis
@@ -51,13 +55,25 @@ type Config = queue.RedisConfig
 func DefaultConfig() Config { return queue.DefaultRedisConfig() }
 
 // DeadStream is the dead-letter stream of cfg.Stream.
-func DeadStream(cfg Config) string { return cfg.Stream + ":dead" }
+func DeadStream(cfg Config) string { return streamKey(cfg) + ":dead" }
+
+// streamKey is the key of cfg.Stream. In cluster mode a stream name
+// without a hash tag gets one ("{goim-push}"), so the stream and its
+// dead-letter stream share a slot: poison is moved with XADD + XACK in
+// one MULTI. The whole queue is then one slot (see docs/redis.md).
+func streamKey(cfg Config) string {
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultConfig().Stream
+	}
+	if cfg.Mode() == redisconn.Cluster && !strings.Contains(cfg.Stream, "{") {
+		return "{" + cfg.Stream + "}"
+	}
+	return cfg.Stream
+}
 
 func withDefaults(cfg Config) Config {
 	def := DefaultConfig()
-	if cfg.Stream == "" {
-		cfg.Stream = def.Stream
-	}
+	cfg.Stream = streamKey(cfg)
 	if cfg.Group == "" {
 		cfg.Group = def.Group
 	}
@@ -95,22 +111,49 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// NewClient returns a go-redis client for cfg.
-func NewClient(cfg Config) *redis.Client {
+// NewClient returns a go-redis client for cfg: a single server, a
+// cluster or a Sentinel master (redisconn), over TLS when configured. It
+// fails only on settings that cannot work; it does not dial.
+func NewClient(cfg Config) (redis.UniversalClient, error) {
 	cfg = withDefaults(cfg)
-	return redis.NewClient(&redis.Options{
-		Addr:         cfg.Addr,
-		Password:     cfg.Password,
-		DB:           cfg.DB,
+	rdb, err := redisconn.New(cfg.Config, redisconn.Options{
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.Timeout,
 		WriteTimeout: cfg.Timeout,
-		// Callers' deadlines (logic's per-request call timeout) bound
-		// commands too, so a stalled Redis fails a push promptly.
-		ContextTimeoutEnabled: true,
 		// One blocking reader, the acker, claims and the workers' dead
 		// letters: a small pool is plenty.
 		PoolSize: 16,
+	})
+	if err != nil {
+		return nil, wrap("connect", cfg, err)
+	}
+	return rdb, nil
+}
+
+// Check reports a cfg that NewProducer and NewConsumer could not connect
+// with (invalid topology, unreadable TLS files), so a start fails at once
+// rather than at the first call.
+func Check(cfg Config) error {
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	return rdb.Close()
+}
+
+// clientOrBroken is NewClient for the constructors that cannot fail: a
+// cfg it refuses gives a client whose every command fails with the reason.
+func clientOrBroken(cfg Config) redis.UniversalClient {
+	rdb, err := NewClient(cfg)
+	if err == nil {
+		return rdb
+	}
+	return redis.NewClient(&redis.Options{
+		Addr:       "unusable:0",
+		MaxRetries: -1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) {
+			return nil, err
+		},
 	})
 }
 

@@ -40,7 +40,10 @@ func TestKillConsumerNothingLost(t *testing.T) {
 	var killed atomic.Bool
 	aCfg := cfg
 	aCfg.Consumer = "job-a"
-	aClient := redisq.NewClient(aCfg)
+	aClient, err := redisq.NewClient(aCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := redisq.NewConsumerWithClient(aClient, aCfg)
 	var aCount atomic.Int64
 	stopA := queuetest.Start(t, a, func(ctx context.Context, d *queue.Delivery) error {

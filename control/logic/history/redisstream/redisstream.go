@@ -48,7 +48,7 @@ import (
 
 // Store is a history.Store on Redis: a capped list and a metadata hash per stream (see the package doc).
 type Store struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	now    history.Clock
 }
@@ -67,7 +67,11 @@ func New(cfg redisstore.Config, now history.Clock) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{rdb: redisstore.NewClient(cfg), prefix: cfg.Prefix, now: now}, nil
+	rdb, err := redisstore.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	return &Store{rdb: rdb, prefix: cfg.Prefix, now: now}, nil
 }
 
 // Close releases the connection pool.

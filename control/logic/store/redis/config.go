@@ -4,16 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 // Config says which Redis holds the routes and online reports.
 type Config struct {
-	// Addr is host:port of the Redis server.
-	Addr string `toml:"addr"`
-	// Username (Redis 6 ACL user; empty: "default") and Password.
-	Username string `toml:"username"`
-	Password string `toml:"password"`
-	DB       int    `toml:"db"`
+	// Config is where Redis is (single addr, cluster addrs or sentinel),
+	// the ACL user and TLS: flattened, so addr, username, password and db
+	// keep their historical keys.
+	redisconn.Config
 	// Prefix starts every key this store writes, so several deployments
 	// (or other data) can share one Redis.
 	Prefix string `toml:"prefix"`
@@ -34,7 +34,7 @@ type Config struct {
 // fails Connect well inside logic's call timeout.
 func DefaultConfig() Config {
 	return Config{
-		Addr:         "127.0.0.1:6379",
+		Config:       redisconn.Config{Addr: "127.0.0.1:6379"},
 		Prefix:       "goim:",
 		DialTimeout:  time.Second,
 		ReadTimeout:  time.Second,
@@ -47,11 +47,8 @@ func DefaultConfig() Config {
 // Validate reports every setting that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Addr == "" {
-		errs = append(errs, errors.New("addr is required"))
-	}
-	if c.DB < 0 {
-		errs = append(errs, fmt.Errorf("db %d must not be negative", c.DB))
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool_size %d must not be negative", c.PoolSize))

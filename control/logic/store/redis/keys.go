@@ -3,6 +3,8 @@ package redisstore
 import (
 	"strconv"
 	"strings"
+
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 // Key layout (prefix "goim:" by default):
@@ -20,7 +22,23 @@ import (
 //
 // Redis 7.0 has no per-field hash expiry, hence the key string being the
 // authority and the mid hash only an index.
+//
+// Redis Cluster: the route scripts change a key's route and its mid's
+// index atomically, and a device key and its mid hash to unrelated slots,
+// so in cluster mode every store key carries the hash tag {{p}} after the
+// prefix ("goim:{goim:}k:abc"): the whole store is one slot, on one
+// shard (and its replicas). History streams and the queue, the bulk of
+// the data and traffic, spread over the cluster; see docs/redis.md.
 type keys struct{ prefix string }
+
+// newKeys lays keys out for cfg's topology; single and sentinel keep the
+// historical untagged names so an upgrade finds its data.
+func newKeys(cfg Config) keys {
+	if cfg.Mode() == redisconn.Cluster {
+		return keys{prefix: cfg.Prefix + "{" + cfg.Prefix + "}"}
+	}
+	return keys{prefix: cfg.Prefix}
+}
 
 func (k keys) route(key string) string { return k.prefix + "k:" + key }
 func (k keys) mid(mid int64) string    { return k.prefix + "m:" + strconv.FormatInt(mid, 10) }

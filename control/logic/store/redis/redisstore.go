@@ -12,12 +12,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/logic/store"
+	"github.com/goim-edge/goim-edge/redisconn"
 )
 
 // Store is a store.Store on Redis. Calls fail fast with wrapped errors while
 // Redis is unreachable and work again once it is back.
 type Store struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	keys keys
 }
 
@@ -29,30 +30,30 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	rdb := NewClient(cfg)
-	return &Store{rdb: rdb, keys: keys{prefix: cfg.Prefix}}, nil
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{rdb: rdb, keys: newKeys(cfg)}, nil
 }
 
 // NewClient is the go-redis client New uses for cfg (checked by the
 // caller), shared so other Redis users of logic (the history streams)
-// fail as fast in an outage.
-func NewClient(cfg Config) *redis.Client {
-	return redis.NewClient(&redis.Options{
-		Addr:         cfg.Addr,
-		Username:     cfg.Username,
-		Password:     cfg.Password,
-		DB:           cfg.DB,
+// reach the same Redis (single, cluster or sentinel, TLS, ACL) and fail
+// as fast in an outage.
+func NewClient(cfg Config) (redis.UniversalClient, error) {
+	rdb, err := redisconn.New(cfg.Config, redisconn.Options{
 		PoolSize:     cfg.PoolSize,
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
 		WriteTimeout: cfg.WriteTimeout,
 		PoolTimeout:  cfg.PoolTimeout,
 		MaxRetries:   cfg.MaxRetries,
-		// One dial attempt per command try: go-redis's default of 5 spaced
-		// 100 ms apart makes every call of an outage take most of a second.
-		DialerRetries:         1,
-		ContextTimeoutEnabled: true,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	return rdb, nil
 }
 
 // Ping checks that Redis answers.
