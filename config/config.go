@@ -12,7 +12,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/auth"
 	"github.com/goim-edge/goim-edge/control/logic/httpapi"
-	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/edge"
 	"github.com/goim-edge/goim-edge/registry/etcdreg"
@@ -198,7 +198,7 @@ type JobConfig struct {
 type StoreConfig struct {
 	// Kind is memory (one logic only: standalone) or redis.
 	Kind  string            `toml:"kind"`
-	Redis storeredis.Config `toml:"redis"`
+	Redis redisstore.Config `toml:"redis"`
 }
 
 // Default admin addresses: loopback, since /readyz and /metrics take no
@@ -231,7 +231,7 @@ func Default() *Config {
 		},
 		Job:     JobConfig{Config: job.DefaultConfig(), AdminAddr: DefaultJobAdminAddr},
 		Auth:    auth.DefaultConfig(),
-		Store:   StoreConfig{Kind: "memory", Redis: storeredis.DefaultConfig()},
+		Store:   StoreConfig{Kind: "memory", Redis: redisstore.DefaultConfig()},
 		Queue:   queue.DefaultConfig(),
 		Runtime: DefaultRuntime(),
 		Trace:   tracing.DefaultConfig(),

@@ -14,7 +14,7 @@ import (
 	logicsvc "github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/auth"
 	"github.com/goim-edge/goim-edge/control/logic/store"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	qmemory "github.com/goim-edge/goim-edge/control/queue/memory"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/edge"

@@ -11,7 +11,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/history/historytest"
 	"github.com/goim-edge/goim-edge/control/logic/history/redisstream"
 	"github.com/goim-edge/goim-edge/control/logic/store"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/control/logic/store/storetest"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/queuetest"

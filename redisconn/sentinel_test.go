@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic/store"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/control/queue/queuetest"
 	"github.com/goim-edge/goim-edge/control/queue/redisq"
 	"github.com/goim-edge/goim-edge/internal/testenv"

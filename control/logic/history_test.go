@@ -15,7 +15,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/history/redisstream"
 	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
 	"github.com/goim-edge/goim-edge/control/logic/store"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	logicrpc "github.com/goim-edge/goim-edge/kitex_gen/logic"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"

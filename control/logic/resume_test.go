@@ -16,7 +16,7 @@ import (
 	histmem "github.com/goim-edge/goim-edge/control/logic/history/memory"
 	"github.com/goim-edge/goim-edge/control/logic/history/redisstream"
 	"github.com/goim-edge/goim-edge/control/logic/internal/logictest"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	logicrpc "github.com/goim-edge/goim-edge/kitex_gen/logic"

@@ -9,7 +9,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/history/redisstream"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	storemem "github.com/goim-edge/goim-edge/control/logic/store/memory"
-	storeredis "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 )
 
 // openStore opens the configured route/online store.
@@ -18,7 +18,7 @@ func openStore(cfg *config.Config) (store.Store, error) {
 	case "memory":
 		return storemem.New(), nil
 	case "redis":
-		s, err := storeredis.New(cfg.Store.Redis)
+		s, err := redisstore.New(cfg.Store.Redis)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

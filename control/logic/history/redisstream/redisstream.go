@@ -43,7 +43,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goim-edge/goim-edge/control/logic/history"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 )
 
 // Store is a history.Store on Redis: a capped list and a metadata hash per stream (see the package doc).

@@ -15,7 +15,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/history"
 	"github.com/goim-edge/goim-edge/control/logic/history/historytest"
 	"github.com/goim-edge/goim-edge/control/logic/history/redisstream"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 

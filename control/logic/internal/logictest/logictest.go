@@ -17,7 +17,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/auth"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/logic/store/memory"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/control/logic/store"
-	redisstore "github.com/goim-edge/goim-edge/control/logic/store/redis"
+	"github.com/goim-edge/goim-edge/control/logic/store/redisstore"
 	"github.com/goim-edge/goim-edge/control/logic/store/storetest"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 )
