@@ -21,7 +21,7 @@ import (
 //     tell the device it was taken) and counted; more than
 //     UpstreamMaxRefused drops within refusedWindow close the connection
 //     (reason "rate_limited"). Heartbeats draw nothing unless they come
-//     within heartbeatFreeGap of the previous one (ops.go).
+//     within heartbeatFreeGap of the previous one (frames.go).
 //   - Upstream messages reach logic through UpstreamParallel edge-wide
 //     slots: the forwarding is never a queue of its own. A connection's
 //     reader waits for its message to be handed over (its later frames
