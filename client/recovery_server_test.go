@@ -19,25 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/protocol"
 )
-
-// historyConfig keeps history for users and live rooms.
-const historyConfig = `
-[logic.history]
-  [logic.history.users]
-    size = 100
-    ttl = "10m"
-  [[logic.history.rooms]]
-    type = "live"
-    size = 100
-    ttl = "10m"
-`
 
 func startHistoryStandalone(t *testing.T) *standalone {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "history.toml")
-	if err := os.WriteFile(file, []byte(historyConfig), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(testenv.HistoryConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return startStandalone(t, "-config", file)

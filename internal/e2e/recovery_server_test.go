@@ -14,18 +14,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-const recoveryHistoryConfig = `
-[logic.history]
-  [logic.history.users]
-    size = 100
-    ttl = "10m"
-  [[logic.history.rooms]]
-    type = "live"
-    size = 100
-    ttl = "10m"
-`
+	"github.com/goim-edge/goim-edge/internal/testenv"
+)
 
 // startRecoveryClient creates a GoimClient with resume on as
 // window[name]; messages are logged as "stream@offset:text" (or
@@ -51,7 +42,7 @@ func startRecoveryClient(t *testing.T, ctx context.Context, name, opts string) {
 // what was pushed meanwhile, then a recovered verdict, then live pushes.
 func TestRecoveryServerSDKInChromium(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "history.toml")
-	if err := os.WriteFile(file, []byte(recoveryHistoryConfig), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(testenv.HistoryConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, a := startStandalone(t, "-config", file)

@@ -14,20 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/protocol"
 )
-
-// historyConfig keeps every user's and every live room's messages.
-const historyConfig = `
-[logic.history.users]
-size = 1000
-ttl = "5m"
-
-[[logic.history.rooms]]
-type = "live"
-size = 1000
-ttl = "5m"
-`
 
 // resumer is a device that opted into recovery (docs/recovery.md): it
 // keeps its last position in its user's and its room's streams, and
@@ -310,7 +299,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 func TestClusterRecoveryAfterEdgeKill(t *testing.T) {
 	c := startClusterWith(t, clusterOpts{
 		edgeShutdown: "timeout = \"10s\"\ndrain_delay = \"2s\"\nclose_rate = 100",
-		logicExtra:   historyConfig,
+		logicExtra:   testenv.HistoryConfig,
 	})
 	var devs []*resumer
 	for i := range 8 {
@@ -330,7 +319,7 @@ func TestClusterRecoveryAfterEdgeKill(t *testing.T) {
 // standalone process; the devices end their own connections mid-stream
 // (lost signal) and resume on the same server.
 func TestStandaloneRecoveryAfterDrop(t *testing.T) {
-	_, a := startStandalone(t, "-config", writeConfig(t, "history", historyConfig))
+	_, a := startStandalone(t, "-config", writeConfig(t, "history", testenv.HistoryConfig))
 	var devs []*resumer
 	for i := range 6 {
 		d := newResumer(t, fmt.Sprint("drop-", i), int64(800+i), "live://drop", a.tcp)
