@@ -52,17 +52,28 @@ func fetchNodes(ctx context.Context, o *Options) ([]string, error) {
 	return nodeAddrs(r, o), nil
 }
 
+// nodeAddrs are the addresses of the listed nodes for o's transport. A
+// port of 0 means the cluster does not serve that transport (logic
+// reports wss_port 0 when no edge serves WSS): then there is none, and
+// the client falls back to Options.Addrs.
 func nodeAddrs(r nodesReply, o *Options) []string {
+	port, scheme := r.Data.TCPPort, ""
+	switch o.Transport {
+	case WS:
+		port, scheme = r.Data.WSPort, "ws://"
+	case WSS:
+		port, scheme = r.Data.WSSPort, "wss://"
+	}
+	if port <= 0 {
+		return nil
+	}
 	out := make([]string, 0, len(r.Data.Nodes))
 	for _, n := range r.Data.Nodes {
-		switch o.Transport {
-		case WS:
-			out = append(out, "ws://"+net.JoinHostPort(n, strconv.Itoa(r.Data.WSPort))+o.WSPath)
-		case WSS:
-			out = append(out, "wss://"+net.JoinHostPort(n, strconv.Itoa(r.Data.WSSPort))+o.WSPath)
-		default:
-			out = append(out, net.JoinHostPort(n, strconv.Itoa(r.Data.TCPPort)))
+		a := net.JoinHostPort(n, strconv.Itoa(port))
+		if scheme != "" {
+			a = scheme + a + o.WSPath
 		}
+		out = append(out, a)
 	}
 	return out
 }
