@@ -54,7 +54,7 @@ func Run(t *testing.T, f Factory) {
 		{"ConsumerDiesNothingLost", testConsumerDies},
 		{"PoisonMovedAside", testPoison},
 		{"ConcurrentProducers", testConcurrentProducers},
-		{"SharedLoad", testSharedLoad},
+		{"TwoConsumersOfAGroupGetEverything", testTwoConsumers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -294,8 +294,11 @@ func testConcurrentProducers(t *testing.T, h Harness) {
 	}
 }
 
-// testSharedLoad: two consumers of one group together get every message.
-func testSharedLoad(t *testing.T, h Harness) {
+// testTwoConsumers: two consumers of one group together get every
+// message. How the load is shared between them is the backend's (and the
+// scheduler's) business — one may take everything on a fast machine — so
+// only the sum is checked; the distribution shows in the bench.
+func testTwoConsumers(t *testing.T, h Harness) {
 	const n = 200
 	r := &Recorder{}
 	Start(t, h.Consumer(t), r.Handle)

@@ -266,8 +266,10 @@ func TestMaxLenTrims(t *testing.T) {
 }
 
 // TestGoneConsumersForgotten: a member that holds nothing and stopped
-// polling long ago is removed from the group; one that still holds
-// messages is kept (its messages are claimed instead).
+// polling long ago is removed from the group. (One that still holds
+// messages has them claimed by a live consumer first — ClaimMinIdle is
+// far below ForgetAfter — and is then forgotten the same way; that
+// order is the claim loop's, not tested here.)
 func TestGoneConsumersForgotten(t *testing.T) {
 	srv := testenv.Redis(t)
 	cfg := testConfig(srv.Addr)
