@@ -18,7 +18,7 @@ import (
 // harness, a 10,000-member room at 40 msgs/s fell seconds behind that
 // way. So a flush is written by a few workers, about one per CPU, that
 // take members one by one from a shared cursor and write inline
-// (session.pushNow). The flush returns when every member has been
+// (session.offer with inline). The flush returns when every member has been
 // written, so pushes arriving meanwhile coalesce into the next batch:
 // the busier the edge, the bigger the batches, the fewer the syscalls.
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -206,10 +207,9 @@ func (s *session) stashResume(f protocol.Frame) error {
 
 // pendingResume is an op 26 waiting for auth.
 type pendingResume struct {
-	req      protocol.ResumeRequest
-	ver      int16
-	seq      int32
-	followed map[string]bool
+	req protocol.ResumeRequest
+	ver int16
+	seq int32
 }
 
 // parseResume decodes an op-26 body: at most MaxRooms+1 streams (a user
@@ -364,7 +364,7 @@ func (s *session) finishResume(verdicts []protocol.StreamVerdict, idx []int, got
 		if v.Recovered {
 			v.Reason = ""
 		}
-		user := !isRoomStream(v.Stream)
+		user := !strings.HasPrefix(v.Stream, protocol.RoomStreamPrefix)
 		for _, m := range rs.Messages {
 			if m == nil || (user && !s.accepts.has(m.Op)) {
 				continue
@@ -404,11 +404,6 @@ func (s *session) finishResume(verdicts []protocol.StreamVerdict, idx []int, got
 		s.setQ(qWriting, true)
 		go s.drain()
 	}
-}
-
-// isRoomStream reports whether stream names a room's stream.
-func isRoomStream(stream string) bool {
-	return len(stream) >= len(protocol.RoomStreamPrefix) && stream[:len(protocol.RoomStreamPrefix)] == protocol.RoomStreamPrefix
 }
 
 // ack forwards an op 29 to logic through the upstream slots. A device

@@ -304,6 +304,10 @@ func TestResumeRefusesMalformed(t *testing.T) {
 	for name, frames := range map[string][][2][]byte{
 		"bad json":          {{[]byte{26}, []byte("{")}},
 		"twice before auth": {{[]byte{26}, []byte(`{"streams":[]}`)}, {[]byte{26}, []byte(`{"streams":[]}`)}},
+		// More streams than a connection can follow (max_rooms 16 + its
+		// user): refused before anything is read from history.
+		// The auth after it would be answered if the op 26 were taken.
+		"too many streams": {{[]byte{26}, manyStreams(18)}, {[]byte{7}, token(1, "k-many", nil, 1000)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := dialTCP(t, cl.edge.Addrs().TCP)
@@ -450,4 +454,14 @@ func TestResumeFloorDropsWhatRecoveryCovered(t *testing.T) {
 			t.Fatalf("frame %d: %+v, %v; want %s", i, p, err, want)
 		}
 	}
+}
+
+// manyStreams is an op-26 body naming n distinct room streams.
+func manyStreams(n int) []byte {
+	var req protocol.ResumeRequest
+	for i := range n {
+		req.Streams = append(req.Streams, protocol.StreamPos{Stream: fmt.Sprintf("room:live://%d", i)})
+	}
+	b, _ := json.Marshal(req)
+	return b
 }

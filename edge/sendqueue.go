@@ -12,22 +12,14 @@ func (s *session) push(msg []byte, op int32, filter bool) bool {
 	return s.offer(msg, nil, op, filter, false)
 }
 
-// pushNow is push for the fan-out workers (rooms, broadcasts): when
-// nothing is queued or being written for s, the calling worker writes msg
-// itself instead of starting a drain goroutine, so a flush keeps a
-// handful of runnable goroutines rather than one per member (thousands
-// of runnable writers starve the RPC and HTTP goroutines that carry the
-// next push, and the runtime keeps every goroutine's memory it ever
-// had). A session already writing gets msg queued as usual.
-func (s *session) pushNow(msg []byte, op int32, filter bool) bool {
-	return s.offer(msg, nil, op, filter, true)
-}
-
 // offer hands s one push: msg in goim's form, pf (nil when the push has
 // no position) in the op-28 form a positioned connection takes instead
 // (resume.go), which waits in the held list while its stream is being
-// recovered. inline: write at once from the caller when the queue is
-// free (pushNow), else queue (push).
+// recovered. inline (the fan-out workers, fanout.go): when nothing is queued or
+// being written for s, the calling worker writes msg itself instead of
+// starting a drain goroutine, so a room flush keeps a handful of runnable
+// goroutines rather than one per member; otherwise msg is queued as push
+// does.
 func (s *session) offer(msg []byte, pf *posForm, op int32, filter, inline bool) bool {
 	s.qmu.Lock()
 	if s.q(qClosed) || s.q(qGoingAway) || (filter && !s.accepts.has(op)) {
