@@ -4,6 +4,7 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/bench/device"
 	"github.com/goim-edge/goim-edge/bench/push"
+	"github.com/goim-edge/goim-edge/bench/report"
 )
 
 // Scenario names.
@@ -70,6 +72,11 @@ type Options struct {
 	TargetPID int
 	// MetricsURL is the server's Prometheus endpoint for Go heap figures.
 	MetricsURL string
+	// Meter reads the server side of a deployment of several processes
+	// (a cluster run: every role, Redis, etcd) before and after the phase
+	// a scenario measures; the difference is Result.Cost. nil: only
+	// TargetPID and MetricsURL are measured.
+	Meter Meter
 
 	// Room is the room devices join ("type://id"); Rooms > 1 spreads
 	// devices over that many rooms (ids counted up from Room's).
@@ -439,4 +446,10 @@ func (o *Options) params() map[string]string {
 		p["gc_wait"] = o.GCWait.String()
 	}
 	return p
+}
+
+// Meter reads a whole deployment's server side at one moment. The
+// cluster launcher (bench/cluster) implements it.
+type Meter interface {
+	Sample(ctx context.Context) (report.Sample, error)
 }
