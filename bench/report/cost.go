@@ -1,5 +1,10 @@
 package report
 
+import (
+	"fmt"
+	"sort"
+)
+
 // Sample is one reading of a whole deployment's server side: every
 // process by role, and the backends they share. A cluster run takes one
 // before and one after the phase it measures; Cost is the difference.
@@ -44,4 +49,144 @@ type EtcdSample struct {
 	DBSizeInUse int64 `json:"db_size_in_use"`
 	Watchers    int64 `json:"watchers"`
 	Keys        int64 `json:"keys"`
+}
+
+// Cost is what the server side spent over one measured phase of a run
+// (connect and settle, a connect storm, pushes and their drain): each
+// role's memory at the end and CPU over the phase, and the backends'.
+type Cost struct {
+	// Phase names what was measured; Seconds is its wall time.
+	Phase   string  `json:"phase"`
+	Seconds float64 `json:"seconds"`
+	// Devices connected and messages delivered during the phase, the
+	// denominators of the per-device and per-message figures.
+	Devices   int   `json:"devices"`
+	Delivered int64 `json:"delivered"`
+	// Roles in a fixed order: edge, logic, job, then the backends' own
+	// processes (redis, etcd).
+	Roles []RoleCost `json:"roles"`
+	// Processes is every process, after the phase, with its CPU over it.
+	Processes []ProcessCost `json:"processes"`
+	Redis     *RedisCost    `json:"redis,omitempty"`
+	Etcd      *EtcdSample   `json:"etcd,omitempty"`
+	// Notes say what the figures cannot show (a process that restarted
+	// mid-phase, a backend that could not be read).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// RoleCost is one role's processes taken together.
+type RoleCost struct {
+	Role      string `json:"role"`
+	Processes int    `json:"processes"`
+	// RSS is the role's total resident memory after the phase, RSSGrowth
+	// its change over the phase (negative when memory was returned).
+	RSS       uint64 `json:"rss_bytes"`
+	RSSGrowth int64  `json:"rss_growth_bytes"`
+	// HeapInuse is the Go heap in use after the phase, summed (0 for
+	// non-Go roles).
+	HeapInuse  uint64  `json:"heap_inuse_bytes,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+}
+
+// ProcessCost is one process after the phase.
+type ProcessCost struct {
+	ProcessSample
+	// CPUInPhase is the CPU it used over the phase.
+	CPUInPhase float64 `json:"cpu_in_phase"`
+}
+
+// RedisCost is Redis over the phase: memory after and its growth, and the
+// commands it ran.
+type RedisCost struct {
+	UsedMemory       uint64 `json:"used_memory"`
+	UsedMemoryGrowth int64  `json:"used_memory_growth"`
+	Commands         uint64 `json:"commands"`
+	Keys             uint64 `json:"keys"`
+}
+
+// roleOrder is the order roles are listed in; unknown roles follow.
+var roleOrder = []string{"edge", "logic", "job", "redis", "etcd", "kafka"}
+
+// NewCost is the difference between two samples of the same deployment
+// taken wall apart. Processes are matched by role, name and PID: one that
+// is only in after (restarted) counts its whole CPU and memory, and is
+// noted.
+func NewCost(phase string, before, after Sample, wall float64, devices int, delivered int64) *Cost {
+	c := &Cost{Phase: phase, Seconds: wall, Devices: devices, Delivered: delivered}
+	type id struct {
+		role, name string
+		pid        int
+	}
+	prev := map[id]ProcessSample{}
+	for _, p := range before.Processes {
+		prev[id{p.Role, p.Name, p.PID}] = p
+	}
+	roles := map[string]*RoleCost{}
+	for _, p := range after.Processes {
+		b, ok := prev[id{p.Role, p.Name, p.PID}]
+		if !ok {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s %s (pid %d) was not running when the phase began: its whole CPU and memory are counted.", p.Role, p.Name, p.PID))
+		}
+		cpu := p.CPUSeconds - b.CPUSeconds
+		c.Processes = append(c.Processes, ProcessCost{ProcessSample: p, CPUInPhase: cpu})
+		r := roles[p.Role]
+		if r == nil {
+			r = &RoleCost{Role: p.Role}
+			roles[p.Role] = r
+		}
+		r.Processes++
+		r.RSS += p.RSS
+		r.RSSGrowth += int64(p.RSS) - int64(b.RSS)
+		r.HeapInuse += p.HeapInuse
+		r.CPUSeconds += cpu
+	}
+	for _, name := range roleOrder {
+		if r := roles[name]; r != nil {
+			c.Roles = append(c.Roles, *r)
+			delete(roles, name)
+		}
+	}
+	rest := make([]string, 0, len(roles))
+	for name := range roles {
+		rest = append(rest, name)
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		c.Roles = append(c.Roles, *roles[name])
+	}
+	if a := after.Redis; a != nil {
+		rc := &RedisCost{UsedMemory: a.UsedMemory, Keys: a.Keys}
+		if b := before.Redis; b != nil {
+			rc.UsedMemoryGrowth = int64(a.UsedMemory) - int64(b.UsedMemory)
+			if a.Commands >= b.Commands {
+				rc.Commands = a.Commands - b.Commands
+			}
+		}
+		c.Redis = rc
+	}
+	if a := after.Etcd; a != nil {
+		e := *a
+		c.Etcd = &e
+	}
+	return c
+}
+
+// Role is the named role's figures (nil when the deployment has none).
+func (c *Cost) Role(name string) *RoleCost {
+	for i := range c.Roles {
+		if c.Roles[i].Role == name {
+			return &c.Roles[i]
+		}
+	}
+	return nil
+}
+
+// ServerRSS is the resident memory of the whole server side after the
+// phase: every role including the backends' processes.
+func (c *Cost) ServerRSS() uint64 {
+	var n uint64
+	for _, r := range c.Roles {
+		n += r.RSS
+	}
+	return n
 }

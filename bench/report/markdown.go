@@ -51,6 +51,9 @@ func Markdown(r *Report) []byte {
 	}
 	b.WriteString("\n")
 
+	if pts := Scaling(r); pts != nil {
+		scalingSection(&b, pts)
+	}
 	for i := range r.Results {
 		section(&b, i, &r.Results[i])
 	}
@@ -149,6 +152,9 @@ func section(b *bytes.Buffer, i int, res *Result) {
 		fmt.Fprintf(b, "- Note: %s\n", cell(n))
 	}
 	b.WriteString("\n")
+	if res.Cost != nil {
+		costTable(b, res.Cost)
+	}
 }
 
 func resumeLines(b *bytes.Buffer, r *Resume) {

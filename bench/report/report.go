@@ -47,7 +47,10 @@ type Result struct {
 	Throughput *Series       `json:"throughput,omitempty"`
 	Server     *Server       `json:"server,omitempty"`
 	Memory     *Memory       `json:"memory,omitempty"`
-	Devices    *Devices      `json:"devices,omitempty"`
+	// Cost is the whole server side by role over the measured phase
+	// (cluster runs, where Options.Meter reads every process).
+	Cost    *Cost    `json:"cost,omitempty"`
+	Devices *Devices `json:"devices,omitempty"`
 	// Resume is what positioned devices saw of recovery (runs with
 	// positioned devices only).
 	Resume  *Resume  `json:"resume,omitempty"`
@@ -207,6 +210,11 @@ func Write(dir string, r *Report) error {
 			continue
 		}
 		if err := os.WriteFile(filepath.Join(dir, ChartName(i, res)), SVG(res), 0o644); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if pts := Scaling(r); pts != nil {
+		if err := os.WriteFile(filepath.Join(dir, ScalingChart), ScalingSVG(pts), 0o644); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 	}

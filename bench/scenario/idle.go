@@ -18,9 +18,25 @@ type memSample struct {
 	heapNote string
 	// lastGC is the server's last GC (unix seconds; 0 unknown).
 	lastGC float64
+	// whole is the cluster reading behind the figures (Meter runs).
+	whole *report.Sample
 }
 
 func (s *session) sampleMemory(ctx context.Context) (memSample, error) {
+	if s.o.Meter != nil {
+		// A cluster: every server process and backend together, so the
+		// per-device figure is what the whole system pays.
+		smp, err := s.o.Meter.Sample(ctx)
+		if err != nil {
+			return memSample{}, err
+		}
+		rss, heap, cpu, ok := wholeMemory(smp)
+		m := memSample{rss: rss, heap: heap, heapOK: ok, cpu: cpu, whole: &smp}
+		if !ok {
+			m.heapNote = "a Go role's /metrics could not be read"
+		}
+		return m, nil
+	}
 	p, err := procstat.Read(s.o.TargetPID)
 	if err != nil {
 		return memSample{}, err
@@ -48,6 +64,7 @@ func (s *session) idle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
@@ -92,8 +109,14 @@ func (s *session) idle(ctx context.Context) error {
 	}
 	s.res.Memory = mem
 	s.res.Server = &report.Server{PID: s.o.TargetPID, CPUSeconds: after.cpu - before.cpu, RSS: after.rss}
-	s.res.Notes = append(s.res.Notes,
-		fmt.Sprintf("Server CPU is for connecting %d devices and %v of idling with %v heartbeats; the standalone server's memory includes logic's routes and job.", up, time.Since(connected).Round(time.Second), s.o.Heartbeat))
+	if before.whole != nil && after.whole != nil {
+		s.meter = metered{phase: "connect and idle", before: before.whole, after: after.whole, start: start, end: time.Now()}
+		s.res.Notes = append(s.res.Notes,
+			fmt.Sprintf("Memory per connection is the whole server side (every edge, logic, job, Redis and etcd process) before any device connected and after %d did; CPU is for connecting them and %v of idling with %v heartbeats.", up, time.Since(connected).Round(time.Second), s.o.Heartbeat))
+	} else {
+		s.res.Notes = append(s.res.Notes,
+			fmt.Sprintf("Server CPU is for connecting %d devices and %v of idling with %v heartbeats; the standalone server's memory includes logic's routes and job.", up, time.Since(connected).Round(time.Second), s.o.Heartbeat))
+	}
 	if mem.HeapKnown {
 		if gcAfter(after) {
 			s.res.Notes = append(s.res.Notes, "The server collected garbage after the last device connected, so the heap figure is close to live memory.")

@@ -351,7 +351,7 @@ func (o *Options) Validate() error {
 	if len(o.Sources) > 0 && o.Conns/len(o.Sources) > 25000 {
 		errs = append(errs, fmt.Errorf("%d devices over %d source address(es) would exhaust ephemeral ports: add -sources", o.Conns, len(o.Sources)))
 	}
-	if o.Scenario == Idle && o.TargetPID <= 0 {
+	if o.Scenario == Idle && o.TargetPID <= 0 && o.Meter == nil {
 		errs = append(errs, errors.New("idle measures a server process: give -target-pid"))
 	}
 	if o.Procs > 0 && o.Exe == "" {

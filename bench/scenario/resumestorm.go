@@ -63,6 +63,7 @@ func (s *session) resumeStorm(ctx context.Context) error {
 
 	s.setPhase("reconnecting")
 	s.sampleCPU(true)
+	s.meterStart(ctx, "reconnect and recovery")
 	timeout := s.o.ConnectTimeout + time.Duration(s.o.Conns/500+30)*time.Second
 	reports, err := g.Reconnect(ctx, expect, timeout)
 	if err != nil {
@@ -77,6 +78,7 @@ func (s *session) resumeStorm(ctx context.Context) error {
 		s.res.Notes = append(s.res.Notes, fmt.Sprintf("Stopped waiting for verdicts after %v.", verdictWait))
 	}
 	s.sampleCPU(false)
+	s.meterEnd(ctx)
 	s.reconnects = reports
 	s.expect = expect
 	return nil

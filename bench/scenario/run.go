@@ -44,6 +44,9 @@ type session struct {
 	// should recover.
 	reconnects []*worker.ConnectReport
 	expect     int
+
+	// meter is the phase measured with Options.Meter (cluster runs).
+	meter metered
 }
 
 // Run runs one scenario and returns its result. A failure part-way still
@@ -61,6 +64,7 @@ func Run(ctx context.Context, o Options) *report.Result {
 	if err != nil {
 		res.Error = err.Error()
 	}
+	s.cost()
 	res.ElapsedSeconds = time.Since(started).Seconds()
 	addTargets(&o, res)
 	return res
@@ -229,6 +233,7 @@ func (s *session) pushPhase(ctx context.Context, kind string, drain time.Duratio
 	defer p.Close()
 	s.pushKind = kind
 	s.sampleCPU(true)
+	s.meterStart(ctx, "pushes and their drain")
 	s.setPhase("pushing")
 	s.pushStart = time.Now()
 	plan := push.Plan{Rate: s.o.Rate, Duration: s.o.Duration, InFlight: s.o.InFlight, Size: s.o.Size}
@@ -238,6 +243,7 @@ func (s *session) pushPhase(ctx context.Context, kind string, drain time.Duratio
 		return err
 	}
 	s.sampleCPU(false)
+	s.meterEnd(ctx)
 	if len(s.outcome.Sent) == 0 {
 		return fmt.Errorf("every push failed: %v", s.outcome.Errors)
 	}

@@ -9,8 +9,10 @@ import (
 // and reports connections authenticated per second.
 func (s *session) storm(ctx context.Context) error {
 	s.sampleCPU(true)
+	s.meterStart(ctx, "connect storm")
 	err := s.connect(ctx)
 	s.sampleCPU(false)
+	s.meterEnd(ctx)
 	if s.group() != nil {
 		defer s.teardown()
 	}
