@@ -3,6 +3,7 @@ package procstat
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -54,5 +55,24 @@ func TestScrape(t *testing.T) {
 	}
 	if _, err := Parse(strings.NewReader("garbage{{{")); err == nil {
 		t.Fatal("garbage parsed")
+	}
+}
+
+func TestMachine(t *testing.T) {
+	m, err := Machine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Total == 0 || m.Available == 0 || m.Available > m.Total || m.Slab == 0 {
+		t.Fatalf("implausible machine memory %+v", m)
+	}
+	// This test's own listener is a TCP socket the count must include.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if m, err = Machine(); err != nil || m.TCPSockets < 1 {
+		t.Fatalf("TCP sockets %d (%v) with a listener open", m.TCPSockets, err)
 	}
 }

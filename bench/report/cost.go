@@ -15,6 +15,8 @@ type Sample struct {
 	Redis *RedisSample `json:"redis,omitempty"`
 	// Etcd is nil when the deployment has no etcd.
 	Etcd *EtcdSample `json:"etcd,omitempty"`
+	// Machine is the machine's memory, when the reader added it.
+	Machine *MachineMemory `json:"machine,omitempty"`
 }
 
 // ProcessSample is one server process at one moment.
@@ -69,6 +71,10 @@ type Cost struct {
 	Processes []ProcessCost `json:"processes"`
 	Redis     *RedisCost    `json:"redis,omitempty"`
 	Etcd      *EtcdSample   `json:"etcd,omitempty"`
+	// Machine is the machine's memory after the phase and Kernel the
+	// growth of its slab (socket structures, mostly) over the phase.
+	Machine    *MachineMemory `json:"machine,omitempty"`
+	SlabGrowth int64          `json:"slab_growth,omitempty"`
 	// Notes say what the figures cannot show (a process that restarted
 	// mid-phase, a backend that could not be read).
 	Notes []string `json:"notes,omitempty"`
@@ -168,6 +174,13 @@ func NewCost(phase string, before, after Sample, wall float64, devices int, deli
 		e := *a
 		c.Etcd = &e
 	}
+	if a := after.Machine; a != nil {
+		m := *a
+		c.Machine = &m
+		if b := before.Machine; b != nil {
+			c.SlabGrowth = int64(a.Slab) - int64(b.Slab)
+		}
+	}
 	return c
 }
 
@@ -189,4 +202,16 @@ func (c *Cost) ServerRSS() uint64 {
 		n += r.RSS
 	}
 	return n
+}
+
+// MachineMemory is the whole machine's memory at one moment: what a large
+// run costs outside every process (the kernel's socket structures) and how
+// close it is to running out. The load generator shares the machine, so
+// these figures include it.
+type MachineMemory struct {
+	Total     uint64 `json:"total"`
+	Available uint64 `json:"available"`
+	// Slab is kernel slab memory: sockets, files, epoll items.
+	Slab       uint64 `json:"slab"`
+	TCPSockets int64  `json:"tcp_sockets"`
 }

@@ -77,6 +77,13 @@ func costTable(b *bytes.Buffer, c *Cost) {
 	if e := c.Etcd; e != nil {
 		fmt.Fprintf(b, "- etcd: database %s (%s in use), %d keys, %d watchers.\n", bytesHuman(float64(e.DBSize)), bytesHuman(float64(e.DBSizeInUse)), e.Keys, e.Watchers)
 	}
+	if m := c.Machine; m != nil {
+		fmt.Fprintf(b, "- Machine (load generator included): %s of %s available after the phase, %d TCP sockets; kernel slab %s", bytesHuman(float64(m.Available)), bytesHuman(float64(m.Total)), m.TCPSockets, bytesHuman(float64(m.Slab)))
+		if c.Devices > 0 {
+			fmt.Fprintf(b, " (%s over the phase, %s per device: both ends of its loopback connection)", signedBytes(float64(c.SlabGrowth)), signedBytes(float64(c.SlabGrowth)/float64(c.Devices)))
+		}
+		b.WriteString(".\n")
+	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(b, "- Note: %s\n", cell(n))
 	}

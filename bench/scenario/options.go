@@ -453,3 +453,7 @@ func (o *Options) params() map[string]string {
 type Meter interface {
 	Sample(ctx context.Context) (report.Sample, error)
 }
+
+// Label is the name a run of o gets in the report when Options.Label is
+// empty: scenario, transport and sizes.
+func Label(o Options) string { return o.label() }

@@ -21,17 +21,7 @@ func Standard(quick bool) []Options {
 		{Scenario: Broadcast, Transport: device.TCP, Conns: 10000, Rate: 0.5, Duration: 10 * time.Second, Speed: 5000, Procs: -1},
 	}
 	if quick {
-		for i := range set {
-			o := &set[i]
-			o.Conns = max(o.Conns/50, 50)
-			o.Duration = min(o.Duration, 3*time.Second)
-			o.Settle = min(o.Settle, 2*time.Second)
-			o.GCWait = 0
-			o.Procs = 0
-			if o.Scenario == Broadcast {
-				o.Rate, o.Speed = 2, 0
-			}
-		}
+		shrink(set)
 	}
 	return set
 }
