@@ -8,10 +8,10 @@ import (
 
 // layout is every port a cluster listens on.
 type layout struct {
-	redis, etcd, etcdPeer          int
+	redis, etcd, etcdPeer           int
 	logicHTTP, logicRPC, logicAdmin int
-	jobAdmin                       []int
-	edges                          []edgePorts
+	jobAdmin                        []int
+	edges                           []edgePorts
 }
 
 // edgePorts are one edge's ports.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-		"sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
