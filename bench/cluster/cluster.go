@@ -111,7 +111,7 @@ func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
 		c.TCP = append(c.TCP, addr(e.tcp))
 		c.WS = append(c.WS, "ws://"+addr(e.ws)+"/sub")
 	}
-	c.state = State{Dir: spec.Dir, Queue: spec.Queue, Detached: spec.Detach, HTTP: c.HTTP, RPC: c.RPC,
+	c.state = State{Dir: spec.Dir, Queue: spec.Queue, Detached: spec.Detach, OwnerPID: os.Getpid(), HTTP: c.HTTP, RPC: c.RPC,
 		TCP: c.TCP, WS: c.WS, RPCSecretFile: secretFile}
 	defer func() {
 		if err != nil {

@@ -24,8 +24,9 @@ type proc struct {
 }
 
 // startProc runs bin args as node n, output to n.Log, in dir. Without
-// detach the process gets SIGKILL when this process dies; with it, it
-// runs in its own session and outlives it. Either way its RLIMIT_NOFILE
+// detach the process gets SIGKILL when this process dies (strictly: when
+// the thread that started it exits, which Go does not do to an unlocked
+// thread); with it, it runs in its own session and outlives it. Either way its RLIMIT_NOFILE
 // soft limit is raised to the hard one.
 func startProc(n *Node, dir, bin string, args []string, detach bool) (*proc, error) {
 	logf, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -40,7 +41,9 @@ func startProc(n *Node, dir, bin string, args []string, detach bool) (*proc, err
 	if detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		// Its own process group, so a Ctrl-C meant for the caller reaches
+		// it only through Close, in order.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cluster: start %s (%s): %w", n.Name, bin, err)

@@ -18,6 +18,9 @@ type State struct {
 	// Detached is true when the processes outlive the one that started
 	// them.
 	Detached bool `json:"detached"`
+	// OwnerPID is the process that called Start; with queue kafka, kfake
+	// lives in it.
+	OwnerPID int `json:"owner_pid"`
 	// HTTP and RPC are logic's push API and Kitex Push service; TCP and
 	// WS every edge's device addresses, in edge order.
 	HTTP string   `json:"http"`
