@@ -20,7 +20,14 @@ import (
 // bin is the goim-edge binary built once for this package's tests.
 var bin string
 
+// helperDir, set in a child's environment, makes the test binary a
+// cluster's owner that never closes it (TestParentDeath).
+const helperDir = "GOIM_CLUSTER_TEST_OWNER_DIR"
+
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperDir); dir != "" {
+		ownAndHang(dir)
+	}
 	dir, err := os.MkdirTemp("", "goim-cluster-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -165,6 +172,55 @@ func TestTwoEdges(t *testing.T) {
 	}
 	if _, err := os.Stat(c.StatePath); !os.IsNotExist(err) {
 		t.Errorf("state file after Close: %v", err)
+	}
+}
+
+// ownAndHang starts a one-edge cluster in dir with the binary named by
+// GOIM_CLUSTER_TEST_BIN, says "ready" and waits to be killed.
+func ownAndHang(dir string) {
+	if _, err := Start(context.Background(), Spec{Bin: os.Getenv("GOIM_CLUSTER_TEST_BIN"), Dir: dir}); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestParentDeath: when the process that started a cluster dies without
+// closing it, every child process dies too (Pdeathsig).
+func TestParentDeath(t *testing.T) {
+	dir := t.TempDir()
+	owner := exec.Command(os.Args[0], "-test.run=^$")
+	owner.Env = append(os.Environ(), helperDir+"="+dir, "GOIM_CLUSTER_TEST_BIN="+bin)
+	out, err := owner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 4096)
+	n, _ := io.ReadAtLeast(out, line, 1)
+	if !strings.HasPrefix(string(line[:n]), "ready") {
+		_ = owner.Process.Kill()
+		_ = owner.Wait()
+		t.Fatalf("owner: %s", line[:n])
+	}
+	st, err := ReadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = owner.Process.Kill()
+	_ = owner.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, n := range st.Nodes {
+		for Alive(n) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if Alive(n) {
+			t.Errorf("%s (pid %d) outlived the process that started it", n.Name, n.PID)
+			_ = syscall.Kill(n.PID, syscall.SIGKILL)
+		}
 	}
 }
 
