@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -60,7 +61,9 @@ type Cluster struct {
 // Start launches the cluster spec describes and returns once every node
 // is ready. On error it stops whatever it started. ctx bounds the start
 // only; the processes run until Close (or, with Spec.Detach, StopState).
-func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
+// With free ports, a start that lost a port to another program is tried
+// again on new ports, up to three times.
+func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 	if err := spec.defaults(); err != nil {
 		return nil, err
 	}
@@ -71,17 +74,44 @@ func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
 	if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, fmt.Errorf("cluster: Spec.Bin %s is not an executable", spec.Bin)
 	}
-	redisBin, err := lookbin.Find("redis-server")
-	if err != nil {
+	b := bins{goim: bin}
+	if b.redis, err = lookbin.Find("redis-server"); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	etcdBin, err := lookbin.Find("etcd")
-	if err != nil {
+	if b.etcd, err = lookbin.Find("etcd"); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if err := prepareDir(&spec); err != nil {
 		return nil, err
 	}
+	if spec.RPCSecret == "" {
+		r := make([]byte, 32)
+		_, _ = rand.Read(r)
+		spec.RPCSecret = hex.EncodeToString(r)
+	}
+	if err := os.WriteFile(filepath.Join(spec.Dir, "conf", "rpc.secret"), []byte(spec.RPCSecret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, spec.ReadyTimeout)
+	defer cancel()
+	for try := 1; ; try++ {
+		c, err := startOnce(ctx, spec, b)
+		if err == nil || spec.FixedPorts || try == 3 || ctx.Err() != nil ||
+			!strings.Contains(strings.ToLower(err.Error()), "address already in use") {
+			return c, err
+		}
+		// Another program took a free port first: fresh data, new ports.
+		if err := clearData(spec.Dir); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// bins are the programs a cluster runs.
+type bins struct{ goim, redis, etcd string }
+
+// startOnce starts every process on one set of ports.
+func startOnce(ctx context.Context, spec Spec, b bins) (c *Cluster, err error) {
 	var l *layout
 	if spec.FixedPorts {
 		l, err = fixedPorts(spec.Edges, spec.Jobs, spec.PortOffset)
@@ -91,20 +121,9 @@ func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	secret := spec.RPCSecret
-	if secret == "" {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		secret = hex.EncodeToString(b)
-	}
-	secretFile := filepath.Join(spec.Dir, "conf", "rpc.secret")
-	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-
 	c = &Cluster{
 		Dir: spec.Dir, StatePath: filepath.Join(spec.Dir, StateFile),
-		HTTP: addr(l.logicHTTP), RPC: addr(l.logicRPC), RPCSecret: secret,
+		HTTP: addr(l.logicHTTP), RPC: addr(l.logicRPC), RPCSecret: spec.RPCSecret,
 		Redis: addr(l.redis), Etcd: addr(l.etcd), Queue: spec.Queue, spec: spec,
 	}
 	for _, e := range l.edges {
@@ -112,20 +131,17 @@ func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
 		c.WS = append(c.WS, "ws://"+addr(e.ws)+"/sub")
 	}
 	c.state = State{Dir: spec.Dir, Queue: spec.Queue, Detached: spec.Detach, OwnerPID: os.Getpid(), HTTP: c.HTTP, RPC: c.RPC,
-		TCP: c.TCP, WS: c.WS, RPCSecretFile: secretFile}
+		TCP: c.TCP, WS: c.WS, RPCSecretFile: filepath.Join(spec.Dir, "conf", "rpc.secret")}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
 			c = nil
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, spec.ReadyTimeout)
-	defer cancel()
-
-	if err := c.startBackends(ctx, redisBin, etcdBin, l); err != nil {
+	if err := c.startBackends(ctx, b.redis, b.etcd, l); err != nil {
 		return nil, err
 	}
-	cfg := &configs{secret: secret, logLevel: spec.LogLevel, redis: c.Redis, etcd: c.Etcd, queue: spec.Queue}
+	cfg := &configs{secret: spec.RPCSecret, logLevel: spec.LogLevel, redis: c.Redis, etcd: c.Etcd, queue: spec.Queue}
 	if spec.Queue == QueueKafka {
 		if c.kfake, err = startKfake(); err != nil {
 			return nil, err
@@ -134,14 +150,16 @@ func Start(ctx context.Context, spec Spec) (c *Cluster, err error) {
 		c.state.Kafka = c.Kafka
 		cfg.brokers = c.Kafka
 	}
-	if err := c.startNodes(ctx, bin, cfg, l); err != nil {
+	if err := c.startNodes(ctx, b.goim, cfg, l); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // prepareDir makes the cluster's folder and its conf, logs and data
-// subfolders; an empty Spec.Dir becomes a fresh temporary folder.
+// subfolders; an empty Spec.Dir becomes a fresh temporary folder. A
+// folder holding an earlier cluster's etcd data is refused: etcd would
+// start that cluster again instead of a new one.
 func prepareDir(spec *Spec) error {
 	if spec.Dir == "" {
 		d, err := os.MkdirTemp("", "goim-edge-cluster.")
@@ -155,8 +173,25 @@ func prepareDir(spec *Spec) error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	spec.Dir = abs
+	if ents, err := os.ReadDir(filepath.Join(abs, "data", "etcd")); err == nil && len(ents) > 0 {
+		return fmt.Errorf("cluster: %s holds an earlier cluster's data (data/etcd); remove its data folder or use another Spec.Dir", abs)
+	}
 	for _, sub := range []string{"conf", "logs", "data/redis", "data/etcd"} {
-		if err := os.MkdirAll(filepath.Join(spec.Dir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
+	return nil
+}
+
+// clearData empties the data folders this Start made, for another try.
+func clearData(dir string) error {
+	for _, sub := range []string{"data/redis", "data/etcd"} {
+		p := filepath.Join(dir, sub)
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
 	}

@@ -236,10 +236,15 @@ func TestKafka(t *testing.T) {
 }
 
 func TestSpecErrors(t *testing.T) {
+	used := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(used, "data", "etcd", "member"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		spec Spec
 		want string
 	}{
+		{Spec{Bin: bin, Dir: used}, "earlier cluster's data"},
 		{Spec{}, "Bin"},
 		{Spec{Bin: bin, Edges: MaxEdges + 1}, "Edges"},
 		{Spec{Bin: bin, Queue: "nats"}, "Queue"},

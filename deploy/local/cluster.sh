@@ -15,6 +15,8 @@
 # $TMPDIR/goim-edge-cluster-<offset> unless -dir says otherwise, so
 # clusters on different offsets never share state. CLUSTER_BIN=path uses a
 # prebuilt goim-edge binary; CLUSTER_PORT_OFFSET=N adds N to every port.
+# It runs from the repository root: a relative -dir or -bin is taken from
+# there.
 # Every Kitex call carries rpc.secret: $GOIM_RPC_SECRET when set, else a
 # random one `up` generates and keeps in the folder (conf/rpc.secret).
 set -euo pipefail

@@ -153,6 +153,13 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
+	mine := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mine, "notes.txt"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := cmd("up", "-free-ports", "-dir", mine, "-bin", bin); code != 1 || !strings.Contains(out, "holds no earlier cluster") {
+		t.Errorf("up in a foreign folder: exit %d\n%s", code, out)
+	}
 	if out, code := cmd("up", "-queue", "nats", "-free-ports", "-dir", t.TempDir(), "-bin", bin); code != 1 || !strings.Contains(out, "Queue") {
 		t.Errorf("bad queue: exit %d\n%s", code, out)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,13 +45,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	// A fresh start: no stale state, data or logs from an earlier run.
-	for _, sub := range []string{cluster.StateFile, "data", "logs"} {
-		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fresh(dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "cluster: folder %s\n", dir)
@@ -75,6 +70,28 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return foreground(ctx, c, stdout)
+}
+
+// fresh readies dir for a new cluster: a new or empty folder, or an
+// earlier cluster's, whose state, data and logs it removes. Any other
+// folder is refused, so a mistyped -dir deletes nothing of the user's.
+func fresh(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(ents) == 0) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "conf", "rpc.secret")); err != nil {
+		return fmt.Errorf("%s is not empty and holds no earlier cluster (no conf/rpc.secret); give a new or empty -dir", dir)
+	}
+	for _, sub := range []string{cluster.StateFile, "data", "logs"} {
+		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // build compiles goim-edge from the module in the current folder into
