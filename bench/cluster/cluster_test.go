@@ -15,7 +15,11 @@ import (
 	"time"
 
 	"github.com/goim-edge/goim-edge/bench/device"
+	"github.com/goim-edge/goim-edge/bench/scenario"
 )
+
+// The bench's scenarios read a cluster through scenario.Meter.
+var _ scenario.Meter = (*Cluster)(nil)
 
 // bin is the goim-edge binary built once for this package's tests.
 var bin string

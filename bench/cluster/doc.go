@@ -21,11 +21,22 @@
 //     executable, start time and command line still match the state file,
 //     so a reused pid is never killed.
 //
+//   - Every child's RLIMIT_NOFILE soft limit is raised to the hard limit.
+//   - Sample reads every process (RSS, CPU, Go heap), Redis and etcd
+//     concurrently; it is the bench's scenario.Meter.
+//
+// Configuration follows deploy/local/cluster.sh: queue Redis Streams (or
+// kfake), store Redis, registry etcd (lease 5 s), a random rpc.secret
+// unless Spec.RPCSecret, auth mode json (loopback, trusted), log level
+// warn unless Spec.LogLevel. Spec.Sets adds -set overrides for every node
+// ("key=value") or one role ("edge:key=value"); the processes get the
+// caller's environment without GOIM_ variables.
+//
 // Limits: loopback only, Linux only (/proc, Pdeathsig, prlimit). Free
 // ports are found by binding :0 and released just before the nodes bind
-// them, so another program may in rare cases take one first; Start then
-// fails with "address already in use" and may simply be called again.
-// Spec.Queue "kafka" runs kfake (in-process fake, not a real broker)
-// inside the caller's process: it is not measured by Sample and cannot
-// outlive the caller, so a detached cluster cannot use it.
+// them, so another program may take one first; Start then tries again on
+// new ports (three times). Spec.Queue "kafka" runs kfake (in-process fake,
+// not a real broker) inside the caller's process: it is not measured by
+// Sample and cannot outlive the caller, so a detached cluster cannot use
+// it. A Spec.Dir holding an earlier cluster's etcd data is refused.
 package cluster

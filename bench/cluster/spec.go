@@ -52,6 +52,7 @@ type Spec struct {
 	// moved by PortOffset (logic HTTP 3111, edge-1 TCP 3101, …; see
 	// fixedPorts) instead of free ports.
 	FixedPorts bool
+	// PortOffset moves every fixed port (FixedPorts only).
 	PortOffset int
 	// Detach starts every process in its own session without Pdeathsig,
 	// so the cluster outlives the caller (stop it with StopState). Not
