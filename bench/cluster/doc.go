@@ -5,23 +5,28 @@
 // Kafka queue.
 //
 // Guarantees:
+//
 //   - Start returns only once every node is ready: redis answers PING,
 //     etcd /health, every goim-edge node's admin /readyz says 200, and every
 //     job's goim_job_edges gauge counts all Spec.Edges edges. On any
 //     failure it stops what it started and returns an error naming the
 //     node, with the end of its log.
+//
 //   - Everything a cluster writes (TOML configs, data dirs, logs, the JSON
 //     state file) lives in its own folder, Spec.Dir, so two clusters never
 //     share state.
+//
 //   - Processes are children of the caller and die with it (Pdeathsig),
 //     unless Spec.Detach asks for processes that outlive it (the
 //     `bench/cmd/cluster up` command). Close stops edges first, then jobs,
 //     logic, etcd and redis: SIGTERM, then SIGKILL after Spec.Grace.
+//
 //   - StopState (the `down` command) signals only processes whose
 //     executable, start time and command line still match the state file,
 //     so a reused pid is never killed.
 //
 //   - Every child's RLIMIT_NOFILE soft limit is raised to the hard limit.
+//
 //   - Sample reads every process (RSS, CPU, Go heap), Redis and etcd
 //     concurrently; it is the bench's scenario.Meter.
 //
