@@ -25,7 +25,10 @@ const etcdWatchers = "etcd_debugging_mvcc_watcher_total"
 // CPU time (/proc), the Go heap of logic, jobs and edges (their /metrics),
 // Redis's INFO memory and stats and DBSIZE, etcd's database size, key
 // count and watchers. All readings run concurrently. kfake runs inside
-// the caller and is not sampled. It implements bench/scenario.Meter.
+// the caller and is not sampled. A reading that fails (a node that died)
+// leaves its fields zero and is named in the joined error; the rest of
+// the sample is still returned. Not safe to call concurrently with Close.
+// It implements bench/scenario.Meter.
 func (c *Cluster) Sample(ctx context.Context) (report.Sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
