@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,7 +37,7 @@ func TestClusterScriptSDKFailover(t *testing.T) {
 		t.Fatalf("no free port set for cluster.sh among offsets %v", clusterOffsets)
 	}
 	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(tmp, "goim-edge-cluster.state")); err == nil {
+		if clusterUp(tmp, off) {
 			clusterScript(t, tmp, off, "down")
 		}
 	})
@@ -47,15 +45,7 @@ func TestClusterScriptSDKFailover(t *testing.T) {
 	if m == nil {
 		t.Fatalf("up did not print its folder:\n%s", out)
 	}
-	pidFile := filepath.Join(m[1], "pids", "edge-1.pid")
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edge1, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("%s: %v", pidFile, err)
-	}
+	edge1 := clusterPID(t, m[1], "edge-1")
 
 	type dev struct {
 		name, second string

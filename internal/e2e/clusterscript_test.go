@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -36,11 +38,48 @@ func clusterScript(t *testing.T, tmp string, offset int, args ...string) string 
 	return out
 }
 
+// clusterFolder is where cluster.sh keeps the cluster on port offset off
+// (state.json, conf, logs, data) when TMPDIR is tmp.
+func clusterFolder(tmp string, off int) string {
+	return filepath.Join(tmp, fmt.Sprintf("goim-edge-cluster-%d", off))
+}
+
+// clusterUp reports whether cluster.sh's state says a cluster is up.
+func clusterUp(tmp string, off int) bool {
+	_, err := os.Stat(filepath.Join(clusterFolder(tmp, off), "state.json"))
+	return err == nil
+}
+
+// clusterPID is the pid the cluster's state.json records for node name.
+func clusterPID(t *testing.T, dir, name string) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Nodes []struct {
+			Name string `json:"name"`
+			PID  int    `json:"pid"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatalf("state.json: %v", err)
+	}
+	for _, n := range st.Nodes {
+		if n.Name == name {
+			return n.PID
+		}
+	}
+	t.Fatalf("state.json has no %s:\n%s", name, raw)
+	return 0
+}
+
 // at is 127.0.0.1 and the cluster.sh port p moved by offset.
 func at(offset, p int) string { return "127.0.0.1:" + strconv.Itoa(p+offset) }
 
-// TestClusterScript runs deploy/local/cluster.sh up, status and down as a
-// person would, pushes through the cluster it started, and checks that
+// TestClusterScript runs deploy/local/cluster.sh (a wrapper of
+// bench/cmd/cluster) up, status and down as a person would, pushes through the cluster it started, and checks that
 // down stopped exactly the processes up started.
 func TestClusterScript(t *testing.T) {
 	tmp := t.TempDir()
@@ -63,7 +102,7 @@ func TestClusterScript(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		// A failed test must not leave the cluster running.
-		if _, err := os.Stat(filepath.Join(tmp, "goim-edge-cluster.state")); err == nil {
+		if clusterUp(tmp, off) {
 			clusterScript(t, tmp, off, "down")
 		}
 	})
@@ -72,7 +111,10 @@ func TestClusterScript(t *testing.T) {
 		t.Fatalf("up did not print its folder:\n%s", out)
 	}
 	dir := m[1]
-	for _, f := range []string{"logs/logic.log", "logs/edge-1.log", "conf/edge-2.toml", "data/etcd", "pids/redis.pid"} {
+	if dir != clusterFolder(tmp, off) {
+		t.Errorf("folder %s, want %s (one per port offset)", dir, clusterFolder(tmp, off))
+	}
+	for _, f := range []string{"logs/logic.log", "logs/edge-1.log", "conf/edge-2.toml", "data/etcd", "state.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("up did not create %s: %v", f, err)
 		}

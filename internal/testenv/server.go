@@ -7,13 +7,13 @@ package testenv
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goim-edge/goim-edge/internal/lookbin"
 )
 
 // Server is one external server process owned by a test.
@@ -48,21 +48,12 @@ func FreePort(tb testing.TB) int {
 
 func lookBinary(tb testing.TB, names ...string) string {
 	tb.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-		for _, dir := range []string{"/usr/bin", "/usr/sbin", "/usr/local/bin"} {
-			if p := filepath.Join(dir, n); fileExists(p) {
-				return p
-			}
-		}
+	p, err := lookbin.Find(names...)
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
 	}
-	tb.Fatalf("testenv: %v not found; run `make test` (it installs redis-server and etcd-server) or apt-get install them", names)
-	return ""
+	return p
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // Start (re)starts the process and waits until it answers.
 func (s *Server) Start() error {
