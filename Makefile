@@ -7,7 +7,7 @@ BUILD_TIME ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG := github.com/goim-edge/goim-edge/internal/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildTime=$(BUILD_TIME)
 
-.PHONY: run test test-deps build gen gen-check lint bench chaos config-doc metrics-doc
+.PHONY: run test test-deps build gen gen-check lint bench bench-cluster bench-million chaos config-doc metrics-doc
 
 ## run: start edge + logic + job in one process on embedded defaults
 run:
@@ -51,6 +51,15 @@ lint:
 
 bench: build
 	$(GO) run ./bench/cmd/bench -standard -server-bin $(BIN) -out bench/results
+
+## bench-cluster: the cluster standard set on 4 edges (redis-server, etcd, logic, job, edges started fresh per scenario), then the scaling curve over 1–16 edges; reports in bench/results/cluster and bench/results/scaling
+bench-cluster: build test-deps
+	$(GO) run ./bench/cmd/bench -standard -cluster 4 -server-bin $(BIN) -out bench/results/cluster
+	$(GO) run ./bench/cmd/bench -scaling 1,2,4,8,16 -server-bin $(BIN) -out bench/results/scaling
+
+## bench-million: one million devices over as many edges as they need (about 20 minutes, most of the machine's memory); report in bench/results/million
+bench-million: build test-deps
+	$(GO) run ./bench/cmd/bench -million 1000000 -server-bin $(BIN) -out bench/results/million
 
 ## chaos: the full fault suite (a few minutes) on a loopback cluster; report in bench/results/chaos/
 chaos: test-deps

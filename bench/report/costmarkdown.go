@@ -79,9 +79,12 @@ func costTable(b *bytes.Buffer, c *Cost) {
 	}
 	if m := c.Machine; m != nil {
 		fmt.Fprintf(b, "- Machine (load generator included): %s of %s available after the phase, %d TCP sockets; kernel slab %s", bytesHuman(float64(m.Available)), bytesHuman(float64(m.Total)), m.TCPSockets, bytesHuman(float64(m.Slab)))
-		if c.Devices > 0 {
-			fmt.Fprintf(b, " (%s over the phase, %s per device: both ends of its loopback connection)", signedBytes(float64(c.SlabGrowth)), signedBytes(float64(c.SlabGrowth)/float64(c.Devices)))
+		fmt.Fprintf(b, " (%s over the phase", signedBytes(float64(c.SlabGrowth)))
+		if c.Devices > 0 && c.Delivered == 0 {
+			// A connect phase: the growth is the devices' sockets.
+			fmt.Fprintf(b, ", %s per device: both ends of its loopback connection", signedBytes(float64(c.SlabGrowth)/float64(c.Devices)))
 		}
+		b.WriteString(")")
 		b.WriteString(".\n")
 	}
 	for _, n := range c.Notes {

@@ -47,7 +47,7 @@ func Markdown(r *Report) []byte {
 
 	b.WriteString("## Summary\n\n| run | connections | delivered | latency p50 / p99 / p99.9 | throughput | server CPU |\n|---|---|---|---|---|---|\n")
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(res.Label), connCell(res.Connections), deliveryCell(&res), latencyCell(res.Latency), throughputCell(res.Throughput), serverCell(res.Server))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(res.Label), connCell(res.Connections), deliveryCell(&res), latencyCell(res.Latency), throughputCell(res.Throughput), serverCell(&res))
 	}
 	b.WriteString("\n")
 
@@ -243,7 +243,18 @@ func throughputCell(t *Series) string {
 	return fmt.Sprintf("%s msgs/s mean, %s peak", human(t.Mean), human(t.Peak))
 }
 
-func serverCell(s *Server) string {
+func serverCell(r *Result) string {
+	if c := r.Cost; c != nil {
+		var cpu float64
+		for _, role := range c.Roles {
+			cpu += role.CPUSeconds
+		}
+		if c.Delivered > 0 && cpu > 0 {
+			return fmt.Sprintf("%.2f s all roles, %s msgs/CPU-s", cpu, human(float64(c.Delivered)/cpu))
+		}
+		return fmt.Sprintf("%.2f s all roles", cpu)
+	}
+	s := r.Server
 	if s == nil {
 		return "–"
 	}

@@ -108,7 +108,9 @@ func (s *session) idle(ctx context.Context) error {
 		s.res.Notes = append(s.res.Notes, "Go heap not measured: "+note)
 	}
 	s.res.Memory = mem
-	s.res.Server = &report.Server{PID: s.o.TargetPID, CPUSeconds: after.cpu - before.cpu, RSS: after.rss}
+	if s.o.Meter == nil {
+		s.res.Server = &report.Server{PID: s.o.TargetPID, CPUSeconds: after.cpu - before.cpu, RSS: after.rss}
+	}
 	if before.whole != nil && after.whole != nil {
 		s.meter = metered{phase: "connect and idle", before: before.whole, after: after.whole, start: start, end: time.Now()}
 		s.res.Notes = append(s.res.Notes,

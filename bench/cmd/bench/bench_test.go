@@ -64,7 +64,12 @@ func serverBin(t *testing.T) string {
 
 func runBench(t *testing.T, args ...string) (*report.Report, string) {
 	t.Helper()
-	out := t.TempDir()
+	return runBenchIn(t, t.TempDir(), args...)
+}
+
+// runBenchIn is runBench writing its report into out.
+func runBenchIn(t *testing.T, out string, args ...string) (*report.Report, string) {
+	t.Helper()
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

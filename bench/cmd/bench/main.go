@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,11 @@ import (
 	"github.com/goim-edge/goim-edge/bench/scenario"
 	"github.com/goim-edge/goim-edge/bench/worker"
 )
+
+// millionPerEdge is how many devices -million gives each edge: below the
+// 20,000 open files a process may hold here, with room for the edge's own
+// connections (etcd, Kitex, logic).
+const millionPerEdge = 18000
 
 func main() {
 	// Re-executed by a parent bench as one of its worker processes?
@@ -44,6 +50,19 @@ type cli struct {
 	// serverConfig is the -config file given to fresh servers.
 	serverConfig string
 	recovery     bool
+
+	// Cluster runs: edges per fresh cluster (0: standalone), its jobs and
+	// queue; scaling lists cluster sizes for the scaling curve; million is
+	// the device count of the large run.
+	cluster      int
+	clusterJobs  int
+	clusterQueue string
+	scaling      string
+	million      int
+	sizes        []int
+	// minFreeMB stops the run when the machine's available memory falls
+	// below it.
+	minFreeMB int
 }
 
 // setList collects repeated -server-set flags.
@@ -61,6 +80,9 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 		fmt.Fprintf(stderr, "usage: bench -scenario NAME [flags]   one scenario against a running server (goim's default ports)\n"+
 			"       bench -standard -server-bin BIN   the standard set, each run against a fresh `BIN standalone`\n"+
 			"       bench -recovery -server-bin BIN   the cost of message recovery: room-fanout with history off/on/positioned, resume-storm\n"+
+			"       bench -standard -cluster N -server-bin BIN   the cluster standard set, each run against a fresh cluster of N edges\n"+
+			"       bench -scaling 1,2,4,8,16 -server-bin BIN   idle memory and room fan-out at each cluster size (the scaling curve)\n"+
+			"       bench -million 1000000 -server-bin BIN   as many devices as the machine holds, over as many edges as they need\n"+
 			"scenarios: %s\n\nflags:\n", strings.Join(scenario.Names, ", "))
 		fs.PrintDefaults()
 	}
@@ -107,6 +129,12 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.Var(&c.serverSet, "server-set", "with -server-bin: a key=value config override for the fresh server, e.g. edge.room_batch_window=40ms (repeatable)")
 	fs.StringVar(&c.only, "only", "", "with -standard: comma-separated scenarios to keep")
 	fs.StringVar(&c.cpuprof, "cpuprofile", "", "write the bench process's own CPU profile here (devices run in it with -procs 0)")
+	fs.IntVar(&c.cluster, "cluster", 0, "with -server-bin: run against a fresh cluster of N edges (redis-server, etcd, one logic, -cluster-jobs jobs) instead of a standalone server")
+	fs.IntVar(&c.clusterJobs, "cluster-jobs", 1, "cluster runs: job processes")
+	fs.StringVar(&c.clusterQueue, "cluster-queue", "redis", "cluster runs: queue, redis (Streams) or kafka (kfake in the bench process: not a real broker)")
+	fs.StringVar(&c.scaling, "scaling", "", "with -server-bin: comma-separated cluster sizes (edges); idle and room-fanout at each, and the scaling chart")
+	fs.IntVar(&c.million, "million", 0, "with -server-bin: the large run with this many devices (idle, room push, broadcast, push by mid), over -cluster edges (0: one edge per 18,000 devices)")
+	fs.IntVar(&c.minFreeMB, "min-free-mb", 1024, "stop the run, reporting how far it got, when the machine's available memory falls below this many MiB (0: never)")
 	fs.BoolVar(&c.strict, "strict", false, "exit 1 when any message was missing, duplicated or misrouted, or a connection failed")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -128,12 +156,37 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 		return nil, errors.New("give -standard or -recovery, not both")
 	case (c.standard || c.recovery) && c.serverBin == "":
 		return nil, errors.New("-standard and -recovery need -server-bin (run `make build` first, or use `make bench`)")
-	case !c.standard && !c.recovery && o.Scenario == "":
-		return nil, errors.New("give -scenario NAME or -standard")
+	case !c.standard && !c.recovery && o.Scenario == "" && c.scaling == "" && c.million == 0:
+		return nil, errors.New("give -scenario NAME, -standard, -scaling or -million")
 	case (c.standard || c.recovery) && o.Scenario != "":
 		return nil, errors.New("-standard and -recovery run their own scenarios; use -only to pick some")
 	case c.serverConfig != "" && c.serverBin == "":
 		return nil, errors.New("-server-config needs -server-bin")
+	case (c.cluster > 0 || c.scaling != "" || c.million > 0) && c.serverBin == "":
+		return nil, errors.New("-cluster, -scaling and -million start their own clusters: give -server-bin")
+	case c.recovery && (c.cluster > 0 || c.scaling != "" || c.million > 0):
+		return nil, errors.New("-recovery runs against a standalone server; it does not combine with -cluster, -scaling or -million")
+	case c.serverConfig != "" && (c.cluster > 0 || c.scaling != "" || c.million > 0):
+		return nil, errors.New("-server-config is for a standalone server; use -server-set with cluster runs")
+	case c.cluster < 0 || c.clusterJobs < 1:
+		return nil, errors.New("-cluster must be ≥ 0 and -cluster-jobs ≥ 1")
+	case c.clusterQueue != "redis" && c.clusterQueue != "kafka":
+		return nil, fmt.Errorf("-cluster-queue %q: want redis or kafka", c.clusterQueue)
+	}
+	if c.scaling != "" {
+		for _, f := range strings.Split(c.scaling, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("-scaling %q: want edge counts such as 1,2,4,8", c.scaling)
+			}
+			c.sizes = append(c.sizes, n)
+		}
+	}
+	if c.million > 0 || c.scaling != "" {
+		c.standard = false
+		if o.Scenario != "" {
+			return nil, errors.New("-scaling and -million run their own scenarios")
+		}
 	}
 	return c, nil
 }
@@ -178,7 +231,37 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		Machine:     report.ThisMachine(),
 	}
 	var runs []freshRun
+	shape := func(edges int) *clusterShape {
+		return &clusterShape{edges: edges, jobs: c.clusterJobs, queue: c.clusterQueue}
+	}
 	switch {
+	case c.million > 0:
+		rep.Title = fmt.Sprintf("goim-edge bench: %d devices on one machine", c.million)
+		edges := c.cluster
+		if edges == 0 {
+			edges = (c.million + millionPerEdge - 1) / millionPerEdge
+		}
+		for _, o := range scenario.MillionSet(c.million) {
+			if c.only != "" && !contains(strings.Split(c.only, ","), o.Scenario) {
+				continue
+			}
+			runs = append(runs, freshRun{o: overlay(c.o, o), shape: shape(edges)})
+		}
+	case c.scaling != "":
+		rep.Title = "goim-edge bench: scaling with the number of edges"
+		for _, n := range c.sizes {
+			for _, o := range scenario.ScalingSet(c.quick) {
+				runs = append(runs, freshRun{o: overlay(c.o, o), shape: shape(n)})
+			}
+		}
+	case c.standard && c.cluster > 0:
+		rep.Title = fmt.Sprintf("goim-edge bench: cluster standard set (%d edges)", c.cluster)
+		for _, o := range scenario.ClusterStandard(c.quick) {
+			if c.only != "" && !contains(strings.Split(c.only, ","), o.Scenario) {
+				continue
+			}
+			runs = append(runs, freshRun{o: overlay(c.o, o), shape: shape(c.cluster)})
+		}
 	case c.standard:
 		rep.Title = "goim-edge bench: standard set"
 		for _, o := range scenario.Standard(c.quick) {
@@ -208,8 +291,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			scenario.Quick(&o)
 		}
 		runs = []freshRun{{o: o, config: c.serverConfig}}
+		if c.cluster > 0 {
+			runs[0].shape = shape(c.cluster)
+		}
 	}
 
+	ctx, unguard := memoryGuard(ctx, uint64(max(c.minFreeMB, 0))<<20)
+	defer unguard()
 	failed := false
 	for _, r := range runs {
 		if ctx.Err() != nil {
@@ -217,11 +305,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		o := r.o
 		var res *report.Result
-		if c.serverBin != "" {
+		if r.shape != nil {
+			res = runCluster(ctx, c.serverBin, c.out, o, rep, *r.shape, c.serverSet)
+		} else if c.serverBin != "" {
 			res = runFresh(ctx, c.serverBin, c.out, o, rep, r.config, c.serverSet)
 		} else {
 			res = scenario.Run(ctx, o)
 			rep.Server = fmt.Sprintf("a running server (tcp %s, ws %s, http %s)", o.TCPAddr, o.WSURL, o.HTTPAddr)
+		}
+		if cause := context.Cause(ctx); errors.Is(cause, errLowMemory) {
+			res.Error = "stopped: " + cause.Error()
 		}
 		printOutcome(stderr, res)
 		failed = failed || res.Error != "" || (c.strict && !clean(res))

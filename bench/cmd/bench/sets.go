@@ -13,6 +13,8 @@ import (
 type freshRun struct {
 	o      scenario.Options
 	config string
+	// shape, when set, runs o against a fresh cluster instead.
+	shape *clusterShape
 }
 
 // overlay is base (the command line: addresses, pusher, timings) with a
