@@ -64,7 +64,7 @@ func sampleProcess(ctx context.Context, n *Node) (report.ProcessSample, error) {
 	if err != nil {
 		return s, fmt.Errorf("cluster: sample %s: %w", describe(n), err)
 	}
-	s.RSS, s.CPUSeconds = ps.RSS, ps.CPUSeconds
+	s.RSS, s.PSS, s.CPUSeconds = ps.RSS, ps.PSS, ps.CPUSeconds
 	if n.AdminURL == "" {
 		return s, nil
 	}

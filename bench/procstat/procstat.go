@@ -17,6 +17,11 @@ type Sample struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 	// Threads is the process's thread count.
 	Threads int `json:"threads"`
+	// PSS is the proportional set size from /proc/PID/smaps_rollup: RSS
+	// with every shared page divided among the processes mapping it, so
+	// many processes of one binary sum to what they really hold (0 when
+	// the kernel does not say).
+	PSS uint64 `json:"pss_bytes,omitempty"`
 }
 
 // Read samples process pid.
@@ -33,5 +38,9 @@ func Read(pid int) (Sample, error) {
 	if err != nil {
 		return Sample{}, fmt.Errorf("procstat: /proc/%d/status: %w", pid, err)
 	}
-	return Sample{RSS: status.VmRSS, CPUSeconds: st.CPUTime(), Threads: st.NumThreads}, nil
+	out := Sample{RSS: status.VmRSS, CPUSeconds: st.CPUTime(), Threads: st.NumThreads}
+	if r, err := p.ProcSMapsRollup(); err == nil {
+		out.PSS = r.Pss
+	}
+	return out, nil
 }

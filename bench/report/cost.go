@@ -28,6 +28,10 @@ type ProcessSample struct {
 	// RSS is VmRSS in bytes; CPUSeconds user + system time so far.
 	RSS        uint64  `json:"rss_bytes"`
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// PSS is the proportional set size: shared pages (the binary's text,
+	// mapped by every edge) divided among the processes sharing them, so
+	// processes' PSS add up to the memory they hold (0 unknown).
+	PSS uint64 `json:"pss_bytes,omitempty"`
 	// HeapInuse is go_memstats_heap_inuse_bytes from the process's
 	// /metrics (Go roles only; HeapKnown false when not read).
 	HeapInuse uint64 `json:"heap_inuse_bytes,omitempty"`
@@ -88,6 +92,9 @@ type RoleCost struct {
 	// its change over the phase (negative when memory was returned).
 	RSS       uint64 `json:"rss_bytes"`
 	RSSGrowth int64  `json:"rss_growth_bytes"`
+	// PSS is the role's total proportional set size after the phase (0
+	// when any of its processes' is unknown).
+	PSS uint64 `json:"pss_bytes,omitempty"`
 	// HeapInuse is the Go heap in use after the phase, summed (0 for
 	// non-Go roles).
 	HeapInuse  uint64  `json:"heap_inuse_bytes,omitempty"`
@@ -128,6 +135,7 @@ func NewCost(phase string, before, after Sample, wall float64, devices int, deli
 		prev[id{p.Role, p.Name, p.PID}] = p
 	}
 	roles := map[string]*RoleCost{}
+	pssKnown := map[string]bool{}
 	for _, p := range after.Processes {
 		b, ok := prev[id{p.Role, p.Name, p.PID}]
 		if !ok {
@@ -139,12 +147,20 @@ func NewCost(phase string, before, after Sample, wall float64, devices int, deli
 		if r == nil {
 			r = &RoleCost{Role: p.Role}
 			roles[p.Role] = r
+			pssKnown[p.Role] = true
 		}
+		pssKnown[p.Role] = pssKnown[p.Role] && p.PSS > 0
+		r.PSS += p.PSS
 		r.Processes++
 		r.RSS += p.RSS
 		r.RSSGrowth += int64(p.RSS) - int64(b.RSS)
 		r.HeapInuse += p.HeapInuse
 		r.CPUSeconds += cpu
+	}
+	for name, known := range pssKnown {
+		if !known {
+			roles[name].PSS = 0
+		}
 	}
 	for _, name := range roleOrder {
 		if r := roles[name]; r != nil {
@@ -202,6 +218,19 @@ func (c *Cost) ServerRSS() uint64 {
 		n += r.RSS
 	}
 	return n
+}
+
+// ServerMemory is the memory the whole server side holds after the phase:
+// the sum of PSS when every role's is known (shared pages counted once),
+// else of RSS; pss says which.
+func (c *Cost) ServerMemory() (bytes uint64, pss bool) {
+	for _, r := range c.Roles {
+		if r.PSS == 0 {
+			return c.ServerRSS(), false
+		}
+		bytes += r.PSS
+	}
+	return bytes, len(c.Roles) > 0
 }
 
 // MachineMemory is the whole machine's memory at one moment: what a large

@@ -19,9 +19,9 @@ func TestNewCost(t *testing.T) {
 	after := Sample{
 		Processes: []ProcessSample{
 			{Role: "redis", Name: "redis", PID: 40, RSS: 9 << 20, CPUSeconds: 6},
-			{Role: "edge", Name: "edge-1", PID: 10, RSS: 24 << 20, CPUSeconds: 4, HeapInuse: 3 << 20, HeapKnown: true},
+			{Role: "edge", Name: "edge-1", PID: 10, RSS: 24 << 20, PSS: 16 << 20, CPUSeconds: 4, HeapInuse: 3 << 20, HeapKnown: true},
 			// edge-2 restarted: a new pid, counted whole and noted.
-			{Role: "edge", Name: "edge-2", PID: 12, RSS: 10 << 20, CPUSeconds: 0.5},
+			{Role: "edge", Name: "edge-2", PID: 12, RSS: 10 << 20, PSS: 4 << 20, CPUSeconds: 0.5},
 			{Role: "job", Name: "job-1", PID: 30, RSS: 40 << 20, CPUSeconds: 4},
 		},
 		Redis: &RedisSample{UsedMemory: 3 << 20, Commands: 1100, Keys: 7},
@@ -69,13 +69,23 @@ func TestNewCost(t *testing.T) {
 	if got, want := c.ServerRSS(), uint64((9+24+10+40)<<20); got != want {
 		t.Errorf("server RSS %d, want %d", got, want)
 	}
+	if e := c.Role("edge"); e.PSS != 20<<20 {
+		t.Errorf("edge PSS %d, want the sum of its processes'", e.PSS)
+	}
+	if m, pss := c.ServerMemory(); pss || m != c.ServerRSS() {
+		t.Errorf("server memory %d pss %v: with a role's PSS unknown it is the RSS sum", m, pss)
+	}
 
 	var b bytes.Buffer
 	costTable(&b, c)
 	md := b.String()
 	for _, want := range []string{
-		"| edge | 2 | 34.0 MiB | 17.0 MiB | 14.00 KiB |",
-		"| job | 1 | 40.0 MiB | 40.0 MiB | −10.00 KiB |",
+		"| edge | 2 | 34.0 MiB | 20.0 MiB | 10.0 MiB | 14.00 KiB |",
+		// PSS unknown for the job: no PSS, and no whole-system PSS.
+		"| job | 1 | 40.0 MiB | – | – | −10.00 KiB |",
+		"| **all** | 4 | 83.0 MiB | – |",
+		"RSS (PSS unknown) 83.0 MiB for 1024 devices",
+		"1.62 ms", // all roles' 6.5 s over 4,000 deliveries
 		"625 µs", // edge CPU 2.5 s over 4,000 deliveries
 		"1k commands (500/s)",
 		"edge-2",

@@ -12,11 +12,12 @@ func costTable(b *bytes.Buffer, c *Cost) {
 	if c.Delivered > 0 {
 		fmt.Fprintf(b, ", %d deliveries", c.Delivered)
 	}
-	b.WriteString("):\n\n| role | processes | RSS | per process | growth per device | Go heap | CPU-s | cores | CPU per delivery |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("):\n\n| role | processes | RSS | PSS | per process (PSS) | growth per device | Go heap | CPU-s | cores | CPU per delivery |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range c.Roles {
-		per := "–"
-		if r.Processes > 0 {
-			per = bytesHuman(float64(r.RSS) / float64(r.Processes))
+		pss, per := "–", "–"
+		if r.PSS > 0 {
+			pss = bytesHuman(float64(r.PSS))
+			per = bytesHuman(float64(r.PSS) / float64(r.Processes))
 		}
 		growth := "–"
 		if c.Devices > 0 {
@@ -34,10 +35,13 @@ func costTable(b *bytes.Buffer, c *Cost) {
 		if c.Delivered > 0 {
 			perMsg = micros(r.CPUSeconds / float64(c.Delivered))
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %.2f | %s | %s |\n", cell(r.Role), r.Processes, bytesHuman(float64(r.RSS)), per, growth, heap, r.CPUSeconds, cores, perMsg)
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %.2f | %s | %s |\n", cell(r.Role), r.Processes, bytesHuman(float64(r.RSS)), pss, per, growth, heap, r.CPUSeconds, cores, perMsg)
 	}
-	total := c.ServerRSS()
-	fmt.Fprintf(b, "| **all** | %d | **%s** | | ", len(c.Processes), bytesHuman(float64(total)))
+	pssAll := "–"
+	if m, ok := c.ServerMemory(); ok {
+		pssAll = "**" + bytesHuman(float64(m)) + "**"
+	}
+	fmt.Fprintf(b, "| **all** | %d | %s | %s | | ", len(c.Processes), bytesHuman(float64(c.ServerRSS())), pssAll)
 	if c.Devices > 0 {
 		var growth int64
 		for _, r := range c.Roles {
@@ -63,6 +67,13 @@ func costTable(b *bytes.Buffer, c *Cost) {
 		b.WriteString("– |\n")
 	}
 	b.WriteString("\n")
+	if m, pss := c.ServerMemory(); c.Devices > 0 {
+		what := "RSS (PSS unknown)"
+		if pss {
+			what = "PSS"
+		}
+		fmt.Fprintf(b, "- Whole server side: %s %s for %d devices, **%s per device** all told (base included).\n", what, bytesHuman(float64(m)), c.Devices, bytesHuman(float64(m)/float64(c.Devices)))
+	}
 	if r := c.Redis; r != nil {
 		fmt.Fprintf(b, "- Redis: used_memory %s (%s over the phase", bytesHuman(float64(r.UsedMemory)), signedBytes(float64(r.UsedMemoryGrowth)))
 		if c.Devices > 0 {
@@ -104,5 +115,8 @@ func signedBytes(v float64) string {
 // micros formats seconds as microseconds, the unit CPU per message is
 // read in.
 func micros(sec float64) string {
+	if sec >= 1e-3 {
+		return Millis(sec * 1e3)
+	}
 	return fmt.Sprintf("%.3g µs", sec*1e6)
 }

@@ -14,8 +14,9 @@ import (
 type ScalePoint struct {
 	Edges   int
 	Devices int
-	// EdgeRSS is the mean resident memory of one edge; TotalRSS that of
-	// every server process (backends included), both after the idle run.
+	// EdgeRSS is the mean resident memory of one edge (PSS when known);
+	// TotalRSS that of every server process (backends included), both
+	// after the idle run.
 	EdgeRSS, TotalRSS float64
 	// JobCPUPerDelivery is job CPU-seconds per delivered message in the
 	// room fan-out; FanoutP99Ms its push → device p99.
@@ -42,9 +43,14 @@ func Scaling(r *Report) []ScalePoint {
 		switch res.Scenario {
 		case "idle":
 			if e := res.Cost.Role("edge"); e != nil && e.Processes > 0 {
-				p.EdgeRSS = float64(e.RSS) / float64(e.Processes)
+				mem := e.RSS
+				if e.PSS > 0 {
+					mem = e.PSS
+				}
+				p.EdgeRSS = float64(mem) / float64(e.Processes)
 			}
-			p.TotalRSS = float64(res.Cost.ServerRSS())
+			m, _ := res.Cost.ServerMemory()
+			p.TotalRSS = float64(m)
 			p.Devices = res.Cost.Devices
 		case "room-fanout":
 			if j := res.Cost.Role("job"); j != nil && res.Cost.Delivered > 0 {
@@ -77,8 +83,8 @@ type scalingPanel struct {
 }
 
 var scalingPanels = []scalingPanel{
-	{"memory per edge (RSS, idle)", func(p ScalePoint) float64 { return p.EdgeRSS }, func(v float64) string { return bytesHuman(v) }},
-	{"whole server side (RSS, idle)", func(p ScalePoint) float64 { return p.TotalRSS }, func(v float64) string { return bytesHuman(v) }},
+	{"memory per edge (PSS, idle)", func(p ScalePoint) float64 { return p.EdgeRSS }, func(v float64) string { return bytesHuman(v) }},
+	{"whole server side (PSS, idle)", func(p ScalePoint) float64 { return p.TotalRSS }, func(v float64) string { return bytesHuman(v) }},
 	{"job CPU per delivery (room fan-out)", func(p ScalePoint) float64 { return p.JobCPUPerDelivery }, micros},
 	{"room fan-out p99", func(p ScalePoint) float64 { return p.FanoutP99Ms }, Millis},
 }
