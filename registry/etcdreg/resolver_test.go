@@ -10,7 +10,7 @@ import (
 
 // TestKitexClientOverEtcd: a real Kitex client resolving through the
 // etcd watch reaches a newly registered edge, and stops reaching a
-// deregistered one, within a second.
+// deregistered one (within reachtest.Settle; the times are logged).
 func TestKitexClientOverEtcd(t *testing.T) {
 	etcd := testenv.Etcd(t)
 	cfg := testConfig(etcd.Addr)
