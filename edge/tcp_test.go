@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -192,9 +194,14 @@ func TestTCPFramesSplitAndCoalesced(t *testing.T) {
 	}
 }
 
+// TestTCPHandshakeAndHeartbeatTimeouts: a connection that never
+// authenticates is closed after the handshake timeout, an authenticated
+// one that says nothing after its heartbeat deadline, and one that
+// heartbeats well within the deadline stays open past several deadlines.
 func TestTCPHandshakeAndHeartbeatTimeouts(t *testing.T) {
+	const deadline = 2 * time.Second // logic's heartbeat × heartbeat_max
 	cl := newCluster(t, func(c *Config) { c.HandshakeTimeout = 300 * time.Millisecond },
-		func(c *logicsvc.Config) { c.Heartbeat = time.Second; c.HeartbeatMax = 1 })
+		func(c *logicsvc.Config) { c.Heartbeat = deadline; c.HeartbeatMax = 1 })
 	addr := cl.edge.Addrs().TCP
 	silent := dialTCP(t, addr)
 	start := time.Now()
@@ -207,21 +214,33 @@ func TestTCPHandshakeAndHeartbeatTimeouts(t *testing.T) {
 	idle.auth(token(1, "k-idle", nil))
 	alive := dialTCP(t, addr)
 	alive.auth(token(2, "k-alive", nil))
-	// alive heartbeats every 200ms (deadline 1s); idle says nothing.
-	done := time.After(2500 * time.Millisecond)
-	for i := int32(0); ; i++ {
+	authed := time.Now()
+	// idle says nothing: the edge closes it (the poll's bound is generous,
+	// it only catches a deadline never enforced).
+	idleEnded := make(chan error, 1)
+	go func() {
+		_, err := idle.tryRead(15 * time.Second)
+		idleEnded <- err
+	}()
+	// alive heartbeats every 200 ms, a tenth of its deadline, until idle
+	// is closed and two deadlines have passed since its auth: a
+	// deliberate wait, long enough that an unrenewed deadline would have
+	// closed it.
+	idleClosed := false
+	for i := int32(0); !idleClosed || time.Since(authed) < 2*deadline; i++ {
 		select {
-		case <-done:
-			idle.expectClosed()
-			alive.send(protocol.OpHeartbeat, 999, nil)
-			if f := alive.read(); f.Seq != 999 {
-				t.Fatalf("alive connection: %+v", f)
+		case err := <-idleEnded:
+			var ne net.Error
+			if err == nil {
+				t.Fatal("idle connection got a frame, want it closed")
+			} else if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("idle connection still open 15 s after its auth (heartbeat deadline %v)", deadline)
 			}
-			return
+			idleClosed = true
 		case <-time.After(200 * time.Millisecond):
 			alive.send(protocol.OpHeartbeat, i, nil)
-			if f := alive.read(); f.Op != protocol.OpHeartbeatReply {
-				t.Fatalf("heartbeat reply %+v", f)
+			if f := alive.read(); f.Op != protocol.OpHeartbeatReply || f.Seq != i {
+				t.Fatalf("heartbeat %d: reply %+v", i, f)
 			}
 		}
 	}

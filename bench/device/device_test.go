@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -97,7 +98,9 @@ func scriptedTCP(t *testing.T, refuse bool, script serverScript) string {
 			return
 		}
 		script(func(b []byte) { c.Write(b) }, hb.Seq)
-		time.Sleep(100 * time.Millisecond)
+		// Until the device closes: closing first would race its Serve to
+		// the end of the stream.
+		_, _ = io.Copy(io.Discard, r)
 	}()
 	return ln.Addr().String()
 }
@@ -139,7 +142,12 @@ func scriptedWS(t *testing.T, refuse bool, script serverScript) string {
 			return
 		}
 		script(func(b []byte) { c.WriteMessage(websocket.BinaryMessage, b) }, hb.Seq)
-		time.Sleep(100 * time.Millisecond)
+		// Until the device closes (see scriptedTCP).
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/sub"
@@ -203,6 +211,7 @@ func TestDeviceReceivesEveryForm(t *testing.T) {
 			if err := conn.Heartbeat(); err != nil {
 				t.Fatal(err)
 			}
+			time.Sleep(300 * time.Millisecond) // STALL
 			select {
 			case <-rec.done:
 			case err := <-served:

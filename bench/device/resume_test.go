@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"reflect"
 	"sync"
@@ -77,7 +78,9 @@ func TestPositionedDevice(t *testing.T) {
 		b.Add(1000, []byte("plain"))
 		out = append(out, b.Frames()...)
 		c.Write(out)
-		time.Sleep(200 * time.Millisecond)
+		// Until the device closes: closing first would race its Serve to
+		// the end of the stream.
+		_, _ = io.Copy(io.Discard, r)
 	}()
 	conn, err := Connect(context.Background(), Options{Transport: TCP, Addr: ln.Addr().String(), Timeout: 5 * time.Second, Resume: req}, Token{Mid: 42})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
+	"github.com/goim-edge/goim-edge/kitex_gen/common"
 	"github.com/goim-edge/goim-edge/registry"
 	"github.com/goim-edge/goim-edge/registry/static"
 )
@@ -90,30 +91,43 @@ func TestRoomMessagesQueuedBehindAreCoalesced(t *testing.T) {
 func TestRoomCoalesceWindow(t *testing.T) {
 	e := startRecEdge(t, "edge-a")
 	cfg := testConfig()
+	cfg.RPCTimeout = 5 * time.Second
 	cfg.MaxInflightPerEdge = 1
-	cfg.RoomCoalesceWindow = 300 * time.Millisecond
+	// A window no message misses on a loaded machine. Nothing waits it
+	// out: a batch of two is full, and an open batch ends with the next
+	// message of another target.
+	cfg.RoomCoalesceWindow = time.Minute
+	cfg.RoomBatchMax = 2
 	j := handlerJob(t, cfg, e)
+	lane := j.edges.node("edge-a").lanes[0]
 
 	var wg sync.WaitGroup
 	handleAsync(j, &wg, t, "w0")
-	time.Sleep(20 * time.Millisecond)
+	eventually(t, "w0 waiting in an open batch", func() bool { return slices.Equal(sendingIDs(lane), []string{"w0"}) && len(batches(e)) == 0 })
 	handleAsync(j, &wg, t, "w1")
 	wg.Wait()
 	if got := batches(e); !slices.EqualFunc(got, [][]string{{"w0", "w1"}}, slices.Equal) {
 		t.Errorf("PushRoom batches = %v, want [[w0 w1]]", got)
 	}
 
-	// Another room's message closes the open batch.
+	// Another room's message closes the open batch: w2 goes out at once
+	// (within eventually's 10 s, not the minute of the window), and
+	// other's batch opens behind it.
 	handleAsync(j, &wg, t, "w2")
-	time.Sleep(20 * time.Millisecond)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		m := roomMsg("other", "live://2")
-		if err := j.handle(context.Background(), &queue.Delivery{Msg: m, ID: "other", Attempt: 1}); err != nil {
-			t.Errorf("handle other: %v", err)
-		}
-	}()
+	eventually(t, "w2 waiting in an open batch", func() bool { return slices.Equal(sendingIDs(lane), []string{"w2"}) && len(batches(e)) == 1 })
+	handle := func(m *common.PushMsg) {
+		wg.Go(func() {
+			if err := j.handle(context.Background(), &queue.Delivery{Msg: m, ID: m.Id, Attempt: 1}); err != nil {
+				t.Errorf("handle %s: %v", m.Id, err)
+			}
+		})
+	}
+	handle(roomMsg("other", "live://2"))
+	eventually(t, "w2 sent, other waiting in an open batch", func() bool {
+		return len(batches(e)) == 2 && slices.Equal(sendingIDs(lane), []string{"other"})
+	})
+	// A keys message ends other's batch in turn.
+	handle(keysMsg("k", "edge-a", "dev"))
 	wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -124,6 +138,18 @@ func TestRoomCoalesceWindow(t *testing.T) {
 	if !slices.Equal(rooms, []string{"live://1", "live://2"}) {
 		t.Errorf("rooms after the first batch = %v, want [live://1 live://2]", rooms)
 	}
+}
+
+// sendingIDs are the message ids of l's batch in flight (or open,
+// waiting for more of its room).
+func sendingIDs(l *lane) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for _, t := range l.sending {
+		ids = append(ids, t.msg.Id)
+	}
+	return ids
 }
 
 // queuedLen is how many tasks wait in l behind the batch in flight.

@@ -159,7 +159,9 @@ func TestIsRefused(t *testing.T) {
 func TestHeartbeatKeepsRouteAlive(t *testing.T) {
 	logictest.EachStore(t, func(t *testing.T, open logictest.Opener) {
 		ctx := context.Background()
-		h := newHarness(t, open(t), func(c *Config) { c.RouteTTL = time.Second })
+		const ttl = time.Second
+		h := newHarness(t, open(t), func(c *Config) { c.RouteTTL = ttl })
+		connected := time.Now()
 		if _, err := h.l.Connect(ctx, &logic.ConnectReq{Server: "edge-a", Token: []byte(`{"mid":3,"key":"hb"}`)}); err != nil {
 			t.Fatal(err)
 		}
@@ -170,19 +172,33 @@ func TestHeartbeatKeepsRouteAlive(t *testing.T) {
 			}
 			return m["hb"] == "edge-a"
 		}
-		// 1.8 s of heartbeats, well past the 1 s ttl. A gap between two
-		// heartbeats longer than the ttl (a stalled machine) lets the
-		// route expire as it should, so only shorter gaps are judged.
-		last := time.Now()
-		for i := 0; i < 6; i++ {
+		// Heartbeats 300 ms apart, until the route was found alive three
+		// times well past the ttl. The route is read before each heartbeat
+		// (a heartbeat restores a missing route), and a read is judged
+		// only when it ended less than the ttl after the previous renewal
+		// began: on a stalled machine a longer gap lets the route expire
+		// as it should.
+		prev := connected
+		judged := 0
+		for deadline := time.Now().Add(30 * time.Second); judged < 3; {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30 s of heartbeats only %d gaps short enough to judge", judged)
+			}
 			time.Sleep(300 * time.Millisecond)
+			alive := routed()
+			gap := time.Since(prev)
+			prev = time.Now()
 			if _, err := h.l.Heartbeat(ctx, &logic.HeartbeatReq{Mid: 3, Key: "hb", Server: "edge-a"}); err != nil {
 				t.Fatal(err)
 			}
-			gap := time.Since(last)
-			last = time.Now()
-			if !routed() && gap < 900*time.Millisecond {
-				t.Fatalf("route gone after %d heartbeats, %v apart", i+1, gap)
+			if gap >= ttl*9/10 {
+				continue
+			}
+			if !alive {
+				t.Fatalf("route gone %v after connecting, %v after the last renewal began", time.Since(connected), gap)
+			}
+			if time.Since(connected) > 2*ttl {
+				judged++
 			}
 		}
 		deadline := time.Now().Add(10 * time.Second)

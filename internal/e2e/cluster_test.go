@@ -224,8 +224,8 @@ func TestClusterTwoEdges(t *testing.T) {
 	// Redis goes away: logic stays alive but unready, and recovers.
 	c.redis.Stop()
 	waitStatus(t, "http://"+c.logicAdmin+"/readyz", 503, 15*time.Second)
-	waitStatus(t, "http://"+c.httpAddr+"/healthz", 200, time.Second)
-	waitStatus(t, "http://"+c.logicAdmin+"/healthz", 200, time.Second)
+	waitStatus(t, "http://"+c.httpAddr+"/healthz", 200, 10*time.Second)
+	waitStatus(t, "http://"+c.logicAdmin+"/healthz", 200, 10*time.Second)
 	if err := c.redis.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -246,9 +246,11 @@ func TestClusterTwoEdges(t *testing.T) {
 	if _, err := a.tryRead(5 * time.Second); err == nil {
 		t.Fatal("device still connected after edge-1 stopped")
 	}
-	// shutdown.close_rate: the connections were closed paced, not at once.
+	// The connections were ended by the drain (shutdown.close_rate's
+	// path), not left to the shutdown's close-all; the pace itself is
+	// measured on many devices by TestClusterDrainDelivers.
 	if log := c.edges[0].log.String(); !strings.Contains(log, `"msg":"closing connections"`) {
-		t.Fatalf("edge-1 did not close its connections paced; log:\n%s", log)
+		t.Fatalf("edge-1 did not end its connections through the drain; log:\n%s", log)
 	}
 
 	// Everything that is left shuts down gracefully.

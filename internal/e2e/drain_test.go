@@ -68,6 +68,8 @@ type drainTally struct {
 	// ended (0 or 1: pushes go one at a time).
 	inFlight int
 	lost     int
+	// closedAt is when the device saw its connection end.
+	closedAt time.Time
 }
 
 // TestClusterDrainDelivers: SIGTERM an edge that holds devices, with a
@@ -75,14 +77,29 @@ type drainTally struct {
 // ends, every device keeps getting pushes by mid sent through logic and
 // job (one at a time: the next once the previous arrived): the draining
 // edge stays registered (marked draining) and a push target until its
-// last device is gone, then deregisters and exits 0.
+// last device is gone, then deregisters and exits 0. The devices'
+// connections end no sooner than drain_delay after SIGTERM and paced at
+// close_rate: from the devices' own close times, the closes of n devices
+// at 3/s span at least (n-1)/3 s.
 func TestClusterDrainDelivers(t *testing.T) {
-	c := startClusterWith(t, clusterOpts{edgeShutdown: "timeout = \"30s\"\ndrain_delay = \"2s\"\nclose_rate = 3"})
+	const (
+		drainDelay = 2 * time.Second
+		closeRate  = 3
+	)
+	c := startClusterWith(t, clusterOpts{edgeShutdown: fmt.Sprintf("timeout = \"30s\"\ndrain_delay = %q\nclose_rate = %d", drainDelay, closeRate)})
 	const n = 8
 	devs := make([]*device, n)
 	for i := range devs {
 		devs[i] = dial(t, fmt.Sprint("drain-device-", i), c.edgeTCP[0], int64(500+i), fmt.Sprint("drain-", i), "")
 	}
+	// Idle devices that only wait for their connection to end: their
+	// close times are exact (a pushing device notices between pushes).
+	const idle = 4
+	idles := make([]*device, idle)
+	for i := range idles {
+		idles[i] = dial(t, fmt.Sprint("idle-device-", i), c.edgeTCP[0], int64(550+i), fmt.Sprint("idle-", i), "")
+	}
+	idleClosed := make([]time.Time, idle)
 	other := dial(t, "device-on-edge-2", c.edgeTCP[1], 600, "stays", "")
 	for i, d := range devs {
 		httpPush(t, c.httpAddr, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {fmt.Sprint(500 + i)}}, "hello")
@@ -119,6 +136,7 @@ func TestClusterDrainDelivers(t *testing.T) {
 							t.Errorf("%s: push %s not delivered within 15s while connected", d.name, body)
 						} else {
 							tl.inFlight++
+							tl.closedAt = time.Now()
 						}
 						return
 					}
@@ -133,7 +151,19 @@ func TestClusterDrainDelivers(t *testing.T) {
 			}
 		})
 	}
+	for i, d := range idles {
+		wg.Go(func() {
+			if f, err := d.tryRead(time.Minute); err == nil {
+				t.Errorf("%s: got op %d, want only its connection's end", d.name, f.Op)
+			} else if isTimeout(err) {
+				t.Errorf("%s: still connected a minute on", d.name)
+			} else {
+				idleClosed[i] = time.Now()
+			}
+		})
+	}
 	time.Sleep(200 * time.Millisecond) // some pushes before the signal
+	sigterm := time.Now()
 	_ = c.edges[0].cmd.Process.Signal(syscall.SIGTERM)
 	close(term)
 	// Draining, not gone: new devices are sent elsewhere, job still pushes.
@@ -166,6 +196,39 @@ func TestClusterDrainDelivers(t *testing.T) {
 	t.Logf("drain: pushes sent %d, delivered %d (%d after SIGTERM), in flight at a device's close %d, lost %d", sum.sent, sum.delivered, sum.afterTerm, sum.inFlight, sum.lost)
 	if sum.lost != 0 {
 		t.Fatalf("%d pushes lost to connected devices", sum.lost)
+	}
+
+	// shutdown.close_rate, from the close times the devices saw (a
+	// pushing device may see its close a push late, which only shortens
+	// the span, hence the slack; an unpaced close spans about nothing).
+	closes := append([]time.Time(nil), idleClosed...)
+	for _, tl := range tallies {
+		closes = append(closes, tl.closedAt)
+	}
+	var first, last time.Time
+	for i, at := range closes {
+		if at.IsZero() {
+			t.Fatalf("device %d of %d: no close seen", i, len(closes))
+		}
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	span := last.Sub(first)
+	want := time.Duration(len(closes)-1) * time.Second / closeRate
+	t.Logf("%d devices closed from %v to %v after SIGTERM (span %v; %d at %d/s: %v)", len(closes),
+		first.Sub(sigterm).Round(time.Millisecond), last.Sub(sigterm).Round(time.Millisecond), span.Round(time.Millisecond), len(closes), closeRate, want.Round(time.Millisecond))
+	if d := first.Sub(sigterm); d < drainDelay {
+		t.Errorf("first device closed %v after SIGTERM, before drain_delay %v", d, drainDelay)
+	}
+	if slack := time.Second; span < want-slack {
+		t.Errorf("closes spanned %v, want at least %v (%d devices at close_rate %d/s, less %v slack): not paced", span, want-slack, len(closes), closeRate, slack)
+	}
+	if limit := want + 10*time.Second; span > limit {
+		t.Errorf("closes spanned %v, want at most %v: slower than close_rate %d/s", span, limit, closeRate)
 	}
 	if !draining {
 		t.Fatalf("edge-1 was not listed as draining while it drained: %s", listing)

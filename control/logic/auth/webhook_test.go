@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,12 +302,15 @@ func TestWebhookSharesInflight(t *testing.T) {
 			results <- result{id, err}
 		}()
 	}
-	// Let every caller join before the backend answers.
-	deadline := time.Now().Add(5 * time.Second)
-	for b.hits.Load() == 0 && time.Now().Before(deadline) {
+	// The backend answers once every caller waits for the request in
+	// flight.
+	deadline := time.Now().Add(10 * time.Second)
+	for b.hits.Load() == 0 || waitingAuthenticates() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: backend asked %d times, %d of %d callers waiting", b.hits.Load(), waitingAuthenticates(), n)
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
 	close(release)
 	keys := map[string]bool{}
 	for range n {
@@ -319,7 +323,28 @@ func TestWebhookSharesInflight(t *testing.T) {
 	if len(keys) != n {
 		t.Fatalf("%d callers got %d distinct keys", n, len(keys))
 	}
-	if h := b.hits.Load(); h > 2 {
-		t.Fatalf("backend asked %d times for one token, want 1 (2 if a caller was late)", h)
+	if h := b.hits.Load(); h != 1 {
+		t.Fatalf("backend asked %d times for one token, want 1", h)
 	}
+}
+
+// waitingAuthenticates counts the goroutines blocked in
+// webhookAuth.Authenticate's wait for an answer.
+func waitingAuthenticates() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, " [select") && strings.Contains(g, ".(*webhookAuth).Authenticate(") {
+			count++
+		}
+	}
+	return count
 }

@@ -127,6 +127,8 @@ func TestRestartResumesOwnPending(t *testing.T) {
 				defer mu.Unlock()
 				return len(attempts) == 5
 			})
+			// Deliberate: claim cycles run meanwhile, and none may hand a
+			// message out again.
 			time.Sleep(200 * time.Millisecond)
 			mu.Lock()
 			defer mu.Unlock()

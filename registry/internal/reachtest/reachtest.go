@@ -18,8 +18,10 @@ import (
 	"github.com/goim-edge/goim-edge/registry"
 )
 
-// Settle is how long Until waits for the calls to settle.
-const Settle = time.Second
+// Settle is how long Until waits for the calls to settle: generous, it
+// only catches calls that never settle on a loaded machine; Until returns
+// the time it took, for the tests to log.
+const Settle = 10 * time.Second
 
 // namedEdge answers Rooms with its own name.
 type namedEdge struct {
@@ -56,7 +58,7 @@ type Client struct {
 // (a resolver's ClientOptions).
 func NewClient(t testing.TB, opts ...client.Option) *Client {
 	t.Helper()
-	cli, err := edgeservice.NewClient(registry.ServiceEdge, append(opts, client.WithRPCTimeout(2*time.Second))...)
+	cli, err := edgeservice.NewClient(registry.ServiceEdge, append(opts, client.WithRPCTimeout(10*time.Second))...)
 	if err != nil {
 		t.Fatal(err)
 	}

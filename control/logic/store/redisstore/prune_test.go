@@ -33,7 +33,17 @@ func TestIndexPruned(t *testing.T) {
 	if err := s.PutOnline(ctx, store.Online{Server: "edge-crashed", ConnCount: 2}, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The crashed edge's records run out (50 ms): wait until Redis no
+	// longer has them.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := s.rdb.Exists(ctx, s.keys.route("dead-1"), s.keys.route("dead-2"), s.keys.online("edge-crashed")).Result()
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("crashed edge's records still there after 10 s: %d, %v", n, err)
+		}
+	}
 	got, err := s.KeysByMids(ctx, []int64{9})
 	if err != nil || len(got) != 1 || got["live"] != "edge-a" {
 		t.Fatalf("KeysByMids = %v, %v", got, err)
