@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+
+	"github.com/goim-edge/goim-edge/control/queue"
 )
 
 // How the queue is spread over Shards streams.
@@ -34,7 +36,7 @@ const tagWindow = 16
 // shardStreams returns the stream names of shards 0..cfg.Shards-1
 // (cfg.Stream already its stream key, see streamKey).
 func shardStreams(cfg Config) []string {
-	n := max(cfg.Shards, 1)
+	n := min(max(cfg.Shards, 1), queue.MaxRedisShards)
 	out := make([]string, n)
 	out[0] = cfg.Stream
 	if n == 1 {
