@@ -130,7 +130,13 @@ func (c RedisConfig) ValidateShards() error {
 	if c.Shards < 1 || c.Shards > MaxRedisShards {
 		return fmt.Errorf("queue: redis: shards %d: want 1 to %d", c.Shards, MaxRedisShards)
 	}
-	if c.Shards > 1 && strings.ContainsAny(c.Stream, "{}") {
+	// "{name}" is the tag a cluster gives an untagged name; shards then
+	// take name's place in front of their own tags.
+	name := c.Stream
+	if len(name) > 2 && name[0] == '{' && name[len(name)-1] == '}' {
+		name = name[1 : len(name)-1]
+	}
+	if c.Shards > 1 && strings.ContainsAny(name, "{}") {
 		return fmt.Errorf("queue: redis: shards %d with stream %q: a sharded stream name must not contain { or } (each shard gets its own hash tag)", c.Shards, c.Stream)
 	}
 	return nil

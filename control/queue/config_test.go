@@ -39,6 +39,7 @@ func TestConfigValidate(t *testing.T) {
 		{"redis shards negative", func(c *Config) { c.Kind = KindRedis; c.Redis.Shards = -2 }, "want 1 to 256"},
 		{"redis shards consumed only", func(c *Config) { c.Consume = []string{KindRedis}; c.Redis.Shards = 1000 }, "want 1 to 256"},
 		{"redis sharded stream with its own tag", func(c *Config) { c.Kind = KindRedis; c.Redis.Shards = 2; c.Redis.Stream = "q{x}" }, "must not contain {"},
+		{"redis sharded stream wrapped in a tag", func(c *Config) { c.Kind = KindRedis; c.Redis.Shards = 2; c.Redis.Stream = "{q}" }, ""},
 		{"redis one stream with its own tag", func(c *Config) { c.Kind = KindRedis; c.Redis.Stream = "q{x}" }, ""},
 		{"redis negative wait_replicas", func(c *Config) { c.Kind = KindRedis; c.Redis.WaitReplicas = -1 }, "wait_replicas"},
 		{"kafka consumed without brokers", func(c *Config) { c.Consume = []string{KindKafka}; c.Kafka.Brokers = nil }, "kafka needs"},
