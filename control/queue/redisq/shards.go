@@ -2,8 +2,10 @@ package redisq
 
 import (
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goim-edge/goim-edge/control/queue"
 )
@@ -33,22 +35,43 @@ const clusterSlots = 16384
 // tagWindow is how many slots past its target a shard's tag may land.
 const tagWindow = 16
 
+// shardNames caches shardStreams by stream key and count: finding the
+// tags of 256 shards takes a few hundred thousand CRC16s.
+var shardNames sync.Map // shardKey → []string
+
+type shardKey struct {
+	stream string
+	n      int
+}
+
 // shardStreams returns the stream names of shards 0..cfg.Shards-1
-// (cfg.Stream already its stream key, see streamKey).
+// (cfg.Stream already its stream key, see streamKey). The caller must not
+// modify the slice.
 func shardStreams(cfg Config) []string {
 	n := min(max(cfg.Shards, 1), queue.MaxRedisShards)
+	key := shardKey{cfg.Stream, n}
+	if v, ok := shardNames.Load(key); ok {
+		return v.([]string)
+	}
+	out := makeShardStreams(cfg.Stream, n)
+	shardNames.Store(key, out)
+	return out
+}
+
+// makeShardStreams names n shards of the stream with key stream.
+func makeShardStreams(stream string, n int) []string {
 	out := make([]string, n)
-	out[0] = cfg.Stream
+	out[0] = stream
 	if n == 1 {
 		return out
 	}
 	// The name without the tag streamKey adds in a cluster: the shard's
 	// own tag must be the first one in its name.
-	name := cfg.Stream
+	name := stream
 	if len(name) > 2 && name[0] == '{' && name[len(name)-1] == '}' {
 		name = name[1 : len(name)-1]
 	}
-	base := KeySlot(cfg.Stream)
+	base := KeySlot(stream)
 	for i := 1; i < n; i++ {
 		out[i] = name + ":{" + shardTag(base, i) + "}"
 	}
@@ -57,12 +80,12 @@ func shardStreams(cfg Config) []string {
 
 // ShardStreams returns the stream of each of cfg's shards, shard 0 first
 // (the stream of an unsharded queue).
-func ShardStreams(cfg Config) []string { return shardStreams(withDefaults(cfg)) }
+func ShardStreams(cfg Config) []string { return slices.Clone(shardStreams(withDefaults(cfg))) }
 
 // DeadStreams returns the dead-letter stream of each of cfg's shards:
 // shard i's poison goes to ShardStreams(cfg)[i] + ":dead".
 func DeadStreams(cfg Config) []string {
-	out := ShardStreams(cfg)
+	out := ShardStreams(cfg) // a copy
 	for i := range out {
 		out[i] += ":dead"
 	}
