@@ -3,6 +3,7 @@ package redisconn_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,14 +28,15 @@ type slotOwner struct {
 	replicas []string
 }
 
-// slotOwners asks any answering node for the slot map.
+// slotOwners asks any answering node for the slot map (CLUSTER SHARDS):
+// a slot's master, and its replicas that are online.
 func slotOwners(t testing.TB, addrs []string) (func(slot int) slotOwner, error) {
 	t.Helper()
 	var lastErr error
 	for _, a := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		slots, err := c.ClusterSlots(ctx).Result()
+		shards, err := c.ClusterShards(ctx).Result()
 		cancel()
 		_ = c.Close()
 		if err != nil {
@@ -42,11 +44,20 @@ func slotOwners(t testing.TB, addrs []string) (func(slot int) slotOwner, error) 
 			continue
 		}
 		return func(slot int) slotOwner {
-			for _, s := range slots {
-				if slot >= s.Start && slot <= s.End && len(s.Nodes) > 0 {
-					o := slotOwner{master: s.Nodes[0].Addr}
-					for _, n := range s.Nodes[1:] {
-						o.replicas = append(o.replicas, n.Addr)
+			for _, sh := range shards {
+				for _, r := range sh.Slots {
+					if int64(slot) < r.Start || int64(slot) > r.End {
+						continue
+					}
+					var o slotOwner
+					for _, n := range sh.Nodes {
+						addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+						switch {
+						case n.Role == "master" && n.Health != "failed":
+							o.master = addr
+						case n.Role == "replica" && n.Health == "online":
+							o.replicas = append(o.replicas, addr)
+						}
 					}
 					return o
 				}
@@ -54,7 +65,7 @@ func slotOwners(t testing.TB, addrs []string) (func(slot int) slotOwner, error) 
 			return slotOwner{}
 		}, nil
 	}
-	return nil, fmt.Errorf("no node answered CLUSTER SLOTS: %w", lastErr)
+	return nil, fmt.Errorf("no node answered CLUSTER SHARDS: %w", lastErr)
 }
 
 // TestClusterShardSlots: on a real six-node cluster (three masters), the
