@@ -306,3 +306,36 @@ func TestShardsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestShardsLowered: a consumer with fewer shards than the producers
+// never reads the shards above its count (their group is not even
+// created), which is why lowering shards needs them drained first; a
+// consumer with the old count then delivers what was stranded.
+func TestShardsLowered(t *testing.T) {
+	srv := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := testConfig(srv.Addr)
+	cfg.Shards = 4
+	lowered := cfg
+	lowered.Shards = 2
+	p := redisq.NewProducer(cfg)
+	t.Cleanup(func() { _ = p.Close() })
+	high, low := targetOnShard(t, 3, 4), targetOnShard(t, 0, 4)
+	for _, room := range []string{high, low} {
+		if err := p.Publish(context.Background(), queuetest.Msg(room, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rec queuetest.Recorder
+	stop := queuetest.Start(t, redisq.NewConsumer(lowered), rec.Handle)
+	queuetest.WaitFor(t, 20*time.Second, "the shard 0 message", func() bool { return rec.Times(low+"/0") == 1 })
+	stop()
+	shard3 := redisq.ShardStreams(cfg)[3]
+	groups, err := rdb.XInfoGroups(context.Background(), shard3).Result()
+	if err != nil || len(groups) != 0 || rec.Times(high+"/0") != 0 {
+		t.Fatalf("a 2-shard consumer touched shard 3 (%s): groups %v, err %v, delivered %d", shard3, groups, err, rec.Times(high+"/0"))
+	}
+	queuetest.Start(t, redisq.NewConsumer(cfg), rec.Handle)
+	queuetest.WaitFor(t, 20*time.Second, "the stranded shard 3 message", func() bool { return rec.Times(high+"/0") == 1 })
+}
