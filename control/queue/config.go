@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/goim-edge/goim-edge/redisconn"
@@ -69,6 +70,15 @@ type RedisConfig struct {
 	redisconn.Config
 	// Stream is the stream key; poison goes to Stream + ":dead".
 	Stream string `toml:"stream"`
+	// Shards spreads the queue over that many streams (1 to MaxRedisShards),
+	// each in its own hash slot, so a Redis Cluster shares the queue's
+	// load among its masters. Shard 0 is Stream itself (today's name);
+	// shard i > 0 is Stream + ":{tag}". A message goes to the shard of
+	// its target (TargetKey), so per-target order holds as with one
+	// stream; every consumer reads every shard. 1: one stream. Consumers
+	// read shards 0..Shards-1 only: drain the shards above a lower value
+	// before lowering it (docs/redis.md).
+	Shards int `toml:"shards"`
 	// Group is the consumer group every job joins.
 	Group string `toml:"group"`
 	// Consumer names this job within the group; it must be unique per job
@@ -102,10 +112,34 @@ type RedisConfig struct {
 	// so a Sentinel failover cannot lose an accepted push to asynchronous
 	// replication; a message not replicated in time is an error (the
 	// caller's retry may then deliver it twice). 0: don't wait (Redis's
-	// default: an accepted message can be lost on failover). Not
-	// supported with Redis Cluster.
+	// default: an accepted message can be lost on failover). With Redis
+	// Cluster, the replicas counted are those of the master holding the
+	// message's shard.
 	WaitReplicas   int `toml:"wait_replicas"`
 	DeliveryConfig `toml:"delivery"`
+}
+
+// MaxRedisShards is the most streams queue.redis.shards may spread the
+// queue over.
+const MaxRedisShards = 256
+
+// ValidateShards refuses a shard count outside 1..MaxRedisShards, and a
+// sharded stream whose name has a hash tag of its own (every shard would
+// hash to that one slot).
+func (c RedisConfig) ValidateShards() error {
+	if c.Shards < 1 || c.Shards > MaxRedisShards {
+		return fmt.Errorf("queue: redis: shards %d: want 1 to %d", c.Shards, MaxRedisShards)
+	}
+	// "{name}" is the tag a cluster gives an untagged name; shards then
+	// take name's place in front of their own tags.
+	name := c.Stream
+	if len(name) > 2 && name[0] == '{' && name[len(name)-1] == '}' {
+		name = name[1 : len(name)-1]
+	}
+	if c.Shards > 1 && strings.ContainsAny(name, "{}") {
+		return fmt.Errorf("queue: redis: shards %d with stream %q: a sharded stream name must not contain { or } (each shard gets its own hash tag)", c.Shards, c.Stream)
+	}
+	return nil
 }
 
 // KafkaConfig configures the Kafka queue.
@@ -204,7 +238,7 @@ func DefaultMemoryConfig() MemoryConfig {
 // DefaultRedisConfig returns the Redis queue's defaults.
 func DefaultRedisConfig() RedisConfig {
 	return RedisConfig{
-		Config: redisconn.Config{Addr: "127.0.0.1:6379"}, Stream: "goim-push", Group: "goim-job",
+		Config: redisconn.Config{Addr: "127.0.0.1:6379"}, Stream: "goim-push", Shards: 1, Group: "goim-job",
 		MaxLen: 1_000_000, DeadMaxLen: 100_000, Batch: 128,
 		Block: 2 * time.Second, ClaimMinIdle: 30 * time.Second, ClaimInterval: 5 * time.Second, ForgetAfter: time.Hour,
 		DialTimeout: 3 * time.Second, Timeout: 3 * time.Second,
@@ -244,8 +278,10 @@ func (c Config) Validate() error {
 				err = fmt.Errorf("queue: redis needs stream and group")
 			} else if e := c.Redis.Config.Validate(); e != nil {
 				err = fmt.Errorf("queue: redis: %w", e)
-			} else if c.Redis.WaitReplicas < 0 || (c.Redis.WaitReplicas > 0 && c.Redis.Mode() == redisconn.Cluster) {
-				err = fmt.Errorf("queue: redis: wait_replicas %d: want 0 or more, and 0 with a cluster", c.Redis.WaitReplicas)
+			} else if c.Redis.WaitReplicas < 0 {
+				err = fmt.Errorf("queue: redis: wait_replicas %d: want 0 or more", c.Redis.WaitReplicas)
+			} else {
+				err = c.Redis.ValidateShards()
 			}
 		case KindKafka:
 			if len(c.Kafka.Brokers) == 0 || c.Kafka.Topic == "" || c.Kafka.Group == "" {

@@ -15,14 +15,14 @@ const maxAckBatch = 512
 // batch instead of one per message, which is what lets the workers keep
 // the stream moving.
 type acker struct {
-	c    *Consumer
+	s    *shard
 	ids  chan string
 	stop chan struct{}
 	done chan struct{}
 }
 
-func newAcker(c *Consumer) *acker {
-	a := &acker{c: c, ids: make(chan string, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+func newAcker(s *shard) *acker {
+	a := &acker{s: s, ids: make(chan string, 4096), stop: make(chan struct{}), done: make(chan struct{})}
 	go a.loop()
 	return a
 }
@@ -40,7 +40,7 @@ func (a *acker) add(ctx context.Context, id string) {
 	select {
 	case a.ids <- id:
 	case <-ctx.Done():
-		a.c.setInFlight(id, false)
+		a.s.setInFlight(id, false)
 	}
 }
 
@@ -82,7 +82,7 @@ func (a *acker) loop() {
 			cancel()
 		}
 		bo.Reset()
-		a.c.doneInFlight(batch)
+		a.s.doneInFlight(batch)
 	}
 }
 
@@ -108,10 +108,10 @@ func (a *acker) drain(batch []string) {
 			return
 		}
 		ok := a.send(batch)
-		a.c.doneInFlight(batch)
+		a.s.doneInFlight(batch)
 		if !ok {
 			for len(a.ids) > 0 {
-				a.c.setInFlight(<-a.ids, false)
+				a.s.setInFlight(<-a.ids, false)
 			}
 			return
 		}
@@ -120,13 +120,13 @@ func (a *acker) drain(batch []string) {
 }
 
 func (a *acker) send(ids []string) bool {
-	c := a.c
+	c := a.s.c
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
-	if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, ids...).Err(); err != nil {
+	if err := c.rdb.XAck(ctx, a.s.stream, c.cfg.Group, ids...).Err(); err != nil {
 		queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
 		c.log.Warn("redis queue: xack failed; retrying (unacked messages are redelivered if this job dies)",
-			"stream", c.cfg.Stream, "count", len(ids), "err", err)
+			"stream", a.s.stream, "count", len(ids), "err", err)
 		return false
 	}
 	return true

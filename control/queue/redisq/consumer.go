@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +26,8 @@ const laneDepth = 8
 // large takeover cannot starve fresh messages.
 const maxClaimRounds = 8
 
-// Consumer is one named member of the stream's consumer group.
+// Consumer is one named member of the consumer group of every shard's
+// stream: it runs one reader per shard, all feeding the same workers.
 type Consumer struct {
 	cfg    Config
 	rdb    redis.UniversalClient
@@ -39,8 +41,23 @@ type Consumer struct {
 	// has flushed its acks before the client goes.
 	runMu sync.RWMutex
 
+	shards []*shard
+}
+
+// shard is the consumer's state for one shard's stream. Stream ids are
+// only unique within a stream, so everything keyed by id lives here.
+type shard struct {
+	c      *Consumer
+	stream string
+	dead   string
+	// multi is set when the queue has several shards: Delivery.ID then
+	// names the stream too.
+	multi bool
+
 	mu       sync.Mutex
 	inFlight map[string]struct{} // ids dispatched and not finished
+
+	lag atomic.Int64 // group lag + pending at the last claim cycle; -1 unknown
 }
 
 var _ queue.Consumer = (*Consumer)(nil)
@@ -56,14 +73,20 @@ func NewConsumer(cfg Config) *Consumer {
 // NewConsumerWithClient consumes through rdb, which the caller closes.
 func NewConsumerWithClient(rdb redis.UniversalClient, cfg Config) *Consumer {
 	cfg = withDefaults(cfg)
-	return &Consumer{
-		cfg:      cfg,
-		rdb:      rdb,
-		policy:   retry.FromConfig(cfg.DeliveryConfig),
-		log:      slog.Default(),
-		closed:   make(chan struct{}),
-		inFlight: map[string]struct{}{},
+	c := &Consumer{
+		cfg:    cfg,
+		rdb:    rdb,
+		policy: retry.FromConfig(cfg.DeliveryConfig),
+		log:    slog.Default(),
+		closed: make(chan struct{}),
 	}
+	streams := shardStreams(cfg)
+	for _, name := range streams {
+		s := &shard{c: c, stream: name, dead: name + ":dead", multi: len(streams) > 1, inFlight: map[string]struct{}{}}
+		s.lag.Store(-1)
+		c.shards = append(c.shards, s)
+	}
+	return c
 }
 
 // WithLogger sets the logger.
@@ -89,6 +112,8 @@ func (c *Consumer) Close() error {
 
 // Run consumes until ctx is done or Close; it returns nil then. A Redis
 // outage is logged and retried with backoff; Run never gives up on it.
+// Each shard has its own reader, acker and backoff; the workers
+// (delivery.workers lanes by target) are shared.
 func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 	c.runMu.RLock()
 	defer c.runMu.RUnlock()
@@ -97,11 +122,16 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		return fmt.Errorf("redis queue: run: %w", err)
 	}
 	defer cancel()
-	acks := newAcker(c)
+	acks := make([]*acker, len(c.shards))
+	for i, s := range c.shards {
+		acks[i] = newAcker(s)
+	}
 	l := lanes.New(c.cfg.Workers, laneDepth)
 	defer func() {
 		l.Wait() // handlers still running see ctx done and stop
-		acks.close()
+		for _, a := range acks {
+			a.close()
+		}
 	}()
 	refreshed := make(chan struct{})
 	go func() {
@@ -109,13 +139,22 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		c.refreshLoop(ctx) // refresh.go: slow handlers keep their messages
 	}()
 	defer func() { <-refreshed }()
-	r := &runner{c: c, h: h, lanes: l, acks: acks, bo: retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
-	r.loop(ctx)
+	var wg sync.WaitGroup
+	for i, s := range c.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &runner{s: s, c: c, h: h, lanes: l, acks: acks[i], bo: retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}}
+			r.loop(ctx)
+		}()
+	}
+	wg.Wait()
 	return nil
 }
 
-// runner is the state of one Run.
+// runner is the state of one shard's reader in one Run.
 type runner struct {
+	s     *shard
 	c     *Consumer
 	h     queue.Handler
 	lanes *lanes.Lanes
@@ -124,13 +163,13 @@ type runner struct {
 }
 
 func (r *runner) loop(ctx context.Context) {
-	c := r.c
+	c, s := r.c, r.s
 	groupReady := false
 	readID := "0" // our own pending messages first (a restart under the same name)
 	var nextClaim, nextCleanup time.Time
 	for ctx.Err() == nil {
 		if !groupReady {
-			if err := c.ensureGroup(ctx); err != nil {
+			if err := s.ensureGroup(ctx); err != nil {
 				r.fail(ctx, "create group", err)
 				continue
 			}
@@ -142,9 +181,9 @@ func (r *runner) loop(ctx context.Context) {
 				r.fail(ctx, "xautoclaim", err)
 				continue
 			}
-			c.reportLag(ctx)
+			s.reportLag(ctx)
 			if time.Now().After(nextCleanup) {
-				c.dropGoneConsumers(ctx)
+				s.dropGoneConsumers(ctx)
 				nextCleanup = time.Now().Add(goneAfter(c.cfg) / 4)
 			}
 			nextClaim = time.Now().Add(c.cfg.ClaimInterval)
@@ -157,7 +196,7 @@ func (r *runner) loop(ctx context.Context) {
 		}
 		streams, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 			Group: c.cfg.Group, Consumer: c.cfg.Consumer,
-			Streams: []string{c.cfg.Stream, readID}, Count: c.cfg.Batch, Block: block,
+			Streams: []string{s.stream, readID}, Count: c.cfg.Batch, Block: block,
 		}).Result()
 		if errors.Is(err, redis.Nil) {
 			r.ok()
@@ -180,7 +219,7 @@ func (r *runner) loop(ctx context.Context) {
 			// The whole batch is pending on this consumer from now on,
 			// also the part still waiting for a free lane: in flight, so
 			// it is refreshed rather than claimed by another job.
-			c.markInFlight(msgs)
+			s.markInFlight(msgs)
 			for _, m := range msgs {
 				r.dispatch(ctx, m, 1)
 			}
@@ -201,7 +240,7 @@ func (r *runner) loop(ctx context.Context) {
 func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage) {
 	fresh := msgs[:0:0]
 	for _, m := range msgs {
-		if !r.c.isInFlight(m.ID) {
+		if !r.s.isInFlight(m.ID) {
 			fresh = append(fresh, m)
 		}
 	}
@@ -209,8 +248,8 @@ func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage)
 	if len(msgs) == 0 {
 		return
 	}
-	r.c.markInFlight(msgs)
-	counts := r.c.deliveryCounts(ctx, msgs)
+	r.s.markInFlight(msgs)
+	counts := r.s.deliveryCounts(ctx, msgs)
 	for _, m := range msgs {
 		r.dispatch(ctx, m, counts[m.ID])
 	}
@@ -220,11 +259,11 @@ func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage)
 // claim takes over messages idle longer than ClaimMinIdle in the pending
 // lists of any consumer, presumed dead.
 func (r *runner) claim(ctx context.Context) error {
-	c := r.c
+	c, s := r.c, r.s
 	start := "0-0"
 	for range maxClaimRounds {
 		msgs, next, deleted, err := c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-			Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			Stream: s.stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
 			MinIdle: c.cfg.ClaimMinIdle, Start: start, Count: c.cfg.Batch,
 		}).Result()
 		if err != nil {
@@ -233,11 +272,11 @@ func (r *runner) claim(ctx context.Context) error {
 		if len(deleted) > 0 {
 			queue.ConsumeErrorsTotal.WithLabelValues(kind).Add(float64(len(deleted)))
 			c.log.Warn("redis queue: pending messages were trimmed from the stream before delivery (raise max_len)",
-				"stream", c.cfg.Stream, "count", len(deleted))
+				"stream", s.stream, "count", len(deleted))
 		}
 		if len(msgs) > 0 {
 			c.log.Info("redis queue: claimed messages idle longer than claim_min_idle (their consumer is gone or stuck)",
-				"stream", c.cfg.Stream, "consumer", c.cfg.Consumer, "count", len(msgs))
+				"stream", s.stream, "consumer", c.cfg.Consumer, "count", len(msgs))
 			r.dispatchRedelivered(ctx, msgs)
 		}
 		if next == "0-0" || next == "" {
@@ -249,93 +288,105 @@ func (r *runner) claim(ctx context.Context) error {
 }
 
 func (r *runner) dispatch(ctx context.Context, m redis.XMessage, attempt int) {
-	c := r.c
+	c, s := r.c, r.s
+	id := m.ID
 	raw, _ := m.Values[fieldData].(string)
 	msg, err := queue.Decode([]byte(raw))
-	d := &queue.Delivery{Msg: msg, Queue: kind, ID: m.ID, Attempt: attempt}
+	d := &queue.Delivery{Msg: msg, Queue: kind, ID: s.deliveryID(id), Attempt: attempt}
 	if err != nil {
 		retry.LogPoison(c.log, kind, d, err)
-		c.moveAside(ctx, d, raw, err)
-		c.setInFlight(m.ID, false)
+		s.moveAside(ctx, d, id, raw, err)
+		s.setInFlight(id, false)
 		return
 	}
 	// The id stays in flight until its XACK is sent (or it is moved
 	// aside, or given up), so a claim cycle never hands it out twice.
-	c.setInFlight(m.ID, true)
+	s.setInFlight(id, true)
 	r.lanes.Go(queue.TargetKey(msg), func() {
 		out, err := retry.Handle(ctx, kind, r.h, d, c.policy, c.log)
 		switch out {
 		case retry.Acked:
-			r.acks.add(ctx, d.ID)
+			r.acks.add(ctx, id)
 		case retry.Poison:
 			retry.LogPoison(c.log, kind, d, err)
-			c.moveAside(ctx, d, raw, err)
-			c.setInFlight(d.ID, false)
+			s.moveAside(ctx, d, id, raw, err)
+			s.setInFlight(id, false)
 		case retry.Aborted:
 			// Left pending: this consumer after a restart, or another one
 			// after ClaimMinIdle, delivers it again.
-			c.setInFlight(d.ID, false)
+			s.setInFlight(id, false)
 		}
 	})
+}
+
+// deliveryID is Delivery.ID of stream entry id: the entry id when the
+// queue is one stream (as it always was), "<stream>/<id>" when sharded,
+// since two streams can hold the same id.
+func (s *shard) deliveryID(id string) string {
+	if s.multi {
+		return s.stream + "/" + id
+	}
+	return id
 }
 
 func (r *runner) fail(ctx context.Context, op string, err error) {
 	queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
 	if r.bo.Failing() {
-		r.c.log.Debug("redis queue: still failing", "stream", r.c.cfg.Stream, "op", op, "err", err)
+		r.c.log.Debug("redis queue: still failing", "stream", r.s.stream, "op", op, "err", err)
 	} else {
-		r.c.log.Warn("redis queue: unavailable, retrying with backoff", "stream", r.c.cfg.Stream, "op", op, "err", err)
+		r.c.log.Warn("redis queue: unavailable, retrying with backoff", "stream", r.s.stream, "op", op, "err", err)
 	}
 	r.bo.Wait(ctx)
 }
 
 func (r *runner) ok() {
 	if r.bo.Failing() {
-		r.c.log.Info("redis queue: available again", "stream", r.c.cfg.Stream)
+		r.c.log.Info("redis queue: available again", "stream", r.s.stream)
 		r.bo.Reset()
 	}
 }
 
-func (c *Consumer) setInFlight(id string, on bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (s *shard) setInFlight(id string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if on {
-		c.inFlight[id] = struct{}{}
+		s.inFlight[id] = struct{}{}
 	} else {
-		delete(c.inFlight, id)
+		delete(s.inFlight, id)
 	}
 }
 
 // markInFlight marks a batch just read as in flight.
-func (c *Consumer) markInFlight(msgs []redis.XMessage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (s *shard) markInFlight(msgs []redis.XMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, m := range msgs {
-		c.inFlight[m.ID] = struct{}{}
+		s.inFlight[m.ID] = struct{}{}
 	}
 }
 
 // doneInFlight forgets ids whose XACK was sent or given up.
-func (c *Consumer) doneInFlight(ids []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (s *shard) doneInFlight(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range ids {
-		delete(c.inFlight, id)
+		delete(s.inFlight, id)
 	}
 }
 
-func (c *Consumer) isInFlight(id string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.inFlight[id]
+func (s *shard) isInFlight(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.inFlight[id]
 	return ok
 }
 
 // ensureGroup creates the group (and the stream) if missing. A new group
 // starts at the beginning of the stream so that nothing published before
 // the first job started is skipped.
-func (c *Consumer) ensureGroup(ctx context.Context) error {
-	err := c.rdb.XGroupCreateMkStream(ctx, c.cfg.Stream, c.cfg.Group, "0").Err()
+func (s *shard) ensureGroup(ctx context.Context) error {
+	c := s.c
+	err := c.rdb.XGroupCreateMkStream(ctx, s.stream, c.cfg.Group, "0").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return err
 	}
@@ -345,13 +396,14 @@ func (c *Consumer) ensureGroup(ctx context.Context) error {
 // deliveryCounts asks XPENDING how often each message was delivered,
 // this delivery included. A message missing there gets 2: it is a
 // redelivery, that much is known.
-func (c *Consumer) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int {
+func (s *shard) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int {
+	c := s.c
 	out := make(map[string]int, len(msgs))
 	cmds := make([]*redis.XPendingExtCmd, len(msgs))
 	_, _ = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range msgs {
 			cmds[i] = p.XPendingExt(ctx, &redis.XPendingExtArgs{
-				Stream: c.cfg.Stream, Group: c.cfg.Group, Start: m.ID, End: m.ID, Count: 1, Consumer: c.cfg.Consumer,
+				Stream: s.stream, Group: c.cfg.Group, Start: m.ID, End: m.ID, Count: 1, Consumer: c.cfg.Consumer,
 			})
 		}
 		return nil
@@ -365,37 +417,46 @@ func (c *Consumer) deliveryCounts(ctx context.Context, msgs []redis.XMessage) ma
 	return out
 }
 
-// moveAside copies a poison message to the dead-letter stream and acks it,
-// atomically. If Redis fails, the message stays pending and is taken
-// over, found out of attempts, and moved aside later.
-func (c *Consumer) moveAside(ctx context.Context, d *queue.Delivery, raw string, reason error) {
+// moveAside copies a poison message (entry id of the shard's stream) to
+// the shard's dead-letter stream and acks it, atomically: both keys share
+// the shard's slot. If Redis fails, the message stays pending and is
+// taken over, found out of attempts, and moved aside later.
+func (s *shard) moveAside(ctx context.Context, d *queue.Delivery, id, raw string, reason error) {
+	c := s.c
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAdd(ctx, &redis.XAddArgs{
-			Stream: DeadStream(c.cfg), MaxLen: c.cfg.DeadMaxLen, Approx: c.cfg.DeadMaxLen > 0,
-			Values: []any{fieldData, raw, fieldOrigID, d.ID, fieldError, reason.Error(), fieldAttempts, d.Attempt},
+			Stream: s.dead, MaxLen: c.cfg.DeadMaxLen, Approx: c.cfg.DeadMaxLen > 0,
+			Values: []any{fieldData, raw, fieldOrigID, id, fieldError, reason.Error(), fieldAttempts, d.Attempt},
 		})
-		p.XAck(ctx, c.cfg.Stream, c.cfg.Group, d.ID)
+		p.XAck(ctx, s.stream, c.cfg.Group, id)
 		return nil
 	})
 	if err != nil {
 		queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
-		c.log.Warn("redis queue: move poison message aside failed; it stays pending", "stream", c.cfg.Stream, "id", d.ID, "err", err)
+		c.log.Warn("redis queue: move poison message aside failed; it stays pending", "stream", s.stream, "id", id, "err", err)
 	}
 }
 
-// reportLag publishes the group's lag (Redis 7+: entries not yet delivered).
-func (c *Consumer) reportLag(ctx context.Context) {
-	groups, err := c.rdb.XInfoGroups(ctx, c.cfg.Stream).Result()
+// reportLag records the shard group's lag (Redis 7+: entries not yet
+// delivered, plus pending ones) and publishes the sum over the shards.
+func (s *shard) reportLag(ctx context.Context) {
+	c := s.c
+	groups, err := c.rdb.XInfoGroups(ctx, s.stream).Result()
 	if err != nil {
 		return
 	}
 	for _, g := range groups {
 		if g.Name == c.cfg.Group && g.Lag >= 0 {
-			queue.Lag.WithLabelValues(kind).Set(float64(g.Lag + g.Pending))
+			s.lag.Store(g.Lag + g.Pending)
 		}
 	}
+	var sum int64
+	for _, o := range c.shards {
+		sum += max(o.lag.Load(), 0)
+	}
+	queue.Lag.WithLabelValues(kind).Set(float64(sum))
 }
 
 // goneAfter is how long a consumer with nothing pending must have been
@@ -408,8 +469,9 @@ func goneAfter(cfg Config) time.Duration {
 // dropGoneConsumers deletes group members that hold nothing and have not
 // polled for goneAfter: every restart under a new name (hostname-pid)
 // leaves one behind, and XINFO CONSUMERS would grow forever.
-func (c *Consumer) dropGoneConsumers(ctx context.Context) {
-	members, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+func (s *shard) dropGoneConsumers(ctx context.Context) {
+	c := s.c
+	members, err := c.rdb.XInfoConsumers(ctx, s.stream, c.cfg.Group).Result()
 	if err != nil {
 		return
 	}
@@ -418,8 +480,8 @@ func (c *Consumer) dropGoneConsumers(ctx context.Context) {
 		if m.Name == c.cfg.Consumer || m.Pending > 0 || m.Idle < limit {
 			continue
 		}
-		if err := c.rdb.XGroupDelConsumer(ctx, c.cfg.Stream, c.cfg.Group, m.Name).Err(); err == nil {
-			c.log.Info("redis queue: removed a long-gone consumer from the group", "stream", c.cfg.Stream, "consumer", m.Name, "idle", m.Idle)
+		if err := c.rdb.XGroupDelConsumer(ctx, s.stream, c.cfg.Group, m.Name).Err(); err == nil {
+			c.log.Info("redis queue: removed a long-gone consumer from the group", "stream", s.stream, "consumer", m.Name, "idle", m.Idle)
 		}
 	}
 }

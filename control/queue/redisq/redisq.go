@@ -1,5 +1,13 @@
-// Package redisq is the Redis Streams queue: logic XADDs each push to one
-// stream, and every job joins one consumer group.
+// Package redisq is the Redis Streams queue: logic XADDs each push to the
+// stream of its target's shard (one stream unless Shards > 1), and every
+// job joins one consumer group on every shard's stream.
+//
+// Sharding (shards.go): with Shards = N the queue is N streams, each in
+// its own hash slot, so a Redis Cluster spreads XADD and XREADGROUP over
+// its masters. Shard 0 is the historical stream; a message goes to shard
+// FNV-1a(queue.TargetKey) mod N, so one target's messages are in one
+// stream. A consumer runs one reader per shard; everything below holds
+// per shard (pending list, claims, poison, acks).
 //
 // Delivery guarantees:
 //   - At least once. A message is XACKed only after the handler returned
@@ -10,18 +18,27 @@
 //     (refresh.go), so a slow handler is never mistaken for a dead one.
 //   - Poison (undecodable, queue.ErrPoison, or more than MaxAttempts
 //     deliveries counting those to consumers that died) is copied to the
-//     dead-letter stream "<stream>:dead" and acked in one MULTI, logged and
-//     counted; it never blocks the messages behind it.
+//     dead-letter stream "<stream>:dead" of its shard (same slot) and
+//     acked in one MULTI, logged and counted; it never blocks the
+//     messages behind it.
 //   - Order: one consumer handles the messages of one target
-//     (queue.TargetKey) in stream order, retries included. Several
+//     (queue.TargetKey) in stream order, retries included: a target's
+//     messages are all in one shard's stream, read by one reader. Several
 //     consumers share the stream message by message, so messages of one
 //     target may be handled by two jobs at once and their order is not
 //     guaranteed, nor is the order of messages taken over from a dead
 //     consumer. Deployments that need strict per-target order with
 //     several jobs use the Kafka queue (partitioned by target).
-//   - XADD trims with MAXLEN ~ MaxLen: a backlog beyond MaxLen loses its
-//     oldest messages, acknowledged or not (logged and counted when a
-//     claim finds them gone).
+//   - XADD trims with MAXLEN ~ MaxLen (per shard): a backlog beyond
+//     MaxLen loses its oldest messages, acknowledged or not (logged and
+//     counted when a claim finds them gone).
+//   - WaitReplicas: Publish returns nil only once that many replicas of
+//     the master holding the message's stream (Sentinel's master, or the
+//     cluster master of the shard's slot) have it.
+//   - A consumer reads shards 0..Shards-1. Raising Shards keeps every
+//     queued message readable (old shards are a prefix of the new set);
+//     lowering it strands messages in the shards above, so drain them
+//     first (docs/redis.md).
 package redisq
 
 import (
@@ -54,7 +71,8 @@ type Config = queue.RedisConfig
 // DefaultConfig returns the Redis queue's defaults.
 func DefaultConfig() Config { return queue.DefaultRedisConfig() }
 
-// DeadStream is the dead-letter stream of cfg.Stream.
+// DeadStream is the dead-letter stream of cfg.Stream (shard 0; see
+// DeadStreams for every shard's).
 func DeadStream(cfg Config) string { return streamKey(cfg) + ":dead" }
 
 // streamKey is the key of cfg.Stream. In cluster mode a stream name
@@ -74,6 +92,9 @@ func streamKey(cfg Config) string {
 func withDefaults(cfg Config) Config {
 	def := DefaultConfig()
 	cfg.Stream = streamKey(cfg)
+	if cfg.Shards <= 0 {
+		cfg.Shards = 1
+	}
 	if cfg.Group == "" {
 		cfg.Group = def.Group
 	}
@@ -116,13 +137,16 @@ func withDefaults(cfg Config) Config {
 // fails only on settings that cannot work; it does not dial.
 func NewClient(cfg Config) (redis.UniversalClient, error) {
 	cfg = withDefaults(cfg)
+	if err := cfg.ValidateShards(); err != nil {
+		return nil, err
+	}
 	rdb, err := redisconn.New(cfg.Config, redisconn.Options{
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.Timeout,
 		WriteTimeout: cfg.Timeout,
-		// One blocking reader, the acker, claims and the workers' dead
-		// letters: a small pool is plenty.
-		PoolSize: 16,
+		// One blocking reader per shard, plus the ackers, claims and the
+		// workers' dead letters.
+		PoolSize: 16 + max(cfg.Shards, 1),
 	})
 	if err != nil {
 		return nil, wrap("connect", cfg, err)

@@ -36,7 +36,9 @@ func (c *Consumer) refreshLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			c.refreshInFlight(ctx)
+			for _, s := range c.shards {
+				s.refreshInFlight(ctx)
+			}
 		}
 	}
 }
@@ -44,28 +46,29 @@ func (c *Consumer) refreshLoop(ctx context.Context) {
 // maxRefreshBatch bounds the ids of one XCLAIM.
 const maxRefreshBatch = 512
 
-// refreshInFlight restarts the idle time of the in-flight entries that
-// have been idle for a third of ClaimMinIdle or more (fresher ones are
-// left alone: XCLAIM's MIN-IDLE-TIME skips them).
-func (c *Consumer) refreshInFlight(ctx context.Context) {
-	c.mu.Lock()
-	ids := make([]string, 0, len(c.inFlight))
-	for id := range c.inFlight {
+// refreshInFlight restarts the idle time of the shard's in-flight
+// entries that have been idle for a third of ClaimMinIdle or more
+// (fresher ones are left alone: XCLAIM's MIN-IDLE-TIME skips them).
+func (s *shard) refreshInFlight(ctx context.Context) {
+	c := s.c
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.inFlight))
+	for id := range s.inFlight {
 		ids = append(ids, id)
 	}
-	c.mu.Unlock()
+	s.mu.Unlock()
 	for len(ids) > 0 {
 		n := min(len(ids), maxRefreshBatch)
 		rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		err := c.rdb.XClaimJustID(rctx, &redis.XClaimArgs{
-			Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			Stream: s.stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
 			MinIdle: refreshEvery(c.cfg), Messages: ids[:n],
 		}).Err()
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			queue.ConsumeErrorsTotal.WithLabelValues(kind).Inc()
 			c.log.Debug("redis queue: refreshing in-flight messages failed (they may be claimed by another consumer after claim_min_idle)",
-				"stream", c.cfg.Stream, "count", n, "err", err)
+				"stream", s.stream, "count", n, "err", err)
 			return
 		}
 		ids = ids[n:]

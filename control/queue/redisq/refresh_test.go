@@ -24,7 +24,7 @@ func TestRefreshKeepsInFlightMessages(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 	rdb := c.rdb
-	if err := c.ensureGroup(ctx); err != nil {
+	if err := c.shards[0].ensureGroup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: cfg.Stream, Values: []any{fieldData, "x"}}).Result()
@@ -34,7 +34,7 @@ func TestRefreshKeepsInFlightMessages(t *testing.T) {
 	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: cfg.Group, Consumer: "job-a", Streams: []string{cfg.Stream, ">"}, Count: 1}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	c.setInFlight(id, true)
+	c.shards[0].setInFlight(id, true)
 	pending := func() redis.XPendingExt {
 		t.Helper()
 		p, err := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: cfg.Stream, Group: cfg.Group, Start: id, End: id, Count: 1}).Result()
@@ -52,7 +52,7 @@ func TestRefreshKeepsInFlightMessages(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.refreshInFlight(ctx)
+	c.shards[0].refreshInFlight(ctx)
 	after := pending()
 	if after.Consumer != "job-a" || after.RetryCount != before.RetryCount {
 		t.Fatalf("after refresh: owner %s, deliveries %d; want job-a, %d", after.Consumer, after.RetryCount, before.RetryCount)
@@ -71,8 +71,8 @@ func TestRefreshKeepsInFlightMessages(t *testing.T) {
 		t.Fatalf("job-b claimed %d messages job-a is still handling", len(msgs))
 	}
 	// A message no longer in flight is left to age (and be claimed).
-	c.setInFlight(id, false)
-	c.refreshInFlight(ctx)
+	c.shards[0].setInFlight(id, false)
+	c.shards[0].refreshInFlight(ctx)
 	if p := pending(); p.Idle < after.Idle {
 		t.Errorf("entry refreshed after it left flight: idle %v < %v", p.Idle, after.Idle)
 	}

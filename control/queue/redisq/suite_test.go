@@ -33,12 +33,16 @@ func testConfig(addr string) redisq.Config {
 	return c
 }
 
-// deadLetters reads the dead-letter stream of cfg.
-func deadLetters(t testing.TB, rdb *redis.Client, cfg redisq.Config) []*common.PushMsg {
+// deadLetters reads the dead-letter streams of every shard of cfg.
+func deadLetters(t testing.TB, rdb redis.Cmdable, cfg redisq.Config) []*common.PushMsg {
 	t.Helper()
-	entries, err := rdb.XRange(context.Background(), redisq.DeadStream(cfg), "-", "+").Result()
-	if err != nil {
-		t.Fatalf("xrange dead letters: %v", err)
+	var entries []redis.XMessage
+	for _, dead := range redisq.DeadStreams(cfg) {
+		e, err := rdb.XRange(context.Background(), dead, "-", "+").Result()
+		if err != nil {
+			t.Fatalf("xrange dead letters %s: %v", dead, err)
+		}
+		entries = append(entries, e...)
 	}
 	var out []*common.PushMsg
 	for _, e := range entries {
@@ -52,12 +56,22 @@ func deadLetters(t testing.TB, rdb *redis.Client, cfg redisq.Config) []*common.P
 	return out
 }
 
+// TestSuite runs the conformance suite on one stream and on four shards.
 func TestSuite(t *testing.T) {
 	srv := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	queuetest.Run(t, func(t testing.TB) queuetest.Harness {
-		cfg := testConfig(srv.Addr)
+	for _, shards := range []int{1, 4} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			queuetest.Run(t, suiteFactory(srv.Addr, rdb, shards))
+		})
+	}
+}
+
+func suiteFactory(addr string, rdb redis.Cmdable, shards int) queuetest.Factory {
+	return func(t testing.TB) queuetest.Harness {
+		cfg := testConfig(addr)
+		cfg.Shards = shards
 		var consumers atomic.Int64
 		return queuetest.Harness{
 			Kind: queue.KindRedis,
@@ -76,5 +90,5 @@ func TestSuite(t *testing.T) {
 			Dead:    func(t testing.TB) []*common.PushMsg { return deadLetters(t, rdb, cfg) },
 			Timeout: 20 * time.Second,
 		}
-	})
+	}
 }
