@@ -52,6 +52,7 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 	if err != nil {
 		return nil, err
 	}
+	srv.WithLogger(log)
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
