@@ -163,8 +163,11 @@ func New(cfg Config, consumer queue.Consumer, disc registry.Discovery) (*Job, er
 	}, nil
 }
 
-// WithLogger sets the logger; call it before Run.
+// WithLogger sets the logger (nil: slog.Default()); call it before Run.
 func (j *Job) WithLogger(l *slog.Logger) *Job {
+	if l == nil {
+		l = slog.Default()
+	}
 	j.log = l
 	return j
 }

@@ -70,7 +70,7 @@ type logicDeps struct {
 func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpcLn net.Listener) (_ *logicNode, err error) {
 	var undo cleanup
 	defer undo.onError(&err)
-	a, err := auth.New(cfg.Auth)
+	a, err := auth.New(cfg.Auth, log)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	}
 	// The memory queue only exists inside standalone, which builds it itself:
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
-	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
+	if r.producer, err = open.Producer(ctx, cfg.Queue, nil, log); err != nil {
 		return nil, err
 	}
 	undo.push("queue close", r.producer.Close)
