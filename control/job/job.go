@@ -112,12 +112,11 @@ import (
 	"github.com/goim-edge/goim-edge/tracing"
 )
 
-// Run's states (Job.state).
+// Run's states (Job.state); 0, the zero value, is before Run.
 const (
-	stateIdle int32 = iota
 	// stateWaitingForEdges: watching the registry, not consuming until
 	// the view of the edges is complete.
-	stateWaitingForEdges
+	stateWaitingForEdges int32 = iota + 1
 	stateConsuming
 )
 
