@@ -66,7 +66,7 @@ func startLogic(lmod func(*logicsvc.Config)) (addr string, stop func(), err erro
 	}
 	st := memory.New()
 	q := qmemory.New(qmemory.DefaultConfig())
-	a, err := auth.New(auth.DefaultConfig())
+	a, err := auth.New(auth.DefaultConfig(), nil)
 	if err != nil {
 		return "", nil, err
 	}

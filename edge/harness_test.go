@@ -57,7 +57,7 @@ func newClusterAuth(t testing.TB, mod func(*Config), lmod func(*logicsvc.Config)
 	}
 	st := memory.New()
 	q := qmemory.New(qmemory.DefaultConfig())
-	a, err := auth.New(acfg)
+	a, err := auth.New(acfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

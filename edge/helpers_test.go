@@ -5,6 +5,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,6 +70,7 @@ func newUnitServer(t testing.TB, mod func(*Config)) *Server {
 	}
 	return &Server{
 		cfg:      cfg,
+		log:      slog.Default(),
 		shards:   newShards(cfg.Buckets),
 		ips:      newIPCounter(cfg.Buckets),
 		admit:    newAdmission(cfg),

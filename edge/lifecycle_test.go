@@ -155,14 +155,11 @@ func TestStartOnBusyPort(t *testing.T) {
 				cfg.RPCAddr = busy.Addr().String()
 			}
 			var logs bytes.Buffer
-			old := slog.Default()
-			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-			defer slog.SetDefault(old)
-
 			e, err := New(cfg, noLogicClient(t))
 			if err != nil {
 				t.Fatal(err)
 			}
+			e.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 			err = e.Start()
 			if err == nil {
 				t.Fatal("Start succeeded on a busy port")

@@ -65,9 +65,7 @@ func TestRenewOnlineWithoutLogicLogsClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
+	e.WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))
 
 	e.renewOnline()
 

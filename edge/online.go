@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/goim-edge/goim-edge/kitex_gen/logic"
@@ -41,7 +40,7 @@ func (s *Server) renewOnline() {
 	if err != nil {
 		// Heartbeats fall back to local counts until logic answers again.
 		logicErrorsTotal.WithLabelValues("renew_online").Inc()
-		slog.Warn("edge: renew online", "err", logicError(err))
+		s.log.Warn("edge: renew online", "err", logicError(err))
 		return
 	}
 	s.observeEpoch(resp.StoreEpoch)
@@ -66,7 +65,7 @@ func (s *Server) background(method string, fn func(ctx context.Context) error) {
 		logicCallsTotal.WithLabelValues(method).Inc()
 		if err != nil {
 			logicErrorsTotal.WithLabelValues(method).Inc()
-			slog.Debug("edge: call logic", "method", method, "err", logicError(err))
+			s.log.Debug("edge: call logic", "method", method, "err", logicError(err))
 		}
 	}()
 }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -102,7 +101,7 @@ func (s *Server) pollEpoch() {
 	resp, err := s.logic.Epoch(ctx, &logic.EpochReq{Server: s.cfg.Node})
 	if err != nil {
 		logicErrorsTotal.WithLabelValues("epoch").Inc()
-		slog.Debug("edge: store epoch", "err", logicError(err))
+		s.log.Debug("edge: store epoch", "err", logicError(err))
 		return
 	}
 	s.observeEpoch(resp.StoreEpoch)
@@ -115,7 +114,7 @@ func (s *Server) restoreRoutes(target string) {
 	s.epoch.mu.Lock()
 	was := s.epoch.current
 	s.epoch.mu.Unlock()
-	slog.Warn("edge: route store epoch changed; restoring routes", "node", s.cfg.Node, "was", was, "now", target)
+	s.log.Warn("edge: route store epoch changed; restoring routes", "node", s.cfg.Node, "was", was, "now", target)
 	batch := s.cfg.RestoreBatch
 	every := time.Duration(float64(time.Second) * float64(batch) / float64(s.cfg.RestoreRate))
 	restored, pages := 0, 0
@@ -142,7 +141,7 @@ outer:
 			cancel()
 			if err != nil {
 				logicErrorsTotal.WithLabelValues("restore").Inc()
-				slog.Warn("edge: restore routes; retrying", "routes", len(routes), "err", logicError(err))
+				s.log.Warn("edge: restore routes; retrying", "routes", len(routes), "err", logicError(err))
 				next = time.Now().Add(restoreRetry)
 				continue
 			}
@@ -165,10 +164,10 @@ outer:
 					// target was a lagging logic's answer: the routes are
 					// in the current epoch already.
 					s.finishRestore(target, current, false)
-					slog.Info("edge: epoch change was a stale answer; routes are current", "epoch", current, "pages", pages)
+					s.log.Info("edge: epoch change was a stale answer; routes are current", "epoch", current, "pages", pages)
 					return
 				}
-				slog.Warn("edge: route store lost again during the restore; starting over", "restoring", target, "now", now)
+				s.log.Warn("edge: route store lost again during the restore; starting over", "restoring", target, "now", now)
 				s.supersede(target)
 				target = now
 				continue outer
@@ -183,7 +182,7 @@ outer:
 	}
 	s.finishRestore(target, target, true)
 	restoresTotal.Inc()
-	slog.Warn("edge: routes restored", "epoch", target, "routes", len(all), "written", restored, "took", time.Since(start).Round(time.Millisecond).String())
+	s.log.Warn("edge: routes restored", "epoch", target, "routes", len(all), "written", restored, "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // finishRestore records current as the routes' epoch; target, the epoch

@@ -42,7 +42,7 @@ func newRedisCluster(t *testing.T, mod func(*Config)) *redisCluster {
 		t.Fatal(err)
 	}
 	q := qmemory.New(qmemory.DefaultConfig())
-	a, err := auth.New(auth.DefaultConfig())
+	a, err := auth.New(auth.DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

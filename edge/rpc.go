@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -321,7 +320,7 @@ func (s *Server) startRPC() error {
 	defer closeProbe() //nolint:errcheck // a probe client: nothing to report
 	addr := s.addrs.RPC
 	return k.Run(svr, "edge: rpc server", probe, func(err error) {
-		slog.Error("edge: rpc serve", "addr", addr, "err", err)
+		s.log.Error("edge: rpc serve", "addr", addr, "err", err)
 	})
 }
 

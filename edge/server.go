@@ -26,6 +26,7 @@ import (
 type Server struct {
 	cfg    Config
 	logic  logic.Client
+	log    *slog.Logger
 	shards shards
 	ips    *ipCounter
 	admit  *admission
@@ -92,6 +93,7 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		logic:    logicClient,
+		log:      slog.Default(),
 		shards:   newShards(cfg.Buckets),
 		ips:      newIPCounter(cfg.Buckets),
 		admit:    newAdmission(cfg),
@@ -104,6 +106,15 @@ func New(cfg Config, logicClient logic.Client) (*Server, error) {
 	s.drainCh = make(chan struct{})
 	s.handler = &Handler{srv: s}
 	return s, nil
+}
+
+// WithLogger sets the logger (nil: slog.Default()); call it before Start.
+func (s *Server) WithLogger(l *slog.Logger) *Server {
+	if l == nil {
+		l = slog.Default()
+	}
+	s.log = l
+	return s
 }
 
 // Handler is the Kitex Edge service implementation; Start serves it on
@@ -147,7 +158,7 @@ func (s *Server) Start() error {
 	}
 	if s.cfg.WSSAddr != "" {
 		var certs *certFiles
-		if certs, err = loadCertFiles(s.cfg.TLSCertFile, s.cfg.TLSKeyFile); err != nil {
+		if certs, err = loadCertFiles(s.cfg.TLSCertFile, s.cfg.TLSKeyFile, s.log); err != nil {
 			return err
 		}
 		if s.wss, err = s.listenWS("websocket tls", s.cfg.WSSAddr, certs); err != nil {
@@ -179,7 +190,7 @@ func (s *Server) Start() error {
 		s.loops.Add(1)
 		go func() { defer s.loops.Done(); s.pingLoop() }()
 	}
-	slog.Info("edge: started", "node", s.cfg.Node, "tcp", s.addrs.TCP, "ws", s.addrs.WS, "wss", s.addrs.WSS, "rpc", s.addrs.RPC)
+	s.log.Info("edge: started", "node", s.cfg.Node, "tcp", s.addrs.TCP, "ws", s.addrs.WS, "wss", s.addrs.WSS, "rpc", s.addrs.RPC)
 	return nil
 }
 

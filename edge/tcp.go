@@ -115,7 +115,7 @@ func (s *Server) serveTCP() {
 		// Once Shutdown has closed the listener, netpoll may report that
 		// as an error of its own (EBADF when it had not polled it yet).
 		if err := loop.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
-			slog.Error("edge: tcp serve", "addr", ln.Addr().String(), "err", err)
+			s.log.Error("edge: tcp serve", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 }
@@ -134,7 +134,7 @@ func (s *Server) onTCPPrepare(c netpoll.Connection) context.Context {
 		_ = c.Close() // refused by a limit; OnRequest finds no session
 		return ctx
 	}
-	limitReceiveBuffer(c, s.cfg.MaxInputBuffer)
+	limitReceiveBuffer(c, s.cfg.MaxInputBuffer, s.log)
 	return t
 }
 
@@ -146,13 +146,13 @@ func (s *Server) onTCPPrepare(c netpoll.Connection) context.Context {
 // device sees small: goim devices send small frames, and the
 // autotuned default (up to tcp_rmem's maximum, tens of MiB) only serves
 // bulk uploads.
-func limitReceiveBuffer(c netpoll.Connection, max int) {
+func limitReceiveBuffer(c netpoll.Connection, max int, log *slog.Logger) {
 	fc, ok := c.(interface{ Fd() int })
 	if !ok {
 		return
 	}
 	if err := syscall.SetsockoptInt(fc.Fd(), syscall.SOL_SOCKET, syscall.SO_RCVBUF, max); err != nil {
-		slog.Debug("edge: set receive buffer", "err", err)
+		log.Debug("edge: set receive buffer", "err", err)
 	}
 }
 
@@ -211,7 +211,7 @@ func (s *Server) onTCPRequest(ctx context.Context, c netpoll.Connection) error {
 		}
 		h, err := protocol.ParseHeader(hdr, protocol.MaxPackSize)
 		if err != nil {
-			slog.Debug("edge: bad frame", "remote", sess.t.remoteAddr(), "err", err)
+			s.log.Debug("edge: bad frame", "remote", sess.t.remoteAddr(), "err", err)
 			sess.close("bad_frame")
 			return nil
 		}
@@ -223,7 +223,7 @@ func (s *Server) onTCPRequest(ctx context.Context, c netpoll.Connection) error {
 		err = sess.handle(protocol.Frame{Ver: h.Ver, Op: h.Op, Seq: h.Seq, Body: buf[protocol.HeaderLen:]})
 		_ = r.Release()
 		if err != nil {
-			slog.Debug("edge: close connection", "remote", sess.t.remoteAddr(), "err", err)
+			s.log.Debug("edge: close connection", "remote", sess.t.remoteAddr(), "err", err)
 			sess.close(closeReason(err))
 			return nil
 		}

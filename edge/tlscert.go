@@ -19,6 +19,7 @@ const certCheckEvery = 10 * time.Second
 type certFiles struct {
 	certPath, keyPath string
 	every             time.Duration // certCheckEvery; tests shorten it
+	log               *slog.Logger
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
@@ -27,8 +28,8 @@ type certFiles struct {
 }
 
 // loadCertFiles loads the pair once; a bad pair fails Start.
-func loadCertFiles(certPath, keyPath string) (*certFiles, error) {
-	c := &certFiles{certPath: certPath, keyPath: keyPath, every: certCheckEvery}
+func loadCertFiles(certPath, keyPath string, log *slog.Logger) (*certFiles, error) {
+	c := &certFiles{certPath: certPath, keyPath: keyPath, every: certCheckEvery, log: log}
 	stamp, err := c.fileStamp()
 	if err != nil {
 		return nil, err
@@ -71,15 +72,15 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	stamp, err := c.fileStamp()
 	if err != nil || stamp == c.stamp {
 		if err != nil {
-			slog.Warn("edge: tls certificate files unreadable, keeping the loaded one", "err", err)
+			c.log.Warn("edge: tls certificate files unreadable, keeping the loaded one", "err", err)
 		}
 		return c.cert, nil
 	}
 	if err := c.load(stamp); err != nil {
-		slog.Warn("edge: tls certificate changed but does not load, keeping the previous one", "err", err)
+		c.log.Warn("edge: tls certificate changed but does not load, keeping the previous one", "err", err)
 		c.stamp = stamp // do not retry until the files change again
 		return c.cert, nil
 	}
-	slog.Info("edge: tls certificate reloaded", "cert", c.certPath)
+	c.log.Info("edge: tls certificate reloaded", "cert", c.certPath)
 	return c.cert, nil
 }

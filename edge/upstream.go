@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -188,13 +187,13 @@ func (s *session) upstreamCall(what string, call func(context.Context) error) {
 	case <-ctx.Done():
 		// Not logic's failure: the edge's forwarding slots were all busy.
 		logicErrorsTotal.WithLabelValues(what + "_no_slot").Inc()
-		slog.Debug("edge: no slot to forward to logic", "what", what, "key", s.key, "err", ctx.Err())
+		s.srv.log.Debug("edge: no slot to forward to logic", "what", what, "key", s.key, "err", ctx.Err())
 		return
 	}
 	defer func() { <-srv.upSlots }()
 	if err := call(ctx); err != nil {
 		logicErrorsTotal.WithLabelValues(what).Inc()
-		slog.Debug("edge: forward to logic", "what", what, "key", s.key, "err", logicError(err))
+		s.srv.log.Debug("edge: forward to logic", "what", what, "key", s.key, "err", logicError(err))
 	}
 }
 

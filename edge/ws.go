@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -232,7 +231,7 @@ func (s *Server) wsUpgrade() app.HandlerFunc {
 			s.serveWS(c, raw)
 		})
 		if err != nil {
-			slog.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
+			s.log.Debug("edge: websocket upgrade", "remote", raw.RemoteAddr(), "err", err)
 		}
 	}
 }
@@ -248,7 +247,7 @@ func (p *wsPort) serve(s *Server) error {
 	addr := p.ln.Addr().String()
 	hs, err := serving.StartHertz(p.hz, p.ln, p.tls, "edge: "+p.name, func(err error) {
 		if !s.closing.Load() {
-			slog.Error("edge: "+p.name+" serve", "addr", addr, "err", err)
+			s.log.Error("edge: "+p.name+" serve", "addr", addr, "err", err)
 		}
 	})
 	if err != nil {
@@ -346,7 +345,7 @@ func (s *Server) serveWS(c *websocket.Conn, raw net.Conn) {
 		}
 		wsReadBuffers.Put(bp)
 		if err != nil {
-			slog.Debug("edge: close websocket", "remote", sess.t.remoteAddr(), "err", err)
+			s.log.Debug("edge: close websocket", "remote", sess.t.remoteAddr(), "err", err)
 			return
 		}
 	}
@@ -433,7 +432,7 @@ func (s *Server) pingAll() {
 					continue
 				}
 				if err := sess.write([][]byte{nil}); err != nil && !errors.Is(err, errClosed) {
-					slog.Debug("edge: websocket ping", "remote", sess.t.remoteAddr(), "err", err)
+					s.log.Debug("edge: websocket ping", "remote", sess.t.remoteAddr(), "err", err)
 					sess.close("write_error")
 				}
 			}

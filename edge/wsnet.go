@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
@@ -57,7 +56,7 @@ func (s *Server) listenWSNetpoll(addr string) (*wsnLoop, error) {
 func (p *wsnLoop) serve(s *Server) {
 	go func() {
 		if err := p.loop.Serve(p.ln); err != nil && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
-			slog.Error("edge: websocket serve", "addr", p.ln.Addr().String(), "err", err)
+			s.log.Error("edge: websocket serve", "addr", p.ln.Addr().String(), "err", err)
 		}
 	}()
 }
@@ -72,7 +71,7 @@ func (s *Server) onWSNPrepare(c netpoll.Connection) context.Context {
 			_ = c.Close()
 		}
 	})
-	limitReceiveBuffer(c, s.cfg.MaxInputBuffer)
+	limitReceiveBuffer(c, s.cfg.MaxInputBuffer, s.log)
 	return t
 }
 
@@ -188,7 +187,7 @@ func (s *Server) wsnUpgrade(t *wsnConn) error {
 		_ = c.Writer().Flush() // the error response
 	}
 	if err != nil {
-		slog.Debug("edge: websocket upgrade", "remote", addr, "err", err)
+		s.log.Debug("edge: websocket upgrade", "remote", addr, "err", err)
 		return c.Close()
 	}
 	if !t.handshake.Stop() {
@@ -307,7 +306,7 @@ func (s *Server) wsnHandle(t *wsnConn, sess *session, f wsFrame) error {
 	}
 	fr, err := protocol.DecodeMessage(msg, protocol.MaxPackSize)
 	if err != nil {
-		slog.Debug("edge: bad websocket frame", "remote", t.remoteAddr(), "err", err)
+		s.log.Debug("edge: bad websocket frame", "remote", t.remoteAddr(), "err", err)
 		return &wsError{"bad_frame"}
 	}
 	return sess.handle(fr)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -153,7 +154,7 @@ func TestWSSRefusesBadCertificateFiles(t *testing.T) {
 func TestCertFilesReload(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir, 1)
-	c, err := loadCertFiles(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	c, err := loadCertFiles(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func startClusterJob(tb testing.TB, queueKind string, jcfg job.Config, nodes ...
 		kcfg.CreateTopics = true
 		kcfg.HeartbeatInterval = 100 * time.Millisecond
 		kcfg.SessionTimeout = 2 * time.Second
-		kp, err := kafkaq.NewProducer(context.Background(), kcfg)
+		kp, err := kafkaq.NewProducer(context.Background(), kcfg, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func startClusterJob(tb testing.TB, queueKind string, jcfg job.Config, nodes ...
 	tb.Cleanup(func() { producer.Close(); consumer.Close() })
 
 	reg := static.New()
-	authn, err := auth.New(auth.DefaultConfig())
+	authn, err := auth.New(auth.DefaultConfig(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -112,12 +112,11 @@ import (
 	"github.com/goim-edge/goim-edge/tracing"
 )
 
-// Run's states (Job.state).
+// Run's states (Job.state); 0, the zero value, is before Run.
 const (
-	stateIdle int32 = iota
 	// stateWaitingForEdges: watching the registry, not consuming until
 	// the view of the edges is complete.
-	stateWaitingForEdges
+	stateWaitingForEdges int32 = iota + 1
 	stateConsuming
 )
 
@@ -163,8 +162,11 @@ func New(cfg Config, consumer queue.Consumer, disc registry.Discovery) (*Job, er
 	}, nil
 }
 
-// WithLogger sets the logger; call it before Run.
+// WithLogger sets the logger (nil: slog.Default()); call it before Run.
 func (j *Job) WithLogger(l *slog.Logger) *Job {
+	if l == nil {
+		l = slog.Default()
+	}
 	j.log = l
 	return j
 }

@@ -133,10 +133,6 @@ func counter(kind, result string) float64 {
 	return value(pushesTotal.WithLabelValues(kind, result))
 }
 
-func sends(method, result string) float64 {
-	return value(edgeSends.WithLabelValues(method, result))
-}
-
 func TestFanOutByKind(t *testing.T) {
 	a, b := startRecEdge(t, "edge-a"), startRecEdge(t, "edge-b")
 	h := startJob(t, testConfig(), a, b)

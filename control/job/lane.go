@@ -202,7 +202,7 @@ func (e *edgeConn) send(l *lane, batch []*task) bool {
 			}
 			trial = tr
 		}
-		err, took := e.attempt(batch)
+		took, err := e.attempt(batch)
 		if ref := refusal(err); ref != nil {
 			// The edge answered in time and refused the message: the
 			// message is at fault, not the edge.
@@ -268,8 +268,8 @@ func (e *edgeConn) send(l *lane, batch []*task) bool {
 	}
 }
 
-// attempt makes one RPC for batch.
-func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
+// attempt makes one RPC for batch: how long it took, and its error.
+func (e *edgeConn) attempt(batch []*task) (time.Duration, error) {
 	method := methodLabel(batch[0].msg.Kind)
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RPCTimeout)
 	defer cancel()
@@ -285,7 +285,7 @@ func (e *edgeConn) attempt(batch []*task) (error, time.Duration) {
 	} else {
 		observeRPC(method, start, err)
 	}
-	return err, took
+	return took, err
 }
 
 // live drops the tasks whose handler stopped waiting for them because job

@@ -227,7 +227,7 @@ func TestConnectRoomGrants(t *testing.T) {
 	}
 	acfg := auth.DefaultConfig()
 	acfg.Mode, acfg.JWT.KeyFile = auth.ModeJWT, path
-	a, err := auth.New(acfg)
+	a, err := auth.New(acfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func bindAdmin(role, addr string, h *obs.Health, log *slog.Logger) (*adminServer
 	return &adminServer{ln: ln, srv: &http.Server{
 		Handler:           obs.Mux(h),
 		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}, nil
 }
 

@@ -41,7 +41,9 @@ type edgeNode struct {
 // rk. The caller owns lc and rk. With loopbackRPC (standalone, where job
 // runs in the same process) the registered RPC address is the loopback
 // one, whatever the machine's addresses are.
-func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *registryKit, loopbackRPC bool) (*edgeNode, error) {
+func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *registryKit, loopbackRPC bool) (_ *edgeNode, err error) {
+	var undo cleanup
+	defer undo.onError(&err)
 	ec := cfg.Edge.Config
 	ec.Node = cfg.EdgeNode()
 	ec.RPCAuth = cfg.RPC
@@ -52,9 +54,15 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 	if err != nil {
 		return nil, err
 	}
+	srv.WithLogger(log)
 	if err := srv.Start(); err != nil {
-		return nil, err
+		return nil, err // Start leaves nothing bound or running
 	}
+	undo.push("edge shutdown", func() error {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		return srv.Shutdown(sctx)
+	})
 	bound := srv.Addrs()
 	n := &edgeNode{cfg: cfg, log: log, srv: srv}
 	rpcAddr := advertise(cfg, bound.RPC)
@@ -70,10 +78,9 @@ func startEdge(cfg *config.Config, log *slog.Logger, lc logicsvc.Client, rk *reg
 	n.inst.Public = publicAddrs(cfg.Edge, n.inst.Addrs)
 	registrar := rk.newRegistrar()
 	if n.reg, err = register(registrar, n.current(), log); err != nil {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		return nil, errors.Join(err, srv.Shutdown(sctx))
+		return nil, err
 	}
+	undo.release() // stop drains and shuts the edge down
 	uctx, ucancel := context.WithCancel(context.Background())
 	n.cancel = ucancel
 	go registry.KeepUpdated(uctx, registrar, registryRefresh, n.current, log)
@@ -211,17 +218,20 @@ type edgeRole struct {
 	edge   *edgeNode
 }
 
-func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
 	r := &edgeRole{log: log, health: obs.NewHealth()}
+	var undo cleanup
+	defer undo.onError(&err)
 	// The admin port is bound first and served only once the edge's
 	// Start has bound (and begun serving) all of its own ports.
-	var err error
 	if r.admin, err = bindAdmin("edge", cfg.Edge.AdminAddr, r.health, log); err != nil {
 		return nil, err
 	}
+	undo.push("admin close", func() error { return r.admin.shutdown(context.Background()) })
 	if r.rk, err = openRegistry(cfg, log); err != nil {
-		return nil, errors.Join(err, r.admin.shutdown(context.Background()))
+		return nil, err
 	}
+	undo.push("registry close", r.rk.close)
 	r.health.AddGate("logic", func() error {
 		if len(r.rk.disc.Instances(registry.ServiceLogic)) == 0 {
 			return errors.New("no logic node in the registry")
@@ -230,11 +240,12 @@ func startEdgeRole(_ context.Context, cfg *config.Config, log *slog.Logger) (nod
 	})
 	lc, err := newLogicClient(cfg, r.rk)
 	if err != nil {
-		return nil, errors.Join(err, r.closeRest(context.Background()))
+		return nil, err
 	}
 	if r.edge, err = startEdge(cfg, log, lc, r.rk, false); err != nil {
-		return nil, errors.Join(err, r.closeRest(context.Background()))
+		return nil, err
 	}
+	undo.release() // stop drains the edge, then closes the rest
 	r.health.AddGate("edge", r.edge.srv.Refusing)
 	// An edge that cannot keep its registration gets no pushes: not ready.
 	if c, ok := r.edge.reg.r.(registry.RegistrationChecker); ok {
@@ -257,6 +268,8 @@ func (r *edgeRole) stop(ctx context.Context) error {
 	return st.err()
 }
 
+// closeRest closes the admin port and the registry, the last steps of
+// stop.
 func (r *edgeRole) closeRest(ctx context.Context) error {
 	return errors.Join(r.admin.shutdown(ctx), r.rk.close())
 }

@@ -84,33 +84,38 @@ type jobRole struct {
 	job      *jobNode
 }
 
-func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+func startJobRole(_ context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
 	r := &jobRole{cfg: cfg, log: log, health: obs.NewHealth()}
+	var undo cleanup
+	defer undo.onError(&err)
 	// The admin port is bound before anything connects or consumes, and
 	// served once the job runs.
-	var err error
 	if r.admin, err = bindAdmin("job", cfg.Job.AdminAddr, r.health, log); err != nil {
 		return nil, err
 	}
-	unbind := func() error { return r.admin.shutdown(context.Background()) }
+	undo.push("admin close", func() error { return r.admin.shutdown(context.Background()) })
 	if r.rk, err = openRegistry(cfg, log); err != nil {
-		return nil, errors.Join(err, unbind())
+		return nil, err
 	}
+	undo.push("registry close", r.rk.close)
 	// Every kind in queue.consume at once, so a move from one queue to
 	// another loses nothing still queued in the old one; kind memory is
 	// refused (it only exists inside standalone).
 	if r.consumer, err = open.Consumer(cfg.Queue, nil, log); err != nil {
-		return nil, errors.Join(err, r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.push("queue close", r.consumer.Close)
 	if r.job, err = startJob(cfg, log, r.consumer, r.rk.disc); err != nil {
-		return nil, errors.Join(err, r.consumer.Close(), r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.push("job stop", r.job.close)
 	r.health.AddGate("consumer", r.job.check)
 	r.admin.serve(log)
 	inst := instance(cfg, registry.ServiceJob, cfg.Node.ID, registry.Addrs{HTTP: advertise(cfg, r.admin.addr())})
 	if r.reg, err = register(r.rk.newRegistrar(), inst, log); err != nil {
-		return nil, errors.Join(err, r.job.close(), r.consumer.Close(), r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.release() // stop closes it all
 	r.health.SetStarted()
 	r.health.Start(log)
 	return r, nil

@@ -46,12 +46,11 @@ func bindCause(err error) string {
 	return err.Error()
 }
 
-// closeAll closes the listeners bound so far when a start fails; nil
-// entries are skipped.
-func closeAll(lns ...net.Listener) {
-	for _, ln := range lns {
-		if ln != nil {
-			_ = ln.Close()
-		}
-	}
+// closePorts releases logic's ports when a start fails. A server that
+// was serving one has closed it already when it stopped, so errors (a
+// second close) are not worth reporting.
+func closePorts(httpLn, rpcLn net.Listener) error {
+	_ = httpLn.Close()
+	_ = rpcLn.Close()
+	return nil
 }

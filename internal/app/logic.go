@@ -64,19 +64,22 @@ type logicDeps struct {
 }
 
 // newLogicNode builds logic on deps, to serve on the ports bindLogic
-// bound; serve starts its servers. The node owns the listeners from here
-// on, also when newLogicNode fails.
-func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpcLn net.Listener) (*logicNode, error) {
-	a, err := auth.New(cfg.Auth)
+// bound; serve starts its servers. The caller keeps the listeners until
+// serve has served them: closing them is its cleanup's, also when
+// newLogicNode or serve fails.
+func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpcLn net.Listener) (_ *logicNode, err error) {
+	var undo cleanup
+	defer undo.onError(&err)
+	a, err := auth.New(cfg.Auth, log)
 	if err != nil {
-		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
+	undo.push("auth close", func() error { return closeAuth(a) })
 	hist, err := openHistory(cfg)
 	if err != nil {
-		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, closeAuth(a))
+		return nil, err
 	}
+	undo.push("history close", func() error { return closeHistory(hist) })
 	l, err := logic.New(cfg.Logic.Config, logic.Deps{
 		Store:     d.store,
 		History:   hist,
@@ -86,9 +89,9 @@ func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpc
 		Logger:    log,
 	})
 	if err != nil {
-		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, closeAuth(a), closeHistory(hist))
+		return nil, err
 	}
+	undo.release() // the node's closeDeps closes auth and history
 	return &logicNode{
 		cfg: cfg, log: log, l: l, auth: a, hist: hist,
 		httpLn: httpLn, rpcLn: rpcLn,
@@ -96,36 +99,41 @@ func newLogicNode(cfg *config.Config, log *slog.Logger, d logicDeps, httpLn, rpc
 	}, nil
 }
 
+// closeDeps closes what newLogicNode opened for the service: auth (a
+// JWKS refresher) and the history store.
+func (n *logicNode) closeDeps() error {
+	return errors.Join(closeAuth(n.auth), closeHistory(n.hist))
+}
+
 // bindLogic takes logic's HTTP and RPC ports without serving them, so a
 // busy port fails the start before anything runs or connects. On failure
 // nothing stays bound.
 func bindLogic(cfg *config.Config, log *slog.Logger) (httpLn, rpcLn net.Listener, err error) {
+	var undo cleanup
+	defer undo.onError(&err)
 	if httpLn, err = listen("logic", "http", httpListenAddr(cfg, log)); err != nil {
 		return nil, nil, err
 	}
+	undo.push("logic http port close", httpLn.Close)
 	if rpcLn, err = listen("logic", "rpc", rpcListenAddr(cfg, log, "logic", cfg.Logic.RPCAddr)); err != nil {
-		closeAll(httpLn)
 		return nil, nil, err
 	}
+	undo.release()
 	return httpLn, rpcLn, nil
 }
 
-// unbind releases ports bound but not served (a start that failed).
-func (n *logicNode) unbind() {
-	closeAll(n.httpLn, n.rpcLn)
-	n.httpLn, n.rpcLn = nil, nil
-}
-
-// serve serves the bound ports and registers the node. On failure
-// everything it started is stopped and the ports are released.
-func (n *logicNode) serve(d logicDeps) error {
+// serve serves the bound ports and registers the node. On failure the
+// servers it started are stopped; the ports are the caller's to close
+// (closePorts).
+func (n *logicNode) serve(d logicDeps) (err error) {
+	var undo cleanup
+	defer undo.onError(&err)
 	if err := n.serveHTTP(d); err != nil {
-		n.unbind()
 		return err
 	}
+	undo.push("logic stop servers", n.stopServersSoon)
 	if err := n.serveRPC(); err != nil {
-		n.rpcLn = nil // closed by serveRPC
-		return errors.Join(err, n.stopServersSoon())
+		return err
 	}
 	inst := instance(n.cfg, registry.ServiceLogic, n.cfg.Node.ID, registry.Addrs{
 		RPC:  advertise(n.cfg, n.rpcAddr),
@@ -133,9 +141,10 @@ func (n *logicNode) serve(d logicDeps) error {
 	})
 	reg, err := register(d.rk.newRegistrar(), inst, n.log)
 	if err != nil {
-		return errors.Join(err, n.stopServersSoon())
+		return err
 	}
 	n.reg = reg
+	undo.release() // stop stops the servers and deregisters
 	return nil
 }
 
@@ -198,8 +207,7 @@ func (n *logicNode) serveRPC() error {
 		kitexserver.WithCompatibleMiddlewareForUnary(),
 	)...)
 	if err := n.l.RegisterKitex(svr); err != nil {
-		_ = n.rpcLn.Close()
-		return fmt.Errorf("logic: rpc: %w", err)
+		return fmt.Errorf("logic: rpc: %w", err) // the caller closes the port
 	}
 	n.rpc = k
 	// Ready once the Push service answers a call made with the secret
@@ -268,43 +276,47 @@ type logicRole struct {
 	logic    *logicNode
 }
 
-func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
 	r := &logicRole{cfg: cfg, log: log, health: obs.NewHealth()}
+	var undo cleanup
+	defer undo.onError(&err)
 	// Ports first: a busy one fails at once, before any connection. The
 	// admin port is served once the API is.
 	httpLn, rpcLn, err := bindLogic(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	undo.push("logic ports close", func() error { return closePorts(httpLn, rpcLn) })
 	if r.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, r.health, log); err != nil {
-		closeAll(httpLn, rpcLn)
 		return nil, err
 	}
-	unbind := func() error { return r.admin.shutdown(context.Background()) }
+	undo.push("admin close", func() error { return r.admin.shutdown(context.Background()) })
 	if r.rk, err = openRegistry(cfg, log); err != nil {
-		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, unbind())
+		return nil, err
 	}
+	undo.push("registry close", r.rk.close)
 	if r.store, err = openStore(cfg); err != nil {
-		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.push("store close", r.store.Close)
 	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
 		r.health.AddCheck("store", p.Ping)
 	}
 	// The memory queue only exists inside standalone, which builds it itself:
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
-	if r.producer, err = open.Producer(ctx, cfg.Queue, nil); err != nil {
-		closeAll(httpLn, rpcLn)
-		return nil, errors.Join(err, r.store.Close(), r.rk.close(), unbind())
+	if r.producer, err = open.Producer(ctx, cfg.Queue, nil, log); err != nil {
+		return nil, err
 	}
+	undo.push("queue close", r.producer.Close)
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}
 	if r.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
-		return nil, errors.Join(err, r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.push("auth and history close", r.logic.closeDeps)
 	if err := r.logic.serve(d); err != nil {
-		return nil, errors.Join(err, closeAuth(r.logic.auth), closeHistory(r.logic.hist), r.producer.Close(), r.store.Close(), r.rk.close(), unbind())
+		return nil, err
 	}
+	undo.release() // stop closes it all
 	r.admin.serve(log)
 	r.health.SetStarted()
 	r.health.Start(log)

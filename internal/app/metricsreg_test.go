@@ -77,12 +77,3 @@ func registeredMetrics(t *testing.T) map[string]*metricDesc {
 	}
 	return out
 }
-
-// seriesNames are the names a metric's samples appear under in PromQL:
-// a histogram's _bucket, _sum and _count, else its own name.
-func seriesNames(m *metricDesc) []string {
-	if m.Type == "histogram" {
-		return []string{m.Name + "_bucket", m.Name + "_sum", m.Name + "_count"}
-	}
-	return []string{m.Name}
-}

@@ -33,8 +33,10 @@ type standalone struct {
 	job    *jobNode
 }
 
-func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (node, error) {
+func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
 	s := &standalone{cfg: cfg, log: log, health: obs.NewHealth()}
+	var undo cleanup
+	defer undo.onError(&err)
 	// Every port is bound before any is served: logic's here, the edge's
 	// in its Start (all of them, or none). A busy port fails the start
 	// with its own error and leaves nothing bound or running.
@@ -42,36 +44,24 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = s.admin.shutdown(context.Background())
-			if s.logic != nil {
-				s.logic.unbind()
-			} else {
-				closeAll(httpLn, rpcLn)
-			}
-			if s.edge != nil {
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				s.edge.stop(sctx, &steps{log: log})
-				cancel()
-			}
-			s.closeRest()
-		}
-	}()
+	undo.push("logic ports close", func() error { return closePorts(httpLn, rpcLn) })
 	if s.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, s.health, log); err != nil {
 		return nil, err
 	}
+	undo.push("admin close", func() error { return s.admin.shutdown(context.Background()) })
 	if s.rk, err = openRegistry(cfg, log); err != nil {
 		return nil, err
 	}
+	undo.push("registry close", s.rk.close)
 	if s.store, err = openStore(cfg); err != nil {
 		return nil, err
 	}
+	undo.push("store close", s.store.Close)
 	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
 		s.health.AddCheck("store", p.Ping)
 	}
 	s.queue = memory.New(cfg.Queue.Memory).WithLogger(log)
+	undo.push("queue close", s.queue.Close)
 
 	// The nodes API and the demo page describe this process's own edge.
 	if p := port(cfg.Edge.TCPAddr); p > 0 {
@@ -82,24 +72,34 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (n
 	}
 	d := logicDeps{store: s.store, producer: s.queue, rk: s.rk, health: s.health, demoWSPort: port(cfg.Edge.WSAddr)}
 	if s.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
-		httpLn, rpcLn = nil, nil // newLogicNode closed them
 		return nil, err
 	}
+	undo.push("auth and history close", s.logic.closeDeps)
 	if s.edge, err = startEdge(cfg, log, localLogic{l: s.logic.l}, s.rk, true); err != nil {
 		return nil, err
 	}
+	undo.push("edge stop", func() error {
+		// The edge has registered and may hold devices: drain it as stop
+		// would, within a short budget.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st := &steps{log: log}
+		s.edge.stop(sctx, st)
+		return st.err()
+	})
 	if s.job, err = startJob(cfg, log, s.queue, s.rk.disc); err != nil {
 		return nil, err
 	}
+	undo.push("job stop", s.job.close)
 	s.health.AddGate("job", s.job.check)
 	s.health.AddGate("edge", s.edge.srv.Refusing)
 	if err := s.logic.serve(d); err != nil {
 		return nil, err
 	}
+	undo.release() // stop closes it all
 	s.admin.serve(log)
 	s.health.SetStarted()
 	s.health.Start(log)
-	ok = true
 	log.Info("standalone serving",
 		"tcp", s.edge.srv.Addrs().TCP, "ws", s.edge.srv.Addrs().WS, "edge_rpc", s.edge.srv.Addrs().RPC,
 		"http", s.logic.httpAddr, "logic_rpc", s.logic.rpcAddr, "admin", s.admin.addr())
@@ -137,29 +137,11 @@ func (s *standalone) stop(ctx context.Context) error {
 	return st.err()
 }
 
-// closeRest releases what stop does not: auth, store, registry. It is
-// also the cleanup of a failed start, so every field may be nil.
+// closeRest releases what stop's earlier steps do not: auth, history,
+// store, registry (and the queue, closed by then: Close is idempotent).
 func (s *standalone) closeRest() {
-	var errs []error
-	if s.job != nil && !s.job.stopped.Load() {
-		errs = append(errs, s.job.close())
-	}
-	if s.edge != nil && s.edge.cancel != nil {
-		s.edge.cancel()
-	}
-	if s.logic != nil {
-		errs = append(errs, closeAuth(s.logic.auth), closeHistory(s.logic.hist))
-	}
-	if s.queue != nil {
-		errs = append(errs, s.queue.Close())
-	}
-	if s.store != nil {
-		errs = append(errs, s.store.Close())
-	}
-	if s.rk != nil {
-		errs = append(errs, s.rk.close())
-	}
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(s.logic.closeDeps(), s.queue.Close(), s.store.Close(), s.rk.close())
+	if err != nil {
 		s.log.Warn("standalone: close", "err", err)
 	}
 }

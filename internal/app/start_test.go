@@ -331,3 +331,27 @@ func TestStandaloneStopRightAfterStart(t *testing.T) {
 		requireFree(t, all...)
 	}
 }
+
+// TestStandaloneLateStartFailureUnwinds: a start that fails after logic,
+// the edge and its registration are up (here job refuses its config)
+// undoes all of it: every port is free again and the error is job's.
+func TestStandaloneLateStartFailureUnwinds(t *testing.T) {
+	ports := append(logicPorts(t), edgePorts(t)...)
+	c := testConfig()
+	c.Shutdown.DrainDelay = 0
+	c.Job.RPCTimeout = 0 // job.New refuses it, after everything before it started
+	all := make([]string, len(ports))
+	for i, p := range ports {
+		p.set(c, p.addr)
+		all[i] = p.addr
+	}
+	n, err := startWithin(t, func() (node, error) { return startStandalone(context.Background(), c, discardLog()) })
+	if err == nil {
+		stopNode(t, n)
+		t.Fatal("start succeeded with job.rpc_timeout 0")
+	}
+	if !strings.Contains(err.Error(), "rpc_timeout") {
+		t.Fatalf("error %q, want job's rpc_timeout refusal", err)
+	}
+	requireFree(t, all...)
+}

@@ -46,8 +46,12 @@ type Admin struct {
 	ln  net.Listener
 }
 
-// StartAdmin listens on addr and serves Mux(h) until Shutdown.
-func StartAdmin(addr string, h *Health) (*Admin, error) {
+// StartAdmin listens on addr and serves Mux(h) until Shutdown; log (nil:
+// slog.Default()) gets the server's errors.
+func StartAdmin(addr string, h *Health, log *slog.Logger) (*Admin, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("obs: admin listen %s: %w", addr, err)
@@ -57,12 +61,12 @@ func StartAdmin(addr string, h *Health) (*Admin, error) {
 		srv: &http.Server{
 			Handler:           Mux(h),
 			ReadHeaderTimeout: 5 * time.Second,
-			ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("admin server stopped", "addr", ln.Addr().String(), "err", err)
+			log.Error("admin server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	return a, nil

@@ -166,7 +166,7 @@ func TestReadyzAnswersFromCache(t *testing.T) {
 	h.SetStarted()
 	h.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(h.Close)
-	a, err := StartAdmin("127.0.0.1:0", h)
+	a, err := StartAdmin("127.0.0.1:0", h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestReadyzHidesErrors(t *testing.T) {
 	h.SetStarted()
 	h.Start(slog.New(slog.NewTextHandler(&logBuf, nil)))
 	t.Cleanup(h.Close)
-	a, err := StartAdmin("127.0.0.1:0", h)
+	a, err := StartAdmin("127.0.0.1:0", h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestStaleCheckFails(t *testing.T) {
 
 func TestAdminServesEndpoints(t *testing.T) {
 	h := NewHealth()
-	a, err := StartAdmin("127.0.0.1:0", h)
+	a, err := StartAdmin("127.0.0.1:0", h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,8 +55,11 @@ type Authenticator interface {
 // New builds the Authenticator cfg asks for. In json mode it logs a warning
 // that clients are trusted. An authenticator that holds resources (jwt
 // mode with a JWKS URL refreshes keys in the background) also implements
-// io.Closer.
-func New(cfg Config) (Authenticator, error) {
+// io.Closer. log (nil: slog.Default()) gets that warning.
+func New(cfg Config, log *slog.Logger) (Authenticator, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,7 +69,7 @@ func New(cfg Config) (Authenticator, error) {
 	)
 	switch cfg.Mode {
 	case ModeJSON:
-		slog.Default().Warn("auth: mode json trusts the client: any device can claim any mid and room; use mode jwt or webhook in production")
+		log.Warn("auth: mode json trusts the client: any device can claim any mid and room; use mode jwt or webhook in production")
 		a = jsonAuth{}
 	case ModeJWT:
 		a, err = newJWT(cfg.JWT)

@@ -110,7 +110,7 @@ func TestWebhookGrants(t *testing.T) {
 
 // TestJSONModeUnrestricted: json mode grants every room (goim).
 func TestJSONModeUnrestricted(t *testing.T) {
-	a, err := New(DefaultConfig())
+	a, err := New(DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestJSONToken(t *testing.T) {
 		{name: "trailing data", token: `{"mid":1}{"mid":2}`, err: true},
 		{name: "null", token: `null`, err: true},
 	}
-	a, err := New(DefaultConfig())
+	a, err := New(DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +117,7 @@ func TestJSONToken(t *testing.T) {
 // TestJSONModeWarns: operators must be told that json mode trusts clients.
 func TestJSONModeWarns(t *testing.T) {
 	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer slog.SetDefault(old)
-	if _, err := New(DefaultConfig()); err != nil {
+	if _, err := New(DefaultConfig(), slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if out := buf.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "trusts the client") {
@@ -129,7 +126,7 @@ func TestJSONModeWarns(t *testing.T) {
 }
 
 func TestJSONTokenGeneratedKeysDiffer(t *testing.T) {
-	a, err := New(DefaultConfig())
+	a, err := New(DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +229,7 @@ func checkAccepted(t *testing.T, id Identity) {
 }
 
 func BenchmarkJSONAuth(b *testing.B) {
-	// What New(DefaultConfig()) builds, without its warning per run.
+	// What New(DefaultConfig(), nil) builds, without its warning per run.
 	a := withKey{Authenticator: jsonAuth{}, mode: ModeJSON}
 	tok := []byte(`{"mid":123,"key":"6f1c1a9e-7d1e-4bb1-9b1a-2d3e4f5a6b7c","room_id":"live://1000","platform":"web","accepts":[1000,1001,1002]}`)
 	ctx := context.Background()

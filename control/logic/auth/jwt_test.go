@@ -227,7 +227,7 @@ func newJWTAuth(t *testing.T, c JWTConfig) Authenticator {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Mode, cfg.JWT = ModeJWT, c
-	a, err := New(cfg)
+	a, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestJWTConfigRefused(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Mode = ModeJWT
 		mod(&cfg.JWT)
-		if a, err := New(cfg); err == nil {
+		if a, err := New(cfg, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg.JWT)
 			_ = a.(interface{ Close() error }).Close()
 		}
@@ -415,7 +415,7 @@ func TestConfigModes(t *testing.T) {
 	for _, mode := range []string{"", "JSON", "ldap"} {
 		cfg := DefaultConfig()
 		cfg.Mode = mode
-		if _, err := New(cfg); err == nil {
+		if _, err := New(cfg, nil); err == nil {
 			t.Errorf("mode %q accepted", mode)
 		}
 	}
@@ -433,7 +433,7 @@ func BenchmarkJWTAuthHS256(b *testing.B) {
 	}
 	cfg := DefaultConfig()
 	cfg.Mode, cfg.JWT.KeyFile = ModeJWT, p
-	a, err := New(cfg)
+	a, err := New(cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

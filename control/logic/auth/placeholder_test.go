@@ -17,7 +17,7 @@ func TestJWTPlaceholderSecretRefused(t *testing.T) {
 		cfg.Mode = ModeJWT
 		cfg.JWT.Alg = "HS256"
 		cfg.JWT.KeyFile = writeFile(t, "jwt.key", []byte(content))
-		a, err := New(cfg)
+		a, err := New(cfg, nil)
 		if err == nil {
 			_ = a.(interface{ Close() error }).Close()
 			t.Fatalf("key file %q accepted", content)

@@ -80,7 +80,7 @@ func newWebhookAuth(t *testing.T, url string, mod func(*WebhookConfig)) Authenti
 	if mod != nil {
 		mod(&cfg.Webhook)
 	}
-	a, err := New(cfg)
+	a, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestWebhookConfigRefused(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Mode, cfg.Webhook.URL = ModeWebhook, "http://127.0.0.1:1/auth"
 		mod(&cfg.Webhook)
-		if _, err := New(cfg); err == nil {
+		if _, err := New(cfg, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg.Webhook)
 		}
 	}

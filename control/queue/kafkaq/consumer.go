@@ -37,8 +37,14 @@ func NewConsumer(cfg Config) *Consumer {
 	return &Consumer{cfg: cfg, policy: retry.FromConfig(cfg.DeliveryConfig), log: slog.Default(), closed: make(chan struct{})}
 }
 
-// WithLogger sets the logger.
-func (c *Consumer) WithLogger(l *slog.Logger) *Consumer { c.log = l; return c }
+// WithLogger sets the logger (nil: slog.Default()).
+func (c *Consumer) WithLogger(l *slog.Logger) *Consumer {
+	if l == nil {
+		l = slog.Default()
+	}
+	c.log = l
+	return c
+}
 
 // Close makes running Runs return.
 func (c *Consumer) Close() error {
@@ -55,7 +61,7 @@ func (c *Consumer) Run(ctx context.Context, h queue.Handler) error {
 		return fmt.Errorf("kafka queue: run: %w", err)
 	}
 	defer cancel()
-	base, err := baseOpts(c.cfg)
+	base, err := baseOpts(c.cfg, c.log)
 	if err != nil {
 		return err
 	}

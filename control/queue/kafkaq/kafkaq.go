@@ -23,6 +23,7 @@ package kafkaq
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -93,12 +94,12 @@ func withDefaults(cfg Config) Config {
 }
 
 // baseOpts are the client options producer and consumer share: brokers,
-// identity, logging, and TLS and SASL when configured.
-func baseOpts(cfg Config) ([]kgo.Opt, error) {
+// identity, logging (to log), and TLS and SASL when configured.
+func baseOpts(cfg Config, log *slog.Logger) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(slogLogger{}),
+		kgo.WithLogger(slogLogger{l: log}),
 	}
 	t, err := cfg.TLS.Load()
 	if err != nil {

@@ -7,13 +7,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// slogLogger sends franz-go's own logs to slog.Default at their level,
-// minus debug chatter, so broker trouble shows up in the job's log.
-type slogLogger struct{}
+// slogLogger sends franz-go's own logs to the producer's or consumer's
+// logger at their level, minus debug chatter, so broker trouble shows up
+// in the logic's or job's log.
+type slogLogger struct{ l *slog.Logger }
 
 func (slogLogger) Level() kgo.LogLevel { return kgo.LogLevelInfo }
 
-func (slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+func (s slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	var l slog.Level
 	switch level {
 	case kgo.LogLevelError:
@@ -26,5 +27,5 @@ func (slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	default:
 		return
 	}
-	slog.Default().Log(context.Background(), l, "kafka: "+msg, keyvals...)
+	s.l.Log(context.Background(), l, "kafka: "+msg, keyvals...)
 }

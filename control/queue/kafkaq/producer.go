@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -21,9 +22,13 @@ var _ queue.Producer = (*Producer)(nil)
 
 // NewProducer makes a client for cfg.Brokers (it connects lazily). With
 // cfg.CreateTopics it creates the topics first, which needs a broker.
-func NewProducer(ctx context.Context, cfg Config) (*Producer, error) {
+// log (nil: slog.Default()) gets the client's reports of broker trouble.
+func NewProducer(ctx context.Context, cfg Config, log *slog.Logger) (*Producer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	cfg = withDefaults(cfg)
-	base, err := baseOpts(cfg)
+	base, err := baseOpts(cfg, log)
 	if err != nil {
 		return nil, err
 	}

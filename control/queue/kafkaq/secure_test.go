@@ -61,7 +61,7 @@ func TestKafkaOverTLSWithSASL(t *testing.T) {
 				mod(&bad)
 				bad.CreateTopics = false // the topics exist; the publish is what must fail
 				bad.ProduceTimeout = time.Second
-				bp, err := kafkaq.NewProducer(context.Background(), bad)
+				bp, err := kafkaq.NewProducer(context.Background(), bad, nil)
 				if err != nil {
 					t.Fatalf("%s: producer: %v", name, err)
 				}

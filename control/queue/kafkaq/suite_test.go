@@ -103,7 +103,7 @@ func (r *deadReader) get() []*common.PushMsg {
 func newProducer(t testing.TB, cfg kafkaq.Config) *kafkaq.Producer {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := kafkaq.NewProducer(ctx, cfg)
+	p, err := kafkaq.NewProducer(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,8 +99,15 @@ func New(cfg Config) *Queue {
 	}
 }
 
-// WithLogger sets the logger for poison and retry reports.
-func (q *Queue) WithLogger(l *slog.Logger) *Queue { q.log = l; return q }
+// WithLogger sets the logger for poison and retry reports (nil:
+// slog.Default()).
+func (q *Queue) WithLogger(l *slog.Logger) *Queue {
+	if l == nil {
+		l = slog.Default()
+	}
+	q.log = l
+	return q
+}
 
 // Publish enqueues msg, blocking while the queue is full. The queue keeps
 // msg itself (no copy): the caller must not change it afterwards.

@@ -23,7 +23,8 @@ var ErrNoMemoryQueue = errors.New("queue: kind memory needs the process's shared
 // Producer opens the producer logic publishes to (cfg.Kind). mem is the
 // process's in-process queue (memory.New(cfg.Memory)), shared with
 // Consumer in standalone mode; it may be nil when no memory kind is used.
-func Producer(ctx context.Context, cfg queue.Config, mem *memory.Queue) (queue.Producer, error) {
+// log (nil: slog.Default) gets the producer's reports.
+func Producer(ctx context.Context, cfg queue.Config, mem *memory.Queue, log *slog.Logger) (queue.Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func Producer(ctx context.Context, cfg queue.Config, mem *memory.Queue) (queue.P
 		}
 		return redisq.NewProducer(cfg.Redis), nil
 	case queue.KindKafka:
-		return kafkaq.NewProducer(ctx, cfg.Kafka)
+		return kafkaq.NewProducer(ctx, cfg.Kafka, log)
 	}
 	return nil, fmt.Errorf("queue: unknown kind %q", cfg.Kind)
 }

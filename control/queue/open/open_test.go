@@ -44,7 +44,7 @@ func TestConsumeAllKindsAtOnce(t *testing.T) {
 	for _, kind := range []string{queue.KindMemory, queue.KindRedis, queue.KindKafka} {
 		c := cfg
 		c.Kind = kind
-		p, err := open.Producer(ctx, c, mem)
+		p, err := open.Producer(ctx, c, mem, nil)
 		if err != nil {
 			t.Fatalf("open producer %s: %v", kind, err)
 		}
@@ -102,14 +102,14 @@ func TestConsumeAllKindsAtOnce(t *testing.T) {
 func TestOpenRejectsBadConfig(t *testing.T) {
 	cfg := queue.DefaultConfig()
 	cfg.Kind = "nats"
-	if _, err := open.Producer(context.Background(), cfg, nil); err == nil {
+	if _, err := open.Producer(context.Background(), cfg, nil, nil); err == nil {
 		t.Fatal("producer for an unknown kind")
 	}
 	if _, err := open.Consumer(cfg, nil, nil); err == nil {
 		t.Fatal("consumer for an unknown kind")
 	}
 	cfg = queue.DefaultConfig() // memory
-	if _, err := open.Producer(context.Background(), cfg, nil); !errors.Is(err, open.ErrNoMemoryQueue) {
+	if _, err := open.Producer(context.Background(), cfg, nil, nil); !errors.Is(err, open.ErrNoMemoryQueue) {
 		t.Fatalf("memory producer without the shared queue: %v", err)
 	}
 	if _, err := open.Consumer(cfg, nil, nil); !errors.Is(err, open.ErrNoMemoryQueue) {
@@ -124,7 +124,7 @@ func TestOpenRedisUnreadableTLSFile(t *testing.T) {
 	cfg.Kind = queue.KindRedis
 	cfg.Redis.TLS.Enabled = true
 	cfg.Redis.TLS.CAFile = filepath.Join(t.TempDir(), "missing-ca.pem")
-	if _, err := open.Producer(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "ca_file") {
+	if _, err := open.Producer(context.Background(), cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "ca_file") {
 		t.Fatalf("producer: %v, want a ca_file error", err)
 	}
 	if _, err := open.Consumer(cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "ca_file") {

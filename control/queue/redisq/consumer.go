@@ -89,8 +89,14 @@ func NewConsumerWithClient(rdb redis.UniversalClient, cfg Config) *Consumer {
 	return c
 }
 
-// WithLogger sets the logger.
-func (c *Consumer) WithLogger(l *slog.Logger) *Consumer { c.log = l; return c }
+// WithLogger sets the logger (nil: slog.Default()).
+func (c *Consumer) WithLogger(l *slog.Logger) *Consumer {
+	if l == nil {
+		l = slog.Default()
+	}
+	c.log = l
+	return c
+}
 
 // Name is this consumer's name in the group.
 func (c *Consumer) Name() string { return c.cfg.Consumer }

@@ -78,7 +78,7 @@ func RedisStoreAt(t testing.TB, addr string) store.Store {
 }
 
 var jsonAuth = sync.OnceValues(func() (auth.Authenticator, error) {
-	return auth.New(auth.Config{Mode: auth.ModeJSON}) // warns once that it trusts clients
+	return auth.New(auth.Config{Mode: auth.ModeJSON}, nil) // warns once that it trusts clients
 })
 
 // Auth is the real goim-compatible JSON token authenticator.
