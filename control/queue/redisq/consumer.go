@@ -256,10 +256,18 @@ func (r *runner) dispatchRedelivered(ctx context.Context, msgs []redis.XMessage)
 	}
 	r.s.markInFlight(msgs)
 	counts := r.s.deliveryCounts(ctx, msgs)
+	n := 0
 	for _, m := range msgs {
+		if counts[m.ID] == notPending {
+			// The read that returned it began before its XACK (or another
+			// consumer claimed it since): handled, or someone else's now.
+			r.s.setInFlight(m.ID, false)
+			continue
+		}
 		r.dispatch(ctx, m, counts[m.ID])
+		n++
 	}
-	queue.RedeliveredTotal.WithLabelValues(kind).Add(float64(len(msgs)))
+	queue.RedeliveredTotal.WithLabelValues(kind).Add(float64(n))
 }
 
 // claim takes over messages idle longer than ClaimMinIdle in the pending
@@ -400,7 +408,8 @@ func (s *shard) ensureGroup(ctx context.Context) error {
 }
 
 // deliveryCounts asks XPENDING how often each message was delivered,
-// this delivery included. A message missing there gets 2: it is a
+// this delivery included. A message XPENDING says is not pending on this
+// consumer gets notPending; one it could not ask about gets 2: it is a
 // redelivery, that much is known.
 func (s *shard) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[string]int {
 	c := s.c
@@ -416,12 +425,23 @@ func (s *shard) deliveryCounts(ctx context.Context, msgs []redis.XMessage) map[s
 	})
 	for i, m := range msgs {
 		out[m.ID] = 2
-		if p, err := cmds[i].Result(); err == nil && len(p) == 1 && p[0].RetryCount > 0 {
+		p, err := cmds[i].Result()
+		switch {
+		case err == nil && len(p) == 0:
+			out[m.ID] = notPending
+		case err == nil && len(p) == 1 && p[0].RetryCount > 0:
 			out[m.ID] = int(p[0].RetryCount)
 		}
 	}
 	return out
 }
+
+// notPending is deliveryCounts' answer for a message no longer pending on
+// this consumer: a redelivery read (XREADGROUP from 0, XAUTOCLAIM) that
+// was in flight while the message's XACK landed still returns it, and the
+// ack cleared its in-flight mark, so only the PEL can tell it is done.
+// When XPENDING itself fails the message is delivered (at least once).
+const notPending = -1
 
 // moveAside copies a poison message (entry id of the shard's stream) to
 // the shard's dead-letter stream and acks it, atomically: both keys share
