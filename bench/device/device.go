@@ -3,13 +3,14 @@
 // frame to a Handler. It speaks goim v2 exactly as goim's own clients do,
 // so it can load any goim-compatible server.
 //
-// A TCP device is read by one of two engines (Options.Engine): a goroutine
-// of its own with a 4 KiB read buffer (EngineGoroutine, about 13 KiB per
-// idle device), or the process's epoll loops (EnginePoll: no goroutine and
-// no buffer per idle device, under 1 KiB of Go memory; Linux only; a frame
-// split across reads costs that device a buffer of the frame's size until
-// it is whole). WebSocket devices always use a goroutine. A device accepts
-// server frames of up to 1 MiB.
+// A TCP device is read by one of two engines (Options.Engine): the
+// process's epoll loops (EnginePoll, the default: no goroutine and no
+// buffer per idle device, about 200 bytes of Go heap; a frame split across
+// reads costs that device a buffer of the frame's size until it is whole),
+// or a goroutine of its own with a 4 KiB read buffer (EngineGoroutine,
+// about 10 KiB per idle device). WebSocket devices always use a
+// goroutine. A device accepts server frames of up to 1 MiB. Linux only
+// (epoll, IP_BIND_ADDRESS_NO_PORT).
 package device
 
 import (
@@ -55,7 +56,7 @@ type Options struct {
 	Resume *protocol.ResumeRequest
 	// Compress offers permessage-deflate (WS only), as browsers do.
 	Compress bool
-	// Engine reads a TCP device: EngineGoroutine ("" too) or EnginePoll.
+	// Engine reads a TCP device: EnginePoll ("" too) or EngineGoroutine.
 	// WebSocket devices ignore it.
 	Engine string
 }
@@ -117,9 +118,9 @@ func Connect(ctx context.Context, o Options, tok Token) (Conn, error) {
 	switch o.Transport {
 	case TCP, "":
 		switch o.Engine {
-		case EngineGoroutine, "":
+		case EngineGoroutine:
 			return connectTCP(ctx, o, resume, body)
-		case EnginePoll:
+		case EnginePoll, "":
 			return connectPoll(ctx, o, resume, body)
 		default:
 			return nil, fmt.Errorf("device: unknown engine %q (want %s or %s)", o.Engine, EngineGoroutine, EnginePoll)

@@ -4,6 +4,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,10 +50,10 @@ type Options struct {
 	Transport string
 	// WSCompress makes WebSocket devices offer permessage-deflate.
 	WSCompress bool
-	// DeviceEngine reads TCP devices: device.EngineGoroutine ("" too:
-	// a goroutine and a 4 KiB buffer each) or device.EnginePoll (epoll
+	// DeviceEngine reads TCP devices: device.EnginePoll ("" too: epoll
 	// loops, no goroutine or buffer per idle device; the million-device
-	// runs need it). WebSocket devices ignore it.
+	// runs need it) or device.EngineGoroutine (a goroutine and a 4 KiB
+	// buffer each). WebSocket devices ignore it.
 	DeviceEngine string
 	// HTTPAddr is goim's HTTP push API; RPCAddr the Kitex Push service.
 	// Via picks the pusher: "http" or "kitex".
@@ -428,8 +429,8 @@ func (o *Options) params() map[string]string {
 	if o.WSCompress {
 		p["ws_compress"] = "true"
 	}
-	if o.DeviceEngine != "" && o.Transport == device.TCP {
-		p["device_engine"] = o.DeviceEngine
+	if o.Transport == device.TCP {
+		p["device_engine"] = cmp.Or(o.DeviceEngine, device.EnginePoll)
 	}
 	if o.pushes() {
 		p["via"] = o.Via
