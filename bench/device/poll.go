@@ -40,8 +40,11 @@ const maxPollLoops = 4
 const pollReadSize = 64 << 10
 
 // authReadSize is the buffer a poll device reads its auth reply with; it
-// is dropped once the device is handed to its loop.
+// goes back to authBufs once the device is handed to its loop, so a
+// connect storm does not churn a buffer per device.
 const authReadSize = 4096
+
+var authBufs = sync.Pool{New: func() any { b := make([]byte, authReadSize); return &b }}
 
 // pollConn is a TCP device read by an epoll loop (EnginePoll). Between
 // Connect and Start it belongs to its caller; from Start on, only the
@@ -89,10 +92,8 @@ func connectPoll(ctx context.Context, o Options, resume, token []byte) (*pollCon
 		return nil, err
 	}
 	p.fd = int32(fd)
-	if len(rest) > 0 {
-		// Frames that came with the auth reply, dispatched by Start.
-		p.split.pending = append([]byte(nil), rest...)
-	}
+	// Frames that came with the auth reply, dispatched by Start.
+	p.split.pending = rest
 	return p, nil
 }
 
@@ -114,15 +115,17 @@ func dupFD(c *net.TCPConn) (int, error) {
 }
 
 // auth sends the token (after the op-26 frame when resume is set, in one
-// write) and reads until the auth reply, with a buffer that is dropped
-// afterwards. It returns what arrived after the reply.
+// write) and reads until the auth reply, with a pooled buffer. It returns
+// a copy of what arrived after the reply (nil: nothing).
 func (p *pollConn) auth(ctx context.Context, c net.Conn, resume, token []byte) ([]byte, error) {
 	deadline, _ := ctx.Deadline()
 	_ = c.SetDeadline(deadline)
 	if _, err := c.Write(protocol.AppendFrame(resume, 1, protocol.OpAuth, authSeq, token)); err != nil {
 		return nil, fmt.Errorf("device: send auth: %w", err)
 	}
-	buf := make([]byte, 0, authReadSize)
+	pb := authBufs.Get().(*[]byte)
+	defer authBufs.Put(pb)
+	buf := (*pb)[:0]
 	for {
 		for {
 			f, n, err := protocol.Decode(buf, maxServerFrame)
@@ -137,7 +140,10 @@ func (p *pollConn) auth(ctx context.Context, c net.Conn, resume, token []byte) (
 				if f.Seq != authSeq {
 					return nil, fmt.Errorf("device: auth reply seq %d, want %d", f.Seq, authSeq)
 				}
-				return buf, nil
+				if len(buf) == 0 {
+					return nil, nil
+				}
+				return append([]byte(nil), buf...), nil // buf goes back to the pool
 			}
 			// Anything else before the reply is unexpected but harmless.
 		}
