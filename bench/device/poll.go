@@ -50,6 +50,10 @@ var authBufs = sync.Pool{New: func() any { b := make([]byte, authReadSize); retu
 // Connect and Start it belongs to its caller; from Start on, only the
 // loop reads it, calls its Handler and closes its fd, so Close and
 // Heartbeat on other goroutines never race a reuse of the fd number.
+// A heartbeat waiting for room in a full send buffer (up to writeTimeout)
+// holds mu, so the loop ending that device waits for it too, with every
+// other device of the loop: only a server that stops reading without
+// closing can cause that.
 type pollConn struct {
 	loop *pollLoop
 	// mu guards fd against being closed during a heartbeat write.
