@@ -2,6 +2,15 @@
 // TCP or WebSocket that authenticates, heartbeats and hands every pushed
 // frame to a Handler. It speaks goim v2 exactly as goim's own clients do,
 // so it can load any goim-compatible server.
+//
+// A TCP device is read by one of two engines (Options.Engine): the
+// process's epoll loops (EnginePoll, the default: no goroutine and no
+// buffer per idle device, about 200 bytes of Go heap; a frame split across
+// reads costs that device a buffer of the frame's size until it is whole),
+// or a goroutine of its own with a 4 KiB read buffer (EngineGoroutine,
+// about 10 KiB per idle device). WebSocket devices always use a
+// goroutine. A device accepts server frames of up to 1 MiB. Linux only
+// (epoll, IP_BIND_ADDRESS_NO_PORT).
 package device
 
 import (
@@ -47,10 +56,15 @@ type Options struct {
 	Resume *protocol.ResumeRequest
 	// Compress offers permessage-deflate (WS only), as browsers do.
 	Compress bool
+	// Engine reads a TCP device: EnginePoll ("" too) or EngineGoroutine.
+	// WebSocket devices ignore it.
+	Engine string
 }
 
 // Handler receives what a device reads after auth, on the device's reader
-// goroutine. body aliases the read buffer and is valid only during the call.
+// goroutine (EnginePoll: on its loop). Calls for one device are never
+// concurrent. body aliases the read buffer and is valid only during the
+// call.
 type Handler interface {
 	// Push is called for every server push (op >= 1000, or any op the
 	// device does not itself handle), including each inner frame of an
@@ -69,11 +83,15 @@ type Conn interface {
 	// Serve reads until the connection ends and returns why; a Close by us
 	// returns net.ErrClosed (wrapped).
 	Serve(h Handler) error
+	// Start serves in the background, without a goroutine per device on
+	// EnginePoll, and calls done once with what Serve would have
+	// returned. Call either Serve or Start, once.
+	Start(h Handler, done func(error))
 	// Close closes the connection.
 	Close() error
 	// Reads is how many reads Serve made (TCP reads from the socket, or
-	// WebSocket messages): deliveries per read shows how the server
-	// batches. Read it after Serve returned.
+	// WebSocket messages), auth included: deliveries per read shows how
+	// the server batches. Read it after Serve returned.
 	Reads() int64
 }
 
@@ -99,7 +117,14 @@ func Connect(ctx context.Context, o Options, tok Token) (Conn, error) {
 	}
 	switch o.Transport {
 	case TCP, "":
-		return connectTCP(ctx, o, resume, body)
+		switch o.Engine {
+		case EngineGoroutine:
+			return connectTCP(ctx, o, resume, body)
+		case EnginePoll, "":
+			return connectPoll(ctx, o, resume, body)
+		default:
+			return nil, fmt.Errorf("device: unknown engine %q (want %s or %s)", o.Engine, EngineGoroutine, EnginePoll)
+		}
 	case WS:
 		return connectWS(ctx, o, resume, body)
 	default:

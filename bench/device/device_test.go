@@ -193,68 +193,82 @@ func TestDeviceReceivesEveryForm(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var addr string
-			if c.transport == TCP {
-				addr = scriptedTCP(t, false, c.script)
-			} else {
-				addr = scriptedWS(t, false, c.script)
-			}
-			conn, err := Connect(context.Background(), Options{Transport: c.transport, Addr: addr, Source: net.ParseIP("127.0.0.3"), Timeout: 5 * time.Second}, tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			rec := newRecorder(len(c.want) + 1)
-			served := make(chan error, 1)
-			go func() { served <- conn.Serve(rec) }()
-			if err := conn.Heartbeat(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(300 * time.Millisecond) // STALL
-			select {
-			case <-rec.done:
-			case err := <-served:
-				served <- err
-				t.Fatalf("serve ended early: %v (got %v)", err, rec.pushes)
-			case <-time.After(5 * time.Second):
-				t.Fatalf("timed out; got %v", rec.pushes)
-			}
-			conn.Close()
-			<-served
-			if conn.Reads() < 2 {
-				t.Fatalf("reads = %d", conn.Reads())
-			}
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if !reflect.DeepEqual(rec.pushes, c.want) || !reflect.DeepEqual(rec.online, []int32{3}) {
-				t.Fatalf("pushes %v online %v; want %v [3]", rec.pushes, rec.online, c.want)
-			}
-		})
+		for _, engine := range enginesFor(c.transport) {
+			t.Run(c.name+"/"+engine, func(t *testing.T) {
+				var addr string
+				if c.transport == TCP {
+					addr = scriptedTCP(t, false, c.script)
+				} else {
+					addr = scriptedWS(t, false, c.script)
+				}
+				conn, err := Connect(context.Background(), Options{Transport: c.transport, Addr: addr, Source: net.ParseIP("127.0.0.3"), Timeout: 5 * time.Second, Engine: engine}, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				rec := newRecorder(len(c.want) + 1)
+				served := make(chan error, 1)
+				go func() { served <- conn.Serve(rec) }()
+				if err := conn.Heartbeat(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-rec.done:
+				case err := <-served:
+					served <- err
+					t.Fatalf("serve ended early: %v (got %v)", err, rec.pushes)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("timed out; got %v", rec.pushes)
+				}
+				conn.Close()
+				<-served
+				if conn.Reads() < 2 {
+					t.Fatalf("reads = %d", conn.Reads())
+				}
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				if !reflect.DeepEqual(rec.pushes, c.want) || !reflect.DeepEqual(rec.online, []int32{3}) {
+					t.Fatalf("pushes %v online %v; want %v [3]", rec.pushes, rec.online, c.want)
+				}
+			})
+		}
 	}
+}
+
+// enginesFor lists the engines a transport's devices can be read by.
+func enginesFor(transport string) []string {
+	if transport == TCP {
+		return []string{EngineGoroutine, EnginePoll}
+	}
+	return []string{""}
 }
 
 func TestAuthRefused(t *testing.T) {
 	tok := Token{Mid: 42, RoomID: "test://1", Accepts: []int32{1000}}
 	for _, tr := range []string{TCP, WS} {
-		t.Run(tr, func(t *testing.T) {
-			var addr string
-			if tr == TCP {
-				addr = scriptedTCP(t, true, nil)
-			} else {
-				addr = scriptedWS(t, true, nil)
-			}
-			_, err := Connect(context.Background(), Options{Transport: tr, Addr: addr, Timeout: 5 * time.Second}, tok)
-			if !errors.Is(err, ErrAuthRefused) {
-				t.Fatalf("err = %v, want ErrAuthRefused", err)
-			}
-		})
+		for _, engine := range enginesFor(tr) {
+			t.Run(tr+"/"+engine, func(t *testing.T) {
+				var addr string
+				if tr == TCP {
+					addr = scriptedTCP(t, true, nil)
+				} else {
+					addr = scriptedWS(t, true, nil)
+				}
+				_, err := Connect(context.Background(), Options{Transport: tr, Addr: addr, Timeout: 5 * time.Second, Engine: engine}, tok)
+				if !errors.Is(err, ErrAuthRefused) {
+					t.Fatalf("err = %v, want ErrAuthRefused", err)
+				}
+			})
+		}
 	}
 }
 
 func TestUnknownTransport(t *testing.T) {
 	if _, err := Connect(context.Background(), Options{Transport: "udp"}, Token{}); err == nil {
 		t.Fatal("udp accepted")
+	}
+	if _, err := Connect(context.Background(), Options{Transport: TCP, Engine: "threads"}, Token{}); err == nil {
+		t.Fatal("engine threads accepted")
 	}
 }
 

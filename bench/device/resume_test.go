@@ -41,6 +41,12 @@ func (r *posRecorder) ResumeReply(body []byte) {
 // batch wrapped or not) reach Push as the push they carry with their
 // position first, and the op-27 verdict reaches ResumeReply.
 func TestPositionedDevice(t *testing.T) {
+	for _, engine := range enginesFor(TCP) {
+		t.Run(engine, func(t *testing.T) { testPositionedDevice(t, engine) })
+	}
+}
+
+func testPositionedDevice(t *testing.T, engine string) {
 	req := &protocol.ResumeRequest{Streams: []protocol.StreamPos{{Stream: "room:test://1", Epoch: "ab", Offset: 7}, {Stream: "user:42"}}}
 	verdict := `{"streams":[{"stream":"room:test://1","epoch":"ab","offset":9,"recovered":true,"count":2}]}`
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,7 +88,7 @@ func TestPositionedDevice(t *testing.T) {
 		// the end of the stream.
 		_, _ = io.Copy(io.Discard, r)
 	}()
-	conn, err := Connect(context.Background(), Options{Transport: TCP, Addr: ln.Addr().String(), Timeout: 5 * time.Second, Resume: req}, Token{Mid: 42})
+	conn, err := Connect(context.Background(), Options{Transport: TCP, Addr: ln.Addr().String(), Timeout: 5 * time.Second, Resume: req, Engine: engine}, Token{Mid: 42})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,6 +108,11 @@ func (t *tcpConn) Serve(h Handler) error {
 	}
 }
 
+// Start runs Serve on a goroutine of its own and hands its error to done.
+func (t *tcpConn) Start(h Handler, done func(error)) {
+	go func() { done(t.Serve(h)) }()
+}
+
 func (t *tcpConn) Close() error { return t.c.Close() }
 
 func (t *tcpConn) Reads() int64 { return t.reads.n }

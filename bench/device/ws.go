@@ -130,6 +130,11 @@ func (w *wsConn) Serve(h Handler) error {
 	}
 }
 
+// Start runs Serve on a goroutine of its own and hands its error to done.
+func (w *wsConn) Start(h Handler, done func(error)) {
+	go func() { done(w.Serve(h)) }()
+}
+
 func (w *wsConn) Close() error { return w.c.Close() }
 
 func (w *wsConn) Reads() int64 { return w.reads }

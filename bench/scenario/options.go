@@ -4,6 +4,7 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,11 @@ type Options struct {
 	Transport string
 	// WSCompress makes WebSocket devices offer permessage-deflate.
 	WSCompress bool
+	// DeviceEngine reads TCP devices: device.EnginePoll ("" too: epoll
+	// loops, no goroutine or buffer per idle device; the million-device
+	// runs need it) or device.EngineGoroutine (a goroutine and a 4 KiB
+	// buffer each). WebSocket devices ignore it.
+	DeviceEngine string
 	// HTTPAddr is goim's HTTP push API; RPCAddr the Kitex Push service.
 	// Via picks the pusher: "http" or "kitex".
 	HTTPAddr string
@@ -316,6 +322,11 @@ func (o *Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("transport %q, want tcp or ws", o.Transport))
 	}
+	switch o.DeviceEngine {
+	case "", device.EngineGoroutine, device.EnginePoll:
+	default:
+		errs = append(errs, fmt.Errorf("device engine %q, want %s or %s", o.DeviceEngine, device.EngineGoroutine, device.EnginePoll))
+	}
 	if o.pushes() {
 		switch o.Via {
 		case "http":
@@ -417,6 +428,9 @@ func (o *Options) params() map[string]string {
 	}
 	if o.WSCompress {
 		p["ws_compress"] = "true"
+	}
+	if o.Transport == device.TCP {
+		p["device_engine"] = cmp.Or(o.DeviceEngine, device.EnginePoll)
 	}
 	if o.pushes() {
 		p["via"] = o.Via

@@ -130,7 +130,7 @@ func (s *session) connect(ctx context.Context) error {
 			break
 		}
 		s.specs = append(s.specs, worker.Spec{
-			Worker: w, Transport: o.Transport, Compress: o.WSCompress, Addrs: o.deviceAddrs(), Sources: o.Sources,
+			Worker: w, Transport: o.Transport, Compress: o.WSCompress, Engine: o.DeviceEngine, Addrs: o.deviceAddrs(), Sources: o.Sources,
 			First: first, Count: count, KeyPrefix: "bench-" + prefix, MidBase: midBase,
 			Rooms: o.rooms(), Platform: "bench", Accepts: []int32{o.Op}, Heartbeat: o.Heartbeat,
 			Concurrency: o.Concurrency, ConnectRate: o.ConnectRate, Timeout: o.ConnectTimeout,

@@ -65,6 +65,9 @@ type Spec struct {
 	Transport string `json:"transport"`
 	// Compress: WebSocket devices offer permessage-deflate.
 	Compress bool `json:"compress,omitempty"`
+	// Engine reads TCP devices: device.EnginePoll ("" too: no goroutine
+	// or buffer per idle device) or device.EngineGoroutine.
+	Engine string `json:"engine,omitempty"`
 	// Addrs are the edges devices connect to: device i uses
 	// Addrs[i mod len(Addrs)] (host:port for TCP, ws:// URLs for WS).
 	Addrs     []string `json:"addrs"`

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,9 +12,13 @@ import (
 	"github.com/goim-edge/goim-edge/bench/tally"
 )
 
-// shards spreads the recorders' locks: thousands of device readers record
-// at once, and one lock would serialise them.
-const shards = 32
+// shardCount spreads the recorder's locks: every core may be recording
+// an arrival at once, and one lock would serialise them. Collisions depend
+// on how many record at the same instant (at most GOMAXPROCS), not on how
+// many devices there are, so a few shards per core do: each shard's
+// latency histogram is about 240 KiB, which at 32 shards was most of an
+// idle worker's heap.
+func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 32) }
 
 // shard is one slice of the worker's accounting, chosen by device index.
 type shard struct {
@@ -28,7 +33,7 @@ type shard struct {
 type recorder struct {
 	epoch int64
 	step  int64
-	sh    [shards]shard
+	sh    []shard
 
 	duplicates atomic.Int64
 	misrouted  atomic.Int64
@@ -44,7 +49,7 @@ func newRecorder(epoch int64, step time.Duration) *recorder {
 	if step <= 0 {
 		step = time.Second
 	}
-	r := &recorder{epoch: epoch, step: int64(step)}
+	r := &recorder{epoch: epoch, step: int64(step), sh: make([]shard, shardCount())}
 	for i := range r.sh {
 		r.sh[i].hist = hist.New()
 		r.sh[i].ledger = tally.NewLedger()
@@ -71,7 +76,7 @@ func (r *recorder) arrive(idx int, seen *tally.Seen, body []byte, at int64) {
 		}
 		return
 	}
-	s := &r.sh[idx%shards]
+	s := &r.sh[idx%len(r.sh)]
 	if !seen.Mark(m.ID) {
 		r.duplicates.Add(1)
 		r.dupMu.Lock()

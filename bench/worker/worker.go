@@ -128,6 +128,8 @@ func (s *Spec) validate() error {
 	switch {
 	case s.Transport != device.TCP && s.Transport != device.WS:
 		return fmt.Errorf("worker: transport %q, want %s or %s", s.Transport, device.TCP, device.WS)
+	case s.Engine != "" && s.Engine != device.EngineGoroutine && s.Engine != device.EnginePoll:
+		return fmt.Errorf("worker: engine %q, want %s or %s", s.Engine, device.EngineGoroutine, device.EnginePoll)
 	case len(s.Addrs) == 0:
 		return errors.New("worker: no server address")
 	case s.Count < 0 || s.First < 0:
@@ -202,6 +204,8 @@ type fleet struct {
 	// resume is the positioned devices' account (nil without
 	// Spec.Resume).
 	resume *resumeAccount
+	// onEnded is ended, made once rather than a method value per device.
+	onEnded func(error)
 }
 
 func newFleet(spec Spec, em *emitter) *fleet {
@@ -209,6 +213,7 @@ func newFleet(spec Spec, em *emitter) *fleet {
 	for _, s := range spec.Sources {
 		f.sources = append(f.sources, net.ParseIP(s))
 	}
+	f.onEnded = f.ended
 	f.onlineMin.Store(-1)
 	f.onlineMax.Store(-1)
 	if spec.Resume {
@@ -287,7 +292,7 @@ func (f *fleet) connectAll(ctx context.Context, finish <-chan struct{}) {
 // to resume its streams from pos.
 func (f *fleet) options(i int, pos *positions) device.Options {
 	s := &f.spec
-	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout, Compress: s.Compress}
+	o := device.Options{Transport: s.Transport, Addr: s.Addrs[i%len(s.Addrs)], Timeout: s.Timeout, Compress: s.Compress, Engine: s.Engine}
 	if len(f.sources) > 0 {
 		o.Source = f.sources[i%len(f.sources)]
 	}
@@ -338,20 +343,22 @@ func (f *fleet) connectOne(ctx context.Context, i int) {
 	f.serve(d)
 }
 
-// serve reads d's connection on its own goroutine until it ends.
+// serve reads d's connection until it ends (on a goroutine of its own or
+// on the poll loops, as Spec.Engine says).
 func (f *fleet) serve(d *dev) {
 	f.readers.Add(1)
 	f.up.Add(1)
-	conn := d.conn
-	go func() {
-		defer f.readers.Done()
-		err := conn.Serve(d)
-		if !f.closing.Load() {
-			f.lost.Add(1)
-			f.up.Add(-1)
-			f.lostErrs.add(err)
-		}
-	}()
+	d.conn.Start(d, f.onEnded)
+}
+
+// ended accounts a connection whose reading ended.
+func (f *fleet) ended(err error) {
+	defer f.readers.Done()
+	if !f.closing.Load() {
+		f.lost.Add(1)
+		f.up.Add(-1)
+		f.lostErrs.add(err)
+	}
 }
 
 // disconnect closes every device as an edge's death would, keeping what

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goim-edge/goim-edge/bench/device"
 	"github.com/goim-edge/goim-edge/bench/payload"
 	"github.com/goim-edge/goim-edge/protocol"
 )
@@ -124,10 +125,25 @@ func testSpec(addr string, worker, first, count int) Spec {
 // TestAccounting drives two in-process workers through the whole protocol
 // against a real TCP peer and checks every count the parent relies on.
 func TestAccounting(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testAccounting(t, engine) })
+	}
+}
+
+// engines are the device engines a TCP worker is tested with.
+var engines = []string{device.EngineGoroutine, device.EnginePoll}
+
+// withEngine is spec with its devices read by engine.
+func withEngine(spec Spec, engine string) Spec {
+	spec.Engine = engine
+	return spec
+}
+
+func testAccounting(t *testing.T, engine string) {
 	peer := newPushPeer(t)
 	addr := peer.ln.Addr().String()
 	ctx := context.Background()
-	g, err := StartGroup(ctx, []Spec{testSpec(addr, 0, 0, 10), testSpec(addr, 1, 10, 10)}, Launch{InProcess: true})
+	g, err := StartGroup(ctx, []Spec{withEngine(testSpec(addr, 0, 0, 10), engine), withEngine(testSpec(addr, 1, 10, 10), engine)}, Launch{InProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,13 +244,19 @@ func TestAccounting(t *testing.T) {
 
 // TestChildProcess runs a worker as a real child process of this binary.
 func TestChildProcess(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testChildProcess(t, engine) })
+	}
+}
+
+func testChildProcess(t *testing.T, engine string) {
 	peer := newPushPeer(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	g, err := StartGroup(ctx, []Spec{testSpec(peer.ln.Addr().String(), 0, 0, 5)}, Launch{Exe: exe, Stderr: os.Stderr})
+	g, err := StartGroup(ctx, []Spec{withEngine(testSpec(peer.ln.Addr().String(), 0, 0, 5), engine)}, Launch{Exe: exe, Stderr: os.Stderr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +288,7 @@ func TestBadStart(t *testing.T) {
 		{"finish first", `{"cmd":"finish"}` + "\n"},
 		{"bad transport", `{"cmd":"start","spec":{"transport":"udp","addrs":["x"]}}` + "\n"},
 		{"no address", `{"cmd":"start","spec":{"transport":"tcp"}}` + "\n"},
+		{"bad engine", `{"cmd":"start","spec":{"transport":"tcp","addrs":["x"],"engine":"threads"}}` + "\n"},
 		{"bad source", `{"cmd":"start","spec":{"transport":"tcp","addrs":["x"],"sources":["nope"]}}` + "\n"},
 		{"eof", ""},
 	}

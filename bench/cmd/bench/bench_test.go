@@ -120,6 +120,8 @@ func TestAgainstRealServer(t *testing.T) {
 		{"push-keys tcp over http", []string{"-scenario", "push-keys", "-conns", "50", "-rate", "200", "-duration", "2s", "-procs", "0"}, 400},
 		{"push-keys ws by mids over kitex", []string{"-scenario", "push-keys", "-transport", "ws", "-by", "mids", "-via", "kitex", "-conns", "50", "-rate", "200", "-duration", "2s", "-procs", "0"}, 400},
 		{"room-fanout tcp, positioned devices", []string{"-scenario", "room-fanout", "-resume", "-conns", "50", "-rate", "40", "-duration", "2s", "-procs", "0"}, 50 * 80},
+		{"room-fanout tcp, goroutine engine, child worker process", []string{"-scenario", "room-fanout", "-device-engine", "goroutine", "-conns", "50", "-rate", "40", "-duration", "2s", "-procs", "1"}, 50 * 80},
+		{"room-fanout tcp, positioned devices, goroutine engine", []string{"-scenario", "room-fanout", "-resume", "-device-engine", "goroutine", "-conns", "50", "-rate", "40", "-duration", "2s", "-procs", "0"}, 50 * 80},
 		{"broadcast tcp", []string{"-scenario", "broadcast", "-conns", "50", "-rate", "2", "-duration", "2s", "-speed", "1000", "-procs", "0"}, 4 * 50},
 	}
 	for _, c := range cases {
@@ -131,6 +133,13 @@ func TestAgainstRealServer(t *testing.T) {
 			res := r.Results[0]
 			if res.Error != "" {
 				t.Fatalf("run failed: %s\n%s", res.Error, stderr)
+			}
+			engine := "poll"
+			if strings.Contains(c.name, "goroutine engine") {
+				engine = "goroutine"
+			}
+			if got := res.Params["device_engine"]; res.Params["transport"] == "tcp" && got != engine {
+				t.Fatalf("device_engine param %q, want %s", got, engine)
 			}
 			d := res.Delivery
 			if res.Connections.Up != 50 || d == nil || !d.Complete || d.Expected != c.expect || d.Delivered != c.expect {

@@ -91,6 +91,7 @@ func parse(args []string, stderr io.Writer) (*cli, error) {
 	fs.StringVar(&o.TCPAddr, "tcp", "127.0.0.1:3101", "server's goim TCP address (comma-separated: several edges, devices dealt round-robin)")
 	fs.StringVar(&o.WSURL, "ws", "ws://127.0.0.1:3102/sub", "server's WebSocket URL (comma-separated: several edges)")
 	fs.StringVar(&o.Transport, "transport", "tcp", "device transport: tcp or ws")
+	fs.StringVar(&o.DeviceEngine, "device-engine", "", "what reads TCP devices: poll (epoll loops: no goroutine or buffer per idle device) or goroutine (one each, with a 4 KiB buffer); default poll")
 	fs.BoolVar(&o.WSCompress, "ws-compress", false, "WebSocket devices offer permessage-deflate (the server accepts it with edge.ws_compression=true)")
 	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:3111", "goim HTTP push API address")
 	fs.StringVar(&o.RPCAddr, "rpc", "127.0.0.1:3119", "Kitex Push service address (logic RPC)")
