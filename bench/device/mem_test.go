@@ -22,19 +22,21 @@ type nopHandler struct{}
 func (nopHandler) Push(int32, []byte)   {}
 func (nopHandler) HeartbeatReply(int32) {}
 
-// TestIdleMemory measures what an idle device costs this process on each
-// engine, against a fresh `goim-edge standalone`: Go heap, goroutine
-// stacks and RSS per device, after a GC. It is a measurement, not a check,
-// so it runs only when GOIMEDGE_MEM_BIN names the server binary
-// (GOIMEDGE_MEM_CONNS devices, 5,000 by default; GOIMEDGE_MEM_PROFILE: a
-// heap profile per engine is written to that path plus the engine name):
+// BenchmarkIdleDeviceMemory measures what an idle device costs this
+// process on each engine, against a fresh `goim-edge standalone`: Go heap,
+// goroutine stacks and RSS per device, after a GC, reported as metrics. A
+// measurement, so a benchmark: it needs the server binary in
+// GOIMEDGE_MEM_BIN (GOIMEDGE_MEM_CONNS devices, 5,000 by default;
+// GOIMEDGE_MEM_PROFILE: a heap profile per engine is written to that path
+// plus the engine name). One iteration is the whole measurement:
 //
-//	GOIMEDGE_MEM_BIN=$PWD/bin/goim-edge go test -run TestIdleMemory -v ./bench/device
-func TestIdleMemory(t *testing.T) {
+//	GOIMEDGE_MEM_BIN=$PWD/bin/goim-edge go test -run '^$' -bench IdleDeviceMemory -benchtime 1x ./bench/device
+func BenchmarkIdleDeviceMemory(b *testing.B) {
 	bin := os.Getenv("GOIMEDGE_MEM_BIN")
 	if bin == "" {
-		t.Skip("GOIMEDGE_MEM_BIN not set")
+		b.Skip("GOIMEDGE_MEM_BIN not set: give the goim-edge binary to measure against")
 	}
+	t := b
 	n := 5000
 	if s := os.Getenv("GOIMEDGE_MEM_CONNS"); s != "" {
 		var err error
@@ -48,7 +50,7 @@ func TestIdleMemory(t *testing.T) {
 	}
 	defer srv.Stop()
 	for _, engine := range enginesFor(TCP) {
-		t.Run(engine, func(t *testing.T) {
+		b.Run(engine, func(t *testing.B) {
 			before, rssBefore := memNow(t)
 			conns := make([]Conn, n)
 			var wg sync.WaitGroup
@@ -77,9 +79,11 @@ func TestIdleMemory(t *testing.T) {
 			time.Sleep(2 * time.Second)
 			after, rssAfter := memNow(t)
 			per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(n) }
-			t.Logf("%s, %d devices, per device: heap in use %.0f B, stacks %.0f B, Go sys %.0f B, RSS %.0f B; goroutines %d",
-				engine, n, per(after.HeapInuse, before.HeapInuse), per(after.StackInuse, before.StackInuse),
-				per(after.Sys, before.Sys), per(rssAfter, rssBefore), runtime.NumGoroutine())
+			t.ReportMetric(per(after.HeapInuse, before.HeapInuse), "heap-B/device")
+			t.ReportMetric(per(after.StackInuse, before.StackInuse), "stack-B/device")
+			t.ReportMetric(per(after.Sys, before.Sys), "gosys-B/device")
+			t.ReportMetric(per(rssAfter, rssBefore), "rss-B/device")
+			t.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
 			if p := os.Getenv("GOIMEDGE_MEM_PROFILE"); p != "" {
 				f, err := os.Create(p + "." + engine)
 				if err != nil {
@@ -100,7 +104,7 @@ func TestIdleMemory(t *testing.T) {
 	}
 }
 
-func memNow(t *testing.T) (runtime.MemStats, uint64) {
+func memNow(t testing.TB) (runtime.MemStats, uint64) {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats

@@ -48,10 +48,10 @@ func ScalingSet(quick bool) []Options {
 // exactly-once delivery. Every run connects everyone afresh.
 func MillionSet(devices int) []Options {
 	return []Options{
-		{Scenario: Idle, Transport: device.TCP, Conns: devices, Settle: 10 * time.Second, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 256},
-		{Scenario: RoomFanout, Transport: device.TCP, Conns: devices, Rate: 0.2, Duration: 10 * time.Second, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 256},
-		{Scenario: Broadcast, Transport: device.TCP, Conns: devices, Rate: 0.2, Duration: 10 * time.Second, Speed: 0, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 256},
-		{Scenario: PushKeys, Transport: device.TCP, Conns: devices, Rate: 1000, Duration: 10 * time.Second, By: push.Mids, Via: "kitex", Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 256},
+		{Scenario: Idle, Transport: device.TCP, Conns: devices, Settle: 10 * time.Second, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 32},
+		{Scenario: RoomFanout, Transport: device.TCP, Conns: devices, Rate: 0.2, Duration: 10 * time.Second, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 32},
+		{Scenario: Broadcast, Transport: device.TCP, Conns: devices, Rate: 0.2, Duration: 10 * time.Second, Speed: 0, Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 32},
+		{Scenario: PushKeys, Transport: device.TCP, Conns: devices, Rate: 1000, Duration: 10 * time.Second, By: push.Mids, Via: "kitex", Heartbeat: 5 * time.Minute, Procs: -1, Concurrency: 32},
 	}
 }
 
