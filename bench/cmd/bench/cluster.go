@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type clusterShape struct {
 func runCluster(ctx context.Context, bin, out string, o scenario.Options, rep *report.Report, shape clusterShape, sets []string) *report.Result {
 	label := fmt.Sprintf("%d edge(s)", shape.edges)
 	dir := filepath.Join(out, "logs", fmt.Sprintf("cluster-%d-edges-%s", shape.edges, o.Scenario))
+	// The bench's own folder for this run: an earlier run's data (etcd's
+	// above all) would otherwise be refused by the launcher.
+	if err := os.RemoveAll(dir); err != nil {
+		return &report.Result{Scenario: o.Scenario, Label: label + ": " + o.Scenario, Params: shapeParams(shape), Error: err.Error()}
+	}
 	c, err := cluster.Start(ctx, cluster.Spec{Bin: bin, Edges: shape.edges, Jobs: shape.jobs, Queue: shape.queue, Dir: dir, Sets: sets})
 	if err != nil {
 		return &report.Result{Scenario: o.Scenario, Label: label + ": " + o.Scenario, Params: shapeParams(shape), Error: err.Error()}
