@@ -4,7 +4,7 @@ BIN     ?= bin/goim-edge
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 BUILD_TIME ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-VERSION_PKG := github.com/goim-edge/goim-edge/internal/version
+VERSION_PKG := github.com/goim-edge/goim-edge/app/version
 LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT) -X $(VERSION_PKG).BuildTime=$(BUILD_TIME)
 
 .PHONY: run test test-deps build gen gen-check lint bench bench-cluster bench-million chaos config-doc metrics-doc
@@ -37,11 +37,11 @@ gen-check:
 
 ## config-doc: refresh the default-config listing in docs/configuration.md
 config-doc:
-	$(GO) test ./internal/app -count=1 -run TestConfigDocKeysExist -update-config-doc
+	$(GO) test ./app -count=1 -run TestConfigDocKeysExist -update-config-doc
 
 ## metrics-doc: refresh the metric table in docs/metrics.md from the registry
 metrics-doc:
-	$(GO) test ./internal/app -count=1 -run TestMetricsDocMatchesRegistry -update-metrics-doc
+	$(GO) test ./app -count=1 -run TestMetricsDocMatchesRegistry -update-metrics-doc
 
 ## lint: gofmt, go vet, staticcheck
 lint:

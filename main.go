@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"github.com/goim-edge/goim-edge/internal/app"
+	"github.com/goim-edge/goim-edge/app"
 )
 
 func main() {

@@ -20,7 +20,7 @@ import (
 // against fakeRecoveryServer, which also serves the module and an empty
 // page on its origin. They live here, next to the fake server, because
 // the real server side of ops 26–30 is not on this branch yet; the same
-// flow against the real server is internal/e2e's
+// flow against the real server is e2e's
 // TestRecoveryServerSDKInChromium (build tag recoveryserver).
 
 // jsPage starts a fresh headless Chromium on the fake server's page.

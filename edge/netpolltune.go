@@ -19,7 +19,7 @@ var tuneOnce sync.Once
 
 // TuneNetpoll sets netpoll's buffer sizes for many small idle
 // connections. It changes netpoll for the whole process — Kitex and Hertz
-// included — so the binary calls it once at start (internal/app), before
+// included — so the binary calls it once at start (app), before
 // any connection exists: netpoll reads these settings when connections
 // are created. Importing this package changes nothing by itself.
 func TuneNetpoll() error {

@@ -1,7 +1,7 @@
 {{/*
 Templates use a small subset of Helm's functions (include, toYaml, toJson,
 quote, default, required, fail, nindent, trunc, trimSuffix, contains, list,
-dict) so the chart's Go test (internal/app TestHelmChartRenders) can render
+dict) so the chart's Go test (app TestHelmChartRenders) can render
 them without helm; keep to it, or teach the test the new function.
 */}}
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 )
 
 // adminServer is a role's operational port (/healthz, /readyz, /metrics;

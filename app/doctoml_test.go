@@ -13,7 +13,7 @@ import (
 func docTOMLBlocks(t *testing.T) map[string]string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"../../README.md", "../../docs/*.md", "../../deploy/*.md", "../../deploy/*/*.md", "../../control/*/README.md"} {
+	for _, pattern := range []string{"../README.md", "../docs/*.md", "../deploy/*.md", "../deploy/*/*.md", "../control/*/README.md"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +33,7 @@ func docTOMLBlocks(t *testing.T) map[string]string {
 			case cur == nil && strings.TrimSpace(line) == "```toml":
 				cur, start = &strings.Builder{}, i+1
 			case cur != nil && strings.TrimSpace(line) == "```":
-				blocks[fmt.Sprintf("%s:%d", strings.TrimPrefix(f, "../../"), start)] = cur.String()
+				blocks[fmt.Sprintf("%s:%d", strings.TrimPrefix(f, "../"), start)] = cur.String()
 				cur = nil
 			case cur != nil:
 				cur.WriteString(line + "\n")

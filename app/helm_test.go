@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const chartDir = "../../deploy/helm/goim-edge/"
+const chartDir = "../deploy/helm/goim-edge/"
 
 // helmFuncs are the Helm (sprig) functions the chart's templates use,
 // with Helm's semantics; _helpers.tpl asks templates to keep to them.

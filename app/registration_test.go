@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/goim-edge/goim-edge/config"
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/registry"
 )

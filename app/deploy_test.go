@@ -20,7 +20,7 @@ import (
 // k8sDocs decodes every document of the Kubernetes manifests.
 func k8sDocs(t *testing.T) []map[string]any {
 	t.Helper()
-	files, _ := filepath.Glob("../../deploy/k8s/*.yaml")
+	files, _ := filepath.Glob("../deploy/k8s/*.yaml")
 	if len(files) < 5 {
 		t.Fatalf("found only %v", files)
 	}
@@ -72,7 +72,7 @@ func TestProductionExamplesAuthenticateDevices(t *testing.T) {
 		roles      []string
 	}
 	var examples []example
-	files, _ := filepath.Glob("../../deploy/config/*.toml")
+	files, _ := filepath.Glob("../deploy/config/*.toml")
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const monitoringDir = "../../deploy/monitoring/"
+const monitoringDir = "../deploy/monitoring/"
 
 // promqlDrop are the parts of a PromQL expression that are not series
 // names: label matchers, strings, range and offset durations, and the

@@ -15,7 +15,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/edge"
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"

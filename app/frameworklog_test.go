@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/rpcauth"
 )

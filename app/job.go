@@ -10,7 +10,7 @@ import (
 	"github.com/goim-edge/goim-edge/control/job"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/open"
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/registry"
 )
 

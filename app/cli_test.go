@@ -113,7 +113,7 @@ var exampleRoles = map[string][]string{
 // TestExampleConfigsPassCheck runs `config check FILE -role ROLE` on every
 // file in deploy/config, so the examples cannot rot.
 func TestExampleConfigsPassCheck(t *testing.T) {
-	files, err := filepath.Glob("../../deploy/config/*.toml")
+	files, err := filepath.Glob("../deploy/config/*.toml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example configs found: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestExampleConfigsPassCheck(t *testing.T) {
 // TestKubernetesConfigMapPassesCheck checks the TOML embedded in the
 // Kubernetes ConfigMap the same way.
 func TestKubernetesConfigMapPassesCheck(t *testing.T) {
-	raw, err := os.ReadFile("../../deploy/k8s/config.yaml")
+	raw, err := os.ReadFile("../deploy/k8s/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,9 +180,9 @@ var updateDoc = flag.Bool("update-config-doc", false, "rewrite the default listi
 
 // TestConfigDocKeysExist keeps docs/configuration.md honest: every key in
 // its default listing must still be a key of the binary. Refresh the
-// listing with: go test ./internal/app -run TestConfigDocKeysExist -update-config-doc
+// listing with: go test ./app -run TestConfigDocKeysExist -update-config-doc
 func TestConfigDocKeysExist(t *testing.T) {
-	const docPath = "../../docs/configuration.md"
+	const docPath = "../docs/configuration.md"
 	raw, err := os.ReadFile(docPath)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestConfigDocKeysExist(t *testing.T) {
 			}
 			key := section + "." + k
 			if !valid[key] && !strings.HasPrefix(key, "registry.static.") && !strings.HasPrefix(key, "logic.nodes.regions") {
-				t.Errorf("docs/configuration.md lists %s, which the binary no longer has; refresh it: go test ./internal/app -run TestConfigDocKeysExist -update-config-doc", key)
+				t.Errorf("docs/configuration.md lists %s, which the binary no longer has; refresh it: go test ./app -run TestConfigDocKeysExist -update-config-doc", key)
 			}
 			checked++
 		}
@@ -245,8 +245,8 @@ func TestConfigDocKeysExist(t *testing.T) {
 // manifests and the Compose file, and checks the probes point at the
 // health endpoints every role serves.
 func TestDeployManifestsParse(t *testing.T) {
-	files, _ := filepath.Glob("../../deploy/k8s/*.yaml")
-	files = append(files, "../../deploy/docker/docker-compose.yml")
+	files, _ := filepath.Glob("../deploy/k8s/*.yaml")
+	files = append(files, "../deploy/docker/docker-compose.yml")
 	if len(files) < 5 {
 		t.Fatalf("found only %v", files)
 	}
@@ -284,7 +284,7 @@ func TestDeployManifestsParse(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"edge.yaml", "logic.yaml", "job.yaml"} {
-		raw, _ := os.ReadFile("../../deploy/k8s/" + f)
+		raw, _ := os.ReadFile("../deploy/k8s/" + f)
 		if !strings.Contains(string(raw), "path: /readyz") || !strings.Contains(string(raw), "path: /healthz") {
 			t.Errorf("%s: readiness and liveness probes must use /readyz and /healthz", f)
 		}

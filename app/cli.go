@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/goim-edge/goim-edge/config"
-	"github.com/goim-edge/goim-edge/internal/version"
+	"github.com/goim-edge/goim-edge/app/version"
 )
 
 const usage = `goim-edge: a goim-compatible push gateway on CloudWeGo.

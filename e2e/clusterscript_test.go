@@ -23,7 +23,7 @@ import (
 var clusterOffsets = []int{5000, 5250, 5500, 5750, 6000, 6250}
 
 func runClusterScript(tmp string, offset int, args ...string) (string, error) {
-	cmd := exec.Command("bash", append([]string{"../../deploy/local/cluster.sh"}, args...)...)
+	cmd := exec.Command("bash", append([]string{"../deploy/local/cluster.sh"}, args...)...)
 	cmd.Env = append(cleanEnv(), "TMPDIR="+tmp, "CLUSTER_PORT_OFFSET="+strconv.Itoa(offset), "CLUSTER_BIN="+bin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -11,8 +11,8 @@ import (
 
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/edge"
-	"github.com/goim-edge/goim-edge/internal/obs"
-	"github.com/goim-edge/goim-edge/internal/version"
+	"github.com/goim-edge/goim-edge/app/obs"
+	"github.com/goim-edge/goim-edge/app/version"
 	"github.com/goim-edge/goim-edge/tracing"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue/memory"
-	"github.com/goim-edge/goim-edge/internal/obs"
+	"github.com/goim-edge/goim-edge/app/obs"
 )
 
 // standalone is edge + logic + job in one process: the edge calls logic
