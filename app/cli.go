@@ -15,8 +15,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/app/version"
+	"github.com/goim-edge/goim-edge/config"
 )
 
 const usage = `goim-edge: a goim-compatible push gateway on CloudWeGo.

@@ -13,9 +13,9 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/retry"
 
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/edge"
-	"github.com/goim-edge/goim-edge/app/obs"
 	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
 	logicsvc "github.com/goim-edge/goim-edge/kitex_gen/logic/logic"
 	"github.com/goim-edge/goim-edge/registry"

@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/control/job"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/open"
-	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/registry"
 )
 

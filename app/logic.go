@@ -14,6 +14,8 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	kitexserver "github.com/cloudwego/kitex/server"
 
+	"github.com/goim-edge/goim-edge/app/demo"
+	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/control/logic"
 	"github.com/goim-edge/goim-edge/control/logic/auth"
@@ -22,8 +24,6 @@ import (
 	"github.com/goim-edge/goim-edge/control/logic/store"
 	"github.com/goim-edge/goim-edge/control/queue"
 	"github.com/goim-edge/goim-edge/control/queue/open"
-	"github.com/goim-edge/goim-edge/app/demo"
-	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/internal/serving"
 	"github.com/goim-edge/goim-edge/kitex_gen/push"
 	pushclient "github.com/goim-edge/goim-edge/kitex_gen/push/push"
@@ -266,41 +266,57 @@ func closeAuth(a auth.Authenticator) error {
 
 // logicRole is the logic process.
 type logicRole struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	health   *obs.Health
-	admin    *adminServer
-	rk       *registryKit
-	store    store.Store
+	cfg    *config.Config
+	log    *slog.Logger
+	health *obs.Health
+	logicBase
 	producer queue.Producer
 	logic    *logicNode
+}
+
+// logicBase is what a logic role and standalone open the same way, in the
+// same order, before their queues differ: logic's ports, the admin port,
+// the registry and the route store.
+type logicBase struct {
+	httpLn, rpcLn net.Listener
+	admin         *adminServer
+	rk            *registryKit
+	store         store.Store
+}
+
+// openLogicBase binds the ports first (a busy one fails at once, before
+// any connection; the admin port is served once the API is), then opens
+// the registry and the store, each pushed on undo; the store's ping
+// becomes a readiness check of health.
+func openLogicBase(cfg *config.Config, log *slog.Logger, health *obs.Health, undo *cleanup) (b logicBase, err error) {
+	if b.httpLn, b.rpcLn, err = bindLogic(cfg, log); err != nil {
+		return b, err
+	}
+	undo.push("logic ports close", func() error { return closePorts(b.httpLn, b.rpcLn) })
+	if b.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, health, log); err != nil {
+		return b, err
+	}
+	undo.push("admin close", func() error { return b.admin.shutdown(context.Background()) })
+	if b.rk, err = openRegistry(cfg, log); err != nil {
+		return b, err
+	}
+	undo.push("registry close", b.rk.close)
+	if b.store, err = openStore(cfg); err != nil {
+		return b, err
+	}
+	undo.push("store close", b.store.Close)
+	if p, ok := b.store.(interface{ Ping(context.Context) error }); ok {
+		health.AddCheck("store", p.Ping)
+	}
+	return b, nil
 }
 
 func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
 	r := &logicRole{cfg: cfg, log: log, health: obs.NewHealth()}
 	var undo cleanup
 	defer undo.onError(&err)
-	// Ports first: a busy one fails at once, before any connection. The
-	// admin port is served once the API is.
-	httpLn, rpcLn, err := bindLogic(cfg, log)
-	if err != nil {
+	if r.logicBase, err = openLogicBase(cfg, log, r.health, &undo); err != nil {
 		return nil, err
-	}
-	undo.push("logic ports close", func() error { return closePorts(httpLn, rpcLn) })
-	if r.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, r.health, log); err != nil {
-		return nil, err
-	}
-	undo.push("admin close", func() error { return r.admin.shutdown(context.Background()) })
-	if r.rk, err = openRegistry(cfg, log); err != nil {
-		return nil, err
-	}
-	undo.push("registry close", r.rk.close)
-	if r.store, err = openStore(cfg); err != nil {
-		return nil, err
-	}
-	undo.push("store close", r.store.Close)
-	if p, ok := r.store.(interface{ Ping(context.Context) error }); ok {
-		r.health.AddCheck("store", p.Ping)
 	}
 	// The memory queue only exists inside standalone, which builds it itself:
 	// open refuses kind memory here (open.ErrNoMemoryQueue).
@@ -309,7 +325,7 @@ func startLogicRole(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	}
 	undo.push("queue close", r.producer.Close)
 	d := logicDeps{store: r.store, producer: r.producer, rk: r.rk, health: r.health}
-	if r.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
+	if r.logic, err = newLogicNode(cfg, log, d, r.httpLn, r.rpcLn); err != nil {
 		return nil, err
 	}
 	undo.push("auth and history close", r.logic.closeDeps)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/cloudwego/kitex/client"
 
-	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/app/obs"
+	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	edgeapi "github.com/goim-edge/goim-edge/kitex_gen/edge"
 	edgesvc "github.com/goim-edge/goim-edge/kitex_gen/edge/edge"

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/app/obs"
+	"github.com/goim-edge/goim-edge/config"
 	"github.com/goim-edge/goim-edge/internal/testenv"
 	"github.com/goim-edge/goim-edge/registry"
 )

@@ -9,10 +9,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/goim-edge/goim-edge/config"
-	"github.com/goim-edge/goim-edge/edge"
 	"github.com/goim-edge/goim-edge/app/obs"
 	"github.com/goim-edge/goim-edge/app/version"
+	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/edge"
 	"github.com/goim-edge/goim-edge/tracing"
 )
 

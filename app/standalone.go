@@ -8,10 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/goim-edge/goim-edge/config"
-	"github.com/goim-edge/goim-edge/control/logic/store"
-	"github.com/goim-edge/goim-edge/control/queue/memory"
 	"github.com/goim-edge/goim-edge/app/obs"
+	"github.com/goim-edge/goim-edge/config"
+	"github.com/goim-edge/goim-edge/control/queue/memory"
 )
 
 // standalone is edge + logic + job in one process: the edge calls logic
@@ -24,13 +23,11 @@ type standalone struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	health *obs.Health
-	admin  *adminServer
-	rk     *registryKit
-	store  store.Store
-	queue  *memory.Queue
-	logic  *logicNode
-	edge   *edgeNode
-	job    *jobNode
+	logicBase
+	queue *memory.Queue
+	logic *logicNode
+	edge  *edgeNode
+	job   *jobNode
 }
 
 func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (_ node, err error) {
@@ -40,25 +37,8 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (_
 	// Every port is bound before any is served: logic's here, the edge's
 	// in its Start (all of them, or none). A busy port fails the start
 	// with its own error and leaves nothing bound or running.
-	httpLn, rpcLn, err := bindLogic(cfg, log)
-	if err != nil {
+	if s.logicBase, err = openLogicBase(cfg, log, s.health, &undo); err != nil {
 		return nil, err
-	}
-	undo.push("logic ports close", func() error { return closePorts(httpLn, rpcLn) })
-	if s.admin, err = bindAdmin("logic", cfg.Logic.AdminAddr, s.health, log); err != nil {
-		return nil, err
-	}
-	undo.push("admin close", func() error { return s.admin.shutdown(context.Background()) })
-	if s.rk, err = openRegistry(cfg, log); err != nil {
-		return nil, err
-	}
-	undo.push("registry close", s.rk.close)
-	if s.store, err = openStore(cfg); err != nil {
-		return nil, err
-	}
-	undo.push("store close", s.store.Close)
-	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
-		s.health.AddCheck("store", p.Ping)
 	}
 	s.queue = memory.New(cfg.Queue.Memory).WithLogger(log)
 	undo.push("queue close", s.queue.Close)
@@ -71,7 +51,7 @@ func startStandalone(_ context.Context, cfg *config.Config, log *slog.Logger) (_
 		cfg.Logic.Config.Nodes.WSPort = p
 	}
 	d := logicDeps{store: s.store, producer: s.queue, rk: s.rk, health: s.health, demoWSPort: port(cfg.Edge.WSAddr)}
-	if s.logic, err = newLogicNode(cfg, log, d, httpLn, rpcLn); err != nil {
+	if s.logic, err = newLogicNode(cfg, log, d, s.httpLn, s.rpcLn); err != nil {
 		return nil, err
 	}
 	undo.push("auth and history close", s.logic.closeDeps)

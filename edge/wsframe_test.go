@@ -329,7 +329,11 @@ func TestWSCloseCodes(t *testing.T) {
 }
 
 func testWSCloseCodes(t *testing.T, transport string) {
-	cl := newClusterWS(t, transport, func(c *Config) { c.HandshakeTimeout = 300 * time.Millisecond },
+	// The handshake deadline covers auth too (the Connect call to logic):
+	// 2 s, not less, so the cases that authenticate are not closed as slow
+	// handshakes on a loaded machine; the handshake-timeout case waits it
+	// out once.
+	cl := newClusterWS(t, transport, func(c *Config) { c.HandshakeTimeout = 2 * time.Second },
 		func(c *logicsvc.Config) { c.Heartbeat = time.Second; c.HeartbeatMax = 1 })
 	addr := cl.edge.Addrs().WS
 	authed := func(c *rawWS, key string) {

@@ -2,13 +2,13 @@ package chaos
 
 import (
 	"flag"
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 
 var (
@@ -34,22 +34,7 @@ var bin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "goim-chaos-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "goim-edge")
-	build := exec.Command("go", "build", "-o", bin, "github.com/goim-edge/goim-edge")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "chaos: go build:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.MainWithBinary(m, "goim-chaos-", &bin)
 }
 
 // timings: the reduced run fits `make test` (under two minutes on a shared

@@ -16,6 +16,7 @@ import (
 
 	"github.com/goim-edge/goim-edge/bench/device"
 	"github.com/goim-edge/goim-edge/bench/scenario"
+	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 
 // The bench's scenarios read a cluster through scenario.Meter.
@@ -32,22 +33,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperDir); dir != "" {
 		ownAndHang(dir)
 	}
-	dir, err := os.MkdirTemp("", "goim-cluster-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "goim-edge")
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "github.com/goim-edge/goim-edge") // no symbols: links faster
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "cluster: go build:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.MainWithBinary(m, "goim-cluster-test-", &bin)
 }
 
 // start launches spec with the test's binary and folder and closes it at

@@ -86,7 +86,7 @@ func TestNewCost(t *testing.T) {
 		"| **all** | 4 | 83.0 MiB | – |",
 		"RSS (PSS unknown) 83.0 MiB for 1024 devices",
 		"1.62 ms", // all roles' 6.5 s over 4,000 deliveries
-		"625 µs", // edge CPU 2.5 s over 4,000 deliveries
+		"625 µs",  // edge CPU 2.5 s over 4,000 deliveries
 		"1k commands (500/s)",
 		"edge-2",
 	} {

@@ -92,7 +92,7 @@ var scalingPanels = []scalingPanel{
 // ScalingSVG draws the four curves against the number of edges (log₂
 // axis), two panels a row.
 func ScalingSVG(points []ScalePoint) []byte {
-	const w, h, pw, ph, top, left = 760, 560, 300, 170, 60, 70
+	const w, h, pw, ph, top, left = 760, 560, 280, 170, 60, 70
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)

@@ -11,28 +11,14 @@ import (
 	"testing"
 
 	"github.com/goim-edge/goim-edge/bench/cluster"
+	"github.com/goim-edge/goim-edge/internal/testenv"
 )
 
 // bin is the goim-edge binary built once for this package's tests.
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "goim-cluster-cmd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "goim-edge")
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "github.com/goim-edge/goim-edge") // no symbols: links faster
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "cluster: go build:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.MainWithBinary(m, "goim-cluster-cmd-test-", &bin)
 }
 
 // cmd runs the command in this process and returns its output and exit
