@@ -6,12 +6,8 @@ package testenv
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,50 +35,15 @@ type Server struct {
 	log    *Output
 }
 
-// FreePort returns a loopback port that was free a moment ago. It is
-// picked at random below the kernel's ephemeral range, not with port 0:
-// port 0 hands out ephemeral ports, the very ones every outgoing
-// connection of the test packages running alongside takes its source
-// port from, so a port found that way is often taken again before the
-// server under test binds it ("address already in use").
+// FreePort returns a loopback port that was free a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	if lo, hi, ok := belowEphemeral(); ok {
-		for range 200 {
-			p := lo + rand.IntN(hi-lo)
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				continue
-			}
-			l.Close()
-			return p
-		}
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("testenv: find free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// belowEphemeral is the port range FreePort draws from: from 10000 up to
-// the start of the kernel's ephemeral range (ok false when that leaves
-// fewer than 1,000 ports, or the range cannot be read).
-func belowEphemeral() (lo, hi int, ok bool) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, 0, false
-	}
-	start, err := strconv.Atoi(f[0])
-	if err != nil || start-10000 < 1000 {
-		return 0, 0, false
-	}
-	return 10000, start, true
 }
 
 func lookBinary(tb testing.TB, names ...string) string {
