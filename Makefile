@@ -57,7 +57,7 @@ bench-cluster: build test-deps
 	$(GO) run ./bench/cmd/bench -standard -cluster 4 -server-bin $(BIN) -out bench/results/cluster
 	$(GO) run ./bench/cmd/bench -scaling 1,2,4,8,16 -server-bin $(BIN) -out bench/results/scaling
 
-## bench-million: MILLION devices (1,000,000) over one edge per 18,000, each connecting at most CONNECT_RATE/s per worker; room push, broadcast, push by mid; report in bench/results/million. A 2-core machine holds 500,000 (MILLION=500000), see README
+## bench-million: MILLION devices (1,000,000) over one edge per 18,000, each connecting at most CONNECT_RATE/s per worker; room push, broadcast, push by mid; report in bench/results/million. this 2-core machine holds 200,000 (MILLION=200000 CONNECT_RATE=80), not a million: see README, Performance
 MILLION ?= 1000000
 CONNECT_RATE ?= 40
 bench-million: build test-deps
